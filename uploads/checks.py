@@ -1,0 +1,57 @@
+"""System checks: a deploy missing its bucket or credentials fails loudly at start."""
+
+from collections.abc import Sequence
+from typing import Any
+
+from django.apps import AppConfig
+from django.core.checks import CheckMessage, Error, Warning, register
+
+from uploads import conf
+
+
+@register()
+def check_upload_settings(
+    *,
+    app_configs: Sequence[AppConfig] | None = None,
+    databases: Sequence[str] | None = None,
+    **kwargs: Any,
+) -> list[CheckMessage]:
+    """Report missing or contradictory upload settings."""
+    problems: list[CheckMessage] = []
+    if not conf.bucket():
+        problems.append(
+            Error(
+                "CONTENT_UPLOAD_BUCKET is not set.",
+                hint="Set it to the name of the bucket that receives uploads.",
+                id="uploads.E001",
+            )
+        )
+    if conf.max_bytes() < 1:
+        problems.append(Error("UPLOAD_MAX_BYTES must be at least 1.", id="uploads.E002"))
+    if conf.max_bytes() > conf.SINGLE_POST_MAX_BYTES:
+        problems.append(
+            Error(
+                "UPLOAD_MAX_BYTES is above S3's 5 GiB limit for a single POST upload.",
+                id="uploads.E003",
+            )
+        )
+    if not conf.allowed_types():
+        problems.append(
+            Error("UPLOAD_ALLOWED_TYPES is empty: nothing could be uploaded.", id="uploads.E004")
+        )
+    if not 1 <= conf.policy_expires() <= 7 * 24 * 3600:
+        problems.append(
+            Error(
+                "UPLOAD_POLICY_EXPIRES must be between 1 second and 7 days (SigV4's limit).",
+                id="uploads.E005",
+            )
+        )
+    if bool(conf.get("AWS_ACCESS_KEY_ID")) != bool(conf.get("AWS_SECRET_ACCESS_KEY")):
+        problems.append(
+            Warning(
+                "Only one of AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY is set.",
+                hint="Set both, or neither to use the instance's role.",
+                id="uploads.W001",
+            )
+        )
+    return problems
