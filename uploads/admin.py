@@ -1,0 +1,68 @@
+"""Admin for MediaFile records: browse, search, re-verify, and delete together with the object."""
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.template.defaultfilters import filesizeformat
+
+from uploads import services, storage
+from uploads.models import MediaFile
+
+
+@admin.register(MediaFile)
+class MediaFileAdmin(admin.ModelAdmin[MediaFile]):
+    """Staff view of every upload; records are created through the API only."""
+
+    list_display = ["filename", "owner", "status", "human_size", "content_type", "created_at"]
+    list_filter = ["status", "content_type", "created_at"]
+    search_fields = ["filename", "key", "owner__username", "owner__email"]
+    list_select_related = ["owner"]
+    date_hierarchy = "created_at"
+    readonly_fields = [
+        "id",
+        "key",
+        "owner",
+        "content_type",
+        "size",
+        "status",
+        "etag",
+        "failure_reason",
+        "created_at",
+        "updated_at",
+        "uploaded_at",
+        "expires_at",
+    ]
+    fields = ["filename", *readonly_fields]
+    actions = ["reverify_selected"]
+
+    @admin.display(description="size", ordering="size")
+    def human_size(self, media_file: MediaFile) -> str:
+        """Show the declared size as people read it."""
+        return filesizeformat(media_file.size)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        """Records come from uploads, never from a blank admin form."""
+        return False
+
+    @admin.action(description="Re-verify selected uploads against the bucket")
+    def reverify_selected(self, request: HttpRequest, queryset: QuerySet[MediaFile]) -> None:
+        """Check each selected record's object again and report what was found."""
+        for media_file in queryset:
+            try:
+                outcome = services.reverify(media_file=media_file)
+            except storage.StorageError as error:
+                self.message_user(
+                    request, f"{media_file.filename}: storage error ({error})", messages.ERROR
+                )
+                continue
+            level = messages.INFO if outcome.ok else messages.WARNING
+            self.message_user(request, f"{media_file.filename}: {outcome.message}", level)
+
+    def delete_model(self, request: HttpRequest, obj: MediaFile) -> None:
+        """Delete the object in the bucket together with the record."""
+        services.delete_media_file(media_file=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[MediaFile]) -> None:
+        """Delete each selected record's object, then the record."""
+        for media_file in queryset:
+            services.delete_media_file(media_file=media_file)

@@ -1,0 +1,16 @@
+"""Routes of the uploads app: the API under /api/media/ and the uploader page."""
+
+from django.urls import include, path
+from rest_framework.routers import SimpleRouter
+
+from uploads import views
+
+app_name = "uploads"
+
+router = SimpleRouter()
+router.register("api/media", views.MediaFileViewSet, basename="media")
+
+urlpatterns = [
+    path("upload/", views.uploader, name="uploader"),
+    path("", include(router.urls)),
+]

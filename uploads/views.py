@@ -1,0 +1,129 @@
+"""HTTP views: the MediaFile API (validate → one service call → serialize) and the uploader page."""
+
+from typing import Any, cast
+
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import User
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.middleware.csrf import get_token
+from django.shortcuts import render
+from django.urls import reverse
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import APIException
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.serializers import BaseSerializer
+
+from uploads import conf, services, storage
+from uploads.models import MediaFile
+from uploads.serializers import (
+    CreatedUploadSerializer,
+    CreateUploadSerializer,
+    MediaFileSerializer,
+)
+
+
+class StorageUnavailableError(APIException):
+    """S3 could not be reached; the client may try again."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "The storage service is unavailable. Nothing was changed; try again shortly."
+    default_code = "storage_unavailable"
+
+
+class StorageRefusedError(APIException):
+    """S3 refused a request the server made (usually a configuration problem)."""
+
+    status_code = status.HTTP_502_BAD_GATEWAY
+    default_detail = "The storage service refused the request. Nothing was changed."
+    default_code = "storage_error"
+
+
+_NOT_COMPLETABLE = {
+    MediaFile.Status.FAILED: "This upload failed verification.",
+    MediaFile.Status.EXPIRED: "This upload expired before it was completed.",
+    MediaFile.Status.ABORTED: "This upload was cancelled.",
+}
+
+
+class MediaFileViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet[MediaFile],
+):
+    """Create, list, inspect, complete and delete the signed-in user's uploads."""
+
+    serializer_class = MediaFileSerializer
+    lookup_value_regex = r"[0-9a-fA-F-]{32,36}"
+
+    def get_queryset(self) -> QuerySet[MediaFile]:
+        """Only the requesting user's records exist, as far as this API is concerned."""
+        return MediaFile.objects.filter(owner=self._owner()).order_by("-created_at")
+
+    def _owner(self) -> User:
+        """Return the signed-in user (IsAuthenticated has already turned anonymous callers away)."""
+        return cast(User, self.request.user)
+
+    def get_serializer_class(self) -> type[BaseSerializer[Any]]:
+        """Validate creation requests with their own serializer."""
+        if self.action == "create":
+            return CreateUploadSerializer
+        return MediaFileSerializer
+
+    def create(self, request: Request) -> Response:
+        """Make a pending record and answer with a signed POST policy for its file."""
+        request_serializer = CreateUploadSerializer(data=request.data)
+        request_serializer.is_valid(raise_exception=True)
+        created = services.create_upload(owner=self._owner(), **request_serializer.validated_data)
+        body = CreatedUploadSerializer(created.media_file, context={"upload": created.upload}).data
+        location = reverse("uploads:media-detail", kwargs={"pk": created.media_file.pk})
+        return Response(body, status=status.HTTP_201_CREATED, headers={"Location": location})
+
+    def perform_destroy(self, instance: MediaFile) -> None:
+        """Delete the object in the bucket, then the record."""
+        services.delete_media_file(media_file=instance)
+
+    @action(detail=True, methods=["post"])
+    def complete(self, request: Request, pk: str | None = None) -> Response:
+        """Verify the object in the bucket and settle the record."""
+        try:
+            record = services.complete_upload(media_file=self.get_object())
+        except services.UploadNotReceived:
+            return Response(
+                {
+                    "detail": "The bucket holds no file for this upload yet.",
+                    "status": MediaFile.Status.PENDING,
+                },
+                status=status.HTTP_409_CONFLICT,
+            )
+        if record.status != MediaFile.Status.UPLOADED:
+            detail = record.failure_reason or _NOT_COMPLETABLE.get(
+                MediaFile.Status(record.status), "This upload cannot be completed."
+            )
+            return Response(
+                {"detail": detail, "status": record.status}, status=status.HTTP_409_CONFLICT
+            )
+        return Response(MediaFileSerializer(record).data)
+
+    def handle_exception(self, exc: Exception) -> Response:
+        """Answer storage trouble with a JSON 503/502 instead of a traceback."""
+        if isinstance(exc, storage.StorageUnavailable):
+            exc = StorageUnavailableError()
+        elif isinstance(exc, storage.StorageError):
+            exc = StorageRefusedError()
+        return super().handle_exception(exc)
+
+
+@login_required
+def uploader(request: HttpRequest) -> HttpResponse:
+    """Serve the uploader page with the settings its script needs."""
+    config = {
+        "api": reverse("uploads:media-list"),
+        "csrfToken": get_token(request),
+        "maxBytes": conf.max_bytes(),
+        "allowedTypes": conf.allowed_types(),
+    }
+    return render(request, "uploads/uploader.html", {"uploader_config": config})
