@@ -1,0 +1,91 @@
+"""`manage.py runlocal`: the whole app on one machine, with a local S3 if the endpoint is local."""
+
+import os
+import signal
+import subprocess
+from types import FrameType
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import autoreload
+
+from uploads import conf, local_s3
+
+DEMO_USERNAME = "demo"
+DEMO_PASSWORD = "demo"
+LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
+
+
+class Command(BaseCommand):
+    """Start a local S3 (for a loopback AWS_S3_ENDPOINT_URL), prepare the bucket, serve the app."""
+
+    help = __doc__
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        """Take the address to serve on."""
+        parser.add_argument("addrport", nargs="?", default="127.0.0.1:8000")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        """Migrate, start S3 and prepare the bucket and demo user once, then serve until Ctrl-C."""
+        if not settings.DEBUG:
+            raise CommandError("runlocal is for local development: set DEBUG=true.")
+        addrport: str = options["addrport"]
+        # Django's autoreloader re-runs this command in a child process; only the parent prepares.
+        if os.environ.get(autoreload.DJANGO_AUTORELOAD_ENV) == "true":
+            call_command("runserver", addrport)
+            return
+
+        signal.signal(signal.SIGTERM, _exit_on_sigterm)
+        call_command("migrate", interactive=False, verbosity=0)
+        s3_process = self._start_local_s3()
+        try:
+            host, _, port = addrport.rpartition(":")
+            origins = [f"http://{name}:{port}" for name in {host or "127.0.0.1", "localhost"}]
+            call_command("configure_bucket", *[f"--origin={origin}" for origin in origins])
+            self._ensure_demo_user()
+            self.stdout.write(
+                self.style.SUCCESS(
+                    f"\nOpen http://{host or '127.0.0.1'}:{port}/ and sign in as "
+                    f"{DEMO_USERNAME} / {DEMO_PASSWORD} (also an admin at /admin/).\n"
+                )
+            )
+            call_command("runserver", addrport)
+        finally:
+            if s3_process is not None:
+                self.stdout.write("Stopping the local S3 server…")
+                local_s3.stop_process(s3_process)
+
+    def _start_local_s3(self) -> subprocess.Popen[bytes] | None:
+        """Start moto on the configured loopback endpoint, unless something already serves it."""
+        endpoint = urlsplit(str(conf.get("AWS_S3_ENDPOINT_URL")))
+        if endpoint.hostname not in LOOPBACK_HOSTS or endpoint.port is None:
+            self.stdout.write(f"Using the S3 at {endpoint.geturl() or 'AWS'}.")
+            return None
+        if local_s3.is_listening(endpoint.hostname, endpoint.port):
+            self.stdout.write(f"An S3 server already answers on {endpoint.netloc}; using it.")
+            return None
+        log_path = settings.BASE_DIR / "var" / "local-s3.log"
+        log_path.parent.mkdir(exist_ok=True)
+        process = local_s3.start_moto_server(endpoint.hostname, endpoint.port, log_path=log_path)
+        self.stdout.write(
+            f"Local S3 (moto, objects kept in memory) on {endpoint.netloc}, pid {process.pid}."
+        )
+        return process
+
+    def _ensure_demo_user(self) -> None:
+        """Create the demo account (a superuser, for the admin) if it does not exist."""
+        user_model = get_user_model()
+        if user_model.objects.filter(username=DEMO_USERNAME).exists():
+            return
+        user_model.objects.create_superuser(
+            username=DEMO_USERNAME, email="demo@example.com", password=DEMO_PASSWORD
+        )
+
+
+def _exit_on_sigterm(signum: int, frame: FrameType | None) -> None:
+    """Turn SIGTERM into a normal exit so `finally` stops the local S3 server."""
+    raise SystemExit(128 + signum)
