@@ -1,0 +1,235 @@
+"""Shared fixtures: users, API clients, a moto S3 server process, per-test buckets, tier rules."""
+
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+import requests
+from botocore.config import Config
+from django.contrib.auth.models import User
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from uploads import local_s3
+
+# Under CI every tier must run: a missing system part fails the run instead of skipping.
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+# Playwright's sync API runs an event loop in the test thread; ORM calls in browser tests are safe
+# because the live server runs in its own thread with its own connections.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+def skip_or_fail(reason: str) -> None:
+    """Skip with a one-line reason on a laptop; fail under CI, where no tier may skip."""
+    if IN_CI:
+        pytest.fail(f"{reason} (CI=true: tiers may not skip)", pytrace=False)
+    pytest.skip(reason)
+
+
+_skipped: list[str] = []
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Stop early, with one line, when the configured PostgreSQL cannot be reached."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+    import psycopg
+
+    params = {**connection.get_connection_params(), "connect_timeout": 3}
+    params.pop("cursor_factory", None)
+    try:
+        psycopg.connect(**params).close()
+    except psycopg.Error as error:
+        message = f"PostgreSQL is unreachable ({str(error).strip().splitlines()[0]})"
+        if IN_CI:
+            pytest.exit(f"{message} (CI=true: the db tier may not skip)", returncode=1)
+        pytest.exit(f"skipping the PostgreSQL pass: {message}", returncode=0)
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Remember skipped tests, so a CI run can refuse to pass with any."""
+    if report.skipped:
+        _skipped.append(report.nodeid)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail a CI run that skipped anything."""
+    if IN_CI and _skipped and exitstatus == 0:
+        print(f"\nCI=true but {len(_skipped)} test(s) skipped: {', '.join(_skipped[:5])}")
+        session.exitstatus = 1
+
+
+# ---------------------------------------------------------------- users and clients
+
+
+@pytest.fixture
+def user(db: None) -> User:
+    """A signed-up person who uploads."""
+    return User.objects.create_user("alice", "alice@example.com", "alice-password")
+
+
+@pytest.fixture
+def other_user(db: None) -> User:
+    """Someone else, whose records alice must never see."""
+    return User.objects.create_user("bob", "bob@example.com", "bob-password")
+
+
+def token_client(user: User) -> APIClient:
+    """Return an API client that authenticates with the user's DRF token."""
+    client = APIClient()
+    token, _ = Token.objects.get_or_create(user=user)
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    return client
+
+
+@pytest.fixture
+def api(user: User) -> APIClient:
+    """alice's API client (token auth)."""
+    return token_client(user)
+
+
+@pytest.fixture
+def other_api(other_user: User) -> APIClient:
+    """bob's API client (token auth)."""
+    return token_client(other_user)
+
+
+# ---------------------------------------------------------------- S3 servers and buckets
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A moto S3 server process on a free loopback port, for the whole session."""
+    port = local_s3.free_port()
+    log_path = tmp_path_factory.mktemp("moto") / "moto.log"
+    try:
+        process = local_s3.start_moto_server("127.0.0.1", port, log_path=log_path)
+    except (RuntimeError, OSError) as error:
+        skip_or_fail(f"cannot start the moto S3 server: {error}")
+    yield f"http://127.0.0.1:{port}"
+    local_s3.stop_process(process)
+
+
+@dataclass
+class Bucket:
+    """A bucket the test owns, with a raw boto3 client to look inside it."""
+
+    name: str
+    client: Any
+
+    def read(self, key: str) -> bytes:
+        """Return the object's bytes."""
+        body: bytes = self.client.get_object(Bucket=self.name, Key=key)["Body"].read()
+        return body
+
+    def keys(self) -> list[str]:
+        """Return every key in the bucket."""
+        listing = self.client.list_objects_v2(Bucket=self.name)
+        return [item["Key"] for item in listing.get("Contents", [])]
+
+    def put(self, key: str, body: bytes, content_type: str) -> None:
+        """Store an object directly, as a misbehaving client might."""
+        self.client.put_object(Bucket=self.name, Key=key, Body=body, ContentType=content_type)
+
+
+def raw_s3_client(endpoint: str, access_key: str = "testing", secret_key: str = "testing") -> Any:
+    """Return a boto3 client for inspecting a test S3 server directly."""
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id=access_key,
+        aws_secret_access_key=secret_key,
+        config=Config(signature_version="s3v4", s3={"addressing_style": "path"}),
+    )
+
+
+@pytest.fixture
+def bucket(moto_endpoint: str, settings) -> Bucket:
+    """A fresh bucket on the moto server, with the app's settings pointed at it."""
+    name = f"test-{uuid.uuid4().hex[:12]}"
+    settings.AWS_S3_ENDPOINT_URL = moto_endpoint
+    settings.CONTENT_UPLOAD_BUCKET = name
+    client = raw_s3_client(moto_endpoint)
+    client.create_bucket(Bucket=name)
+    return Bucket(name=name, client=client)
+
+
+@pytest.fixture
+def s3_down(settings) -> None:
+    """Point the app at a loopback port where no S3 listens."""
+    settings.AWS_S3_ENDPOINT_URL = f"http://127.0.0.1:{local_s3.free_port()}"
+
+
+@pytest.fixture
+def media_bytes(tmp_path: Path) -> bytes:
+    """A few hundred KiB of bytes standing in for a video file."""
+    return os.urandom(300 * 1024)
+
+
+def post_to_s3(
+    upload: dict[str, Any],
+    body: bytes,
+    *,
+    filename: str = "clip.mp4",
+    content_type: str | None = None,
+    fields: dict[str, str] | None = None,
+) -> requests.Response:
+    """POST a file as a browser would: the signed fields first, then the file last, as `file`."""
+    form = dict(upload["fields"]) if fields is None else fields
+    file_type = content_type or form.get("Content-Type", "application/octet-stream")
+    return requests.post(
+        upload["url"], data=form, files={"file": (filename, body, file_type)}, timeout=30
+    )
+
+
+# ---------------------------------------------------------------- browser tier
+
+CHROMIUM = "/usr/bin/chromium"
+# Without the background-networking flags Chromium keeps calling home and fails on a closed network.
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
+    """Launch Debian's chromium; Playwright's own browser download cannot work offline."""
+    if not Path(CHROMIUM).exists():
+        skip_or_fail(f"{CHROMIUM} is missing (apt-get install chromium)")
+    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
+
+
+@pytest.fixture
+def browser_bucket(bucket: Bucket, live_server: Any) -> Bucket:
+    """The test bucket with CORS rules that let the live server's pages upload to it."""
+    bucket.client.put_bucket_cors(
+        Bucket=bucket.name,
+        CORSConfiguration={
+            "CORSRules": [
+                {
+                    "AllowedOrigins": [live_server.url],
+                    "AllowedMethods": ["GET", "HEAD", "POST", "PUT"],
+                    "AllowedHeaders": ["*"],
+                    "ExposeHeaders": ["ETag"],
+                }
+            ]
+        },
+    )
+    return bucket

@@ -1,0 +1,22 @@
+"""Test settings: the project's settings, a fixed test secret and a file-backed SQLite database."""
+
+import os
+import tempfile
+
+# Written before the project's settings read the environment; tests never need a real secret.
+os.environ.setdefault("SECRET_KEY", "tests-only-not-secret")
+
+from mediaupload.settings import *  # noqa: F403
+from mediaupload.settings import DATABASES
+
+CONTENT_UPLOAD_BUCKET = "test-bucket"
+AWS_ACCESS_KEY_ID = "testing"
+AWS_SECRET_ACCESS_KEY = "testing"
+AWS_S3_ENDPOINT_URL = "http://127.0.0.1:9"  # nothing listens: a test must bring its own S3
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # A file, not shared-cache memory, so threads in concurrency tests really contend for locks.
+    DATABASES["default"]["TEST"] = {
+        "NAME": os.path.join(tempfile.gettempdir(), f"mediaupload-test-{os.getpid()}.sqlite3")
+    }

@@ -1,0 +1,94 @@
+"""The admin: list, search, filters, re-verify, and deleting a record deletes its object."""
+
+import pytest
+from django.contrib.auth.models import User
+
+from tests.conftest import post_to_s3
+from uploads import services
+from uploads.models import MediaFile
+
+pytestmark = [pytest.mark.functional, pytest.mark.django_db]
+
+
+@pytest.fixture
+def staff_client(client, db):
+    """A client signed in as a superuser."""
+    admin = User.objects.create_superuser("staff", "staff@example.com", "staff-password")
+    client.force_login(admin)
+    return client
+
+
+def upload(user, filename="clip.mp4", body=b"x" * 2048, complete=True) -> MediaFile:
+    """Create a record, put its object in the bucket and optionally complete it."""
+    created = services.create_upload(
+        owner=user, filename=filename, content_type="video/mp4", size=len(body)
+    )
+    post_to_s3({"url": created.upload.url, "fields": created.upload.fields}, body)
+    return (
+        services.complete_upload(media_file=created.media_file) if complete else created.media_file
+    )
+
+
+def test_changelist_shows_filename_owner_status_and_human_size(staff_client, user, bucket):
+    upload(user, "holiday.mp4")
+    html = staff_client.get("/admin/uploads/mediafile/").content.decode()
+    assert "holiday.mp4" in html and "alice" in html and "Uploaded" in html
+    assert "2.0\xa0KB" in html
+
+
+@pytest.mark.parametrize("query", ["holiday", "alice", "incoming/"])
+def test_search_by_filename_owner_and_key(staff_client, user, other_user, bucket, query):
+    upload(user, "holiday.mp4")
+    upload(other_user, "other.mp4")
+    html = staff_client.get("/admin/uploads/mediafile/", {"q": query}).content.decode()
+    assert "holiday.mp4" in html
+
+
+def test_status_filter(staff_client, user, bucket):
+    upload(user, "done.mp4")
+    upload(user, "waiting.mp4", complete=False)
+    html = staff_client.get(
+        "/admin/uploads/mediafile/", {"status__exact": "pending"}
+    ).content.decode()
+    assert "waiting.mp4" in html and "done.mp4" not in html
+
+
+def test_key_status_and_etag_are_read_only(staff_client, user, bucket):
+    record = upload(user)
+    html = staff_client.get(f"/admin/uploads/mediafile/{record.pk}/change/").content.decode()
+    for field in ("key", "status", "etag"):
+        assert f'name="{field}"' not in html
+    assert 'name="filename"' in html
+    assert staff_client.get("/admin/uploads/mediafile/add/").status_code == 403
+
+
+def test_reverify_action_completes_pending_records(staff_client, user, bucket):
+    record = upload(user, complete=False)
+    response = staff_client.post(
+        "/admin/uploads/mediafile/",
+        {"action": "reverify_selected", "_selected_action": [str(record.pk)]},
+        follow=True,
+    )
+    assert "now uploaded" in response.content.decode()
+    assert MediaFile.objects.get(pk=record.pk).status == MediaFile.Status.UPLOADED
+
+
+def test_deleting_a_record_deletes_its_object(staff_client, user, bucket):
+    record = upload(user)
+    staff_client.post(f"/admin/uploads/mediafile/{record.pk}/delete/", {"post": "yes"})
+    assert not MediaFile.objects.exists()
+    assert bucket.keys() == []
+
+
+def test_bulk_delete_deletes_every_object(staff_client, user, bucket):
+    records = [upload(user, f"{n}.mp4") for n in range(3)]
+    staff_client.post(
+        "/admin/uploads/mediafile/",
+        {
+            "action": "delete_selected",
+            "_selected_action": [str(r.pk) for r in records],
+            "post": "yes",
+        },
+    )
+    assert not MediaFile.objects.exists()
+    assert bucket.keys() == []

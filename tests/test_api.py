@@ -1,0 +1,423 @@
+"""The MediaFile API over HTTP against a moto S3 server: the flow, its refusals, its errors."""
+
+import base64
+import json
+import re
+import uuid
+
+import pytest
+import requests
+from rest_framework.test import APIClient
+
+from tests.conftest import post_to_s3
+from uploads.models import MediaFile
+
+pytestmark = [pytest.mark.functional, pytest.mark.django_db]
+
+UUID_RE = r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}"
+ISO_RE = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})"
+
+
+def create(
+    api: APIClient, body: bytes, *, filename="Holiday.MP4", content_type="video/mp4", size=None
+):
+    """Declare an upload and return the 201 body."""
+    response = api.post(
+        "/api/media/",
+        {
+            "filename": filename,
+            "content_type": content_type,
+            "size": len(body) if size is None else size,
+        },
+        format="json",
+    )
+    assert response.status_code == 201, response.content
+    return response.json()
+
+
+def upload_and_complete(api: APIClient, body: bytes, **declared):
+    """Run the whole happy path and return the complete response."""
+    created = create(api, body, **declared)
+    assert post_to_s3(created["upload"], body).status_code == 204
+    return api.post(f"/api/media/{created['id']}/complete/")
+
+
+# ---------------------------------------------------------------- create
+
+
+def test_create_answers_record_and_signed_post(api, bucket, settings):
+    created = create(api, b"x" * 10)
+    assert re.fullmatch(UUID_RE, created["id"])
+    assert created["key"] == f"incoming/{created['id']}.mp4"
+    assert created["filename"] == "Holiday.MP4"
+    assert (created["content_type"], created["size"], created["status"]) == (
+        "video/mp4",
+        10,
+        "pending",
+    )
+    assert re.fullmatch(ISO_RE, created["created_at"])
+    assert created["uploaded_at"] is None
+    upload = created["upload"]
+    assert upload["method"] == "POST"
+    assert upload["url"] == f"{settings.AWS_S3_ENDPOINT_URL}/{bucket.name}"
+    assert upload["fields"]["key"] == created["key"]
+    assert re.fullmatch(ISO_RE, upload["expires_at"])
+    policy = json.loads(base64.b64decode(upload["fields"]["policy"]))
+    assert ["content-length-range", 10, 10] in policy["conditions"]
+    assert {"key": created["key"]} in policy["conditions"]
+    assert {"bucket": bucket.name} in policy["conditions"]
+    assert {"Content-Type": "video/mp4"} in policy["conditions"]
+
+
+def test_create_sets_location_and_stores_the_declaration(api, bucket, user):
+    response = api.post(
+        "/api/media/", {"filename": "a.webm", "content_type": "video/webm", "size": 7}
+    )
+    record = MediaFile.objects.get()
+    assert response["Location"] == f"/api/media/{record.id}/"
+    assert (record.owner, record.filename, record.content_type, record.size) == (
+        user,
+        "a.webm",
+        "video/webm",
+        7,
+    )
+    assert record.status == MediaFile.Status.PENDING
+    assert record.expires_at is not None
+
+
+def test_key_never_contains_the_filename(api, bucket):
+    created = create(api, b"x", filename="../../../etc/passwd holiday.mp4")
+    assert re.fullmatch(rf"incoming/{UUID_RE}\.mp4", created["key"])
+    assert created["filename"] == "../../../etc/passwd holiday.mp4"
+
+
+def test_unicode_filename_is_kept_for_display(api, bucket):
+    created = create(api, b"x", filename="Été à Zürich 🎬.mkv", content_type="video/x-matroska")
+    assert created["filename"] == "Été à Zürich 🎬.mkv"
+    assert created["key"].endswith(".mkv")
+
+
+def test_content_type_is_normalised_to_lowercase(api, bucket):
+    created = create(api, b"x", content_type="Video/MP4")
+    assert created["content_type"] == "video/mp4"
+    assert created["upload"]["fields"]["Content-Type"] == "video/mp4"
+
+
+def test_create_signs_without_contacting_s3(api, s3_down):
+    create(api, b"x")
+
+
+# ---------------------------------------------------------------- validation
+
+
+@pytest.mark.parametrize(
+    ("payload", "field", "message"),
+    [
+        ({"content_type": "video/mp4", "size": 1}, "filename", "required"),
+        ({"filename": "", "content_type": "video/mp4", "size": 1}, "filename", "blank"),
+        ({"filename": "   ", "content_type": "video/mp4", "size": 1}, "filename", "blank"),
+        ({"filename": "x" * 256, "content_type": "video/mp4", "size": 1}, "filename", "255"),
+        ({"filename": "a\x00b.mp4", "content_type": "video/mp4", "size": 1}, "filename", "Null"),
+        ({"filename": "a.mp4", "size": 1}, "content_type", "required"),
+        (
+            {"filename": "a.txt", "content_type": "text/plain", "size": 1},
+            "content_type",
+            "not accepted",
+        ),
+        (
+            {"filename": "a.exe", "content_type": "application/x-msdownload", "size": 1},
+            "content_type",
+            "not accepted",
+        ),
+        ({"filename": "a.mp4", "content_type": "video", "size": 1}, "content_type", "media type"),
+        (
+            {"filename": "a.mp4", "content_type": "video/mp4; x=1", "size": 1},
+            "content_type",
+            "media type",
+        ),
+        (
+            {"filename": "a.mp4", "content_type": "video/mp4\r\nX: y", "size": 1},
+            "content_type",
+            "media type",
+        ),
+        ({"filename": "a.mp4", "content_type": "video/mp4"}, "size", "required"),
+        (
+            {"filename": "a.mp4", "content_type": "video/mp4", "size": 0},
+            "size",
+            "greater than or equal to 1",
+        ),
+        (
+            {"filename": "a.mp4", "content_type": "video/mp4", "size": -5},
+            "size",
+            "greater than or equal to 1",
+        ),
+        ({"filename": "a.mp4", "content_type": "video/mp4", "size": 1.5}, "size", "valid integer"),
+        (
+            {"filename": "a.mp4", "content_type": "video/mp4", "size": "lots"},
+            "size",
+            "valid integer",
+        ),
+        ({"filename": "a.mp4", "content_type": "video/mp4", "size": None}, "size", "null"),
+        (
+            {"filename": "a.mp4", "content_type": "video/mp4", "size": 5 * 1024**3 + 1},
+            "size",
+            "not accepted",
+        ),
+        (
+            {"filename": "a.mp4", "content_type": "video/mp4", "size": 10**30},
+            "size",
+            "not accepted",
+        ),
+    ],
+)
+def test_bad_input_gets_400_with_field_messages(api, bucket, payload, field, message):
+    response = api.post("/api/media/", payload, format="json")
+    assert response.status_code == 400
+    body = response.json()
+    assert field in body, body
+    assert message.lower() in " ".join(body[field]).lower()
+    assert not MediaFile.objects.exists()
+
+
+def test_size_limit_follows_settings(api, bucket, settings):
+    settings.UPLOAD_MAX_BYTES = 100
+    assert (
+        api.post(
+            "/api/media/", {"filename": "a.mp4", "content_type": "video/mp4", "size": 101}
+        ).status_code
+        == 400
+    )
+    assert (
+        api.post(
+            "/api/media/", {"filename": "a.mp4", "content_type": "video/mp4", "size": 100}
+        ).status_code
+        == 201
+    )
+
+
+def test_allowed_types_follow_settings(api, bucket, settings):
+    settings.UPLOAD_ALLOWED_TYPES = ["video/mp4"]
+    assert (
+        api.post(
+            "/api/media/", {"filename": "a.webm", "content_type": "video/webm", "size": 1}
+        ).status_code
+        == 400
+    )
+    assert (
+        api.post(
+            "/api/media/", {"filename": "a.mp4", "content_type": "video/mp4", "size": 1}
+        ).status_code
+        == 201
+    )
+
+
+@pytest.mark.parametrize("raw", [b"{not json", b"", b"[1, 2]", b'"text"', b"null"])
+def test_malformed_json_gets_400(api, bucket, raw):
+    response = api.post("/api/media/", raw, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()
+    assert not MediaFile.objects.exists()
+
+
+def test_unsupported_body_type_gets_415(api, bucket):
+    response = api.post("/api/media/", b"<xml/>", content_type="application/xml")
+    assert response.status_code == 415
+
+
+# ---------------------------------------------------------------- complete
+
+
+def test_full_flow_uploads_and_completes(api, bucket, media_bytes):
+    response = upload_and_complete(api, media_bytes)
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "uploaded"
+    assert re.fullmatch(ISO_RE, body["uploaded_at"])
+    assert re.fullmatch(r"[0-9a-f]{32}", body["etag"])
+    assert bucket.read(body["key"]) == media_bytes
+    record = MediaFile.objects.get()
+    assert record.status == MediaFile.Status.UPLOADED and record.etag == body["etag"]
+
+
+def test_complete_before_upload_is_refused_and_stays_pending(api, bucket):
+    created = create(api, b"abc")
+    response = api.post(f"/api/media/{created['id']}/complete/")
+    assert response.status_code == 409
+    assert response.json()["status"] == "pending"
+    assert "no file" in response.json()["detail"]
+    assert MediaFile.objects.get().status == MediaFile.Status.PENDING
+
+
+def test_complete_with_wrong_size_fails_and_deletes_the_object(api, bucket):
+    created = create(api, b"abc")
+    # moto does not enforce the policy's content-length-range, so a wrong size reaches the bucket.
+    bucket.put(created["key"], b"abcd", "video/mp4")
+    response = api.post(f"/api/media/{created['id']}/complete/")
+    assert response.status_code == 409
+    assert response.json()["status"] == "failed"
+    assert "Size mismatch" in response.json()["detail"]
+    record = MediaFile.objects.get()
+    assert record.status == MediaFile.Status.FAILED
+    assert "declared 3 bytes" in record.failure_reason
+    assert bucket.keys() == []
+
+
+def test_complete_with_wrong_type_fails_and_deletes_the_object(api, bucket):
+    created = create(api, b"abc")
+    bucket.put(created["key"], b"abc", "text/html")
+    response = api.post(f"/api/media/{created['id']}/complete/")
+    assert response.status_code == 409
+    assert "Type mismatch" in response.json()["detail"]
+    assert MediaFile.objects.get().status == MediaFile.Status.FAILED
+    assert bucket.keys() == []
+
+
+def test_failed_record_stays_failed(api, bucket):
+    created = create(api, b"abc")
+    bucket.put(created["key"], b"abcd", "video/mp4")
+    api.post(f"/api/media/{created['id']}/complete/")
+    bucket.put(
+        created["key"], b"abc", "video/mp4"
+    )  # a correct object arriving late changes nothing
+    response = api.post(f"/api/media/{created['id']}/complete/")
+    assert response.status_code == 409
+    assert MediaFile.objects.get().status == MediaFile.Status.FAILED
+
+
+def test_complete_again_is_idempotent(api, bucket):
+    first = upload_and_complete(api, b"hello")
+    record = MediaFile.objects.get()
+    second = api.post(f"/api/media/{record.id}/complete/")
+    assert second.status_code == 200
+    assert second.json()["uploaded_at"] == first.json()["uploaded_at"]
+    assert second.json()["etag"] == first.json()["etag"]
+    assert MediaFile.objects.get().updated_at == record.updated_at
+
+
+def test_complete_when_s3_is_down_answers_503_and_changes_nothing(api, bucket, settings):
+    created = create(api, b"abc")
+    post_to_s3(created["upload"], b"abc")
+    settings.AWS_S3_ENDPOINT_URL = "http://127.0.0.1:9"
+    response = api.post(f"/api/media/{created['id']}/complete/")
+    assert response.status_code == 503
+    assert response["Content-Type"] == "application/json"
+    assert "unavailable" in response.json()["detail"]
+    assert MediaFile.objects.get().status == MediaFile.Status.PENDING
+
+
+def test_complete_of_unknown_id_is_404(api, bucket):
+    assert api.post(f"/api/media/{uuid.uuid4()}/complete/").status_code == 404
+
+
+def test_complete_needs_post(api, bucket):
+    created = create(api, b"abc")
+    assert api.get(f"/api/media/{created['id']}/complete/").status_code == 405
+
+
+# ---------------------------------------------------------------- read and delete
+
+
+def test_list_shows_own_records_newest_first_paginated(api, other_api, bucket):
+    ids = [create(api, b"x", filename=f"{n}.mp4")["id"] for n in range(3)]
+    create(other_api, b"x", filename="bob.mp4")
+    body = api.get("/api/media/").json()
+    assert body["count"] == 3
+    assert [item["id"] for item in body["results"]] == ids[::-1]
+    page = api.get("/api/media/?page_size=2").json()
+    assert len(page["results"]) == 2 and page["next"]
+
+
+def test_retrieve_pending_has_no_download_url(api, bucket):
+    created = create(api, b"abc")
+    body = api.get(f"/api/media/{created['id']}/").json()
+    assert body["status"] == "pending" and body["download_url"] is None
+
+
+def test_uploaded_record_downloads_under_its_original_name(api, bucket):
+    upload_and_complete(api, b"hello video", filename="Été 2026.mp4")
+    record = MediaFile.objects.get()
+    url = api.get(f"/api/media/{record.id}/").json()["download_url"]
+    download = requests.get(url, timeout=10)
+    assert download.status_code == 200
+    assert download.content == b"hello video"
+    assert "filename*=utf-8''%C3%89t%C3%A9%202026.mp4" in download.headers["Content-Disposition"]
+    assert "X-Amz-Expires=300" in url
+
+
+def test_delete_removes_record_and_object(api, bucket):
+    upload_and_complete(api, b"bye")
+    record = MediaFile.objects.get()
+    assert api.delete(f"/api/media/{record.id}/").status_code == 204
+    assert not MediaFile.objects.exists()
+    assert bucket.keys() == []
+
+
+def test_delete_when_s3_is_down_keeps_the_record(api, bucket, settings):
+    upload_and_complete(api, b"keep")
+    record = MediaFile.objects.get()
+    settings.AWS_S3_ENDPOINT_URL = "http://127.0.0.1:9"
+    assert api.delete(f"/api/media/{record.id}/").status_code == 503
+    assert MediaFile.objects.filter(pk=record.pk).exists()
+
+
+# ---------------------------------------------------------------- authentication and scoping
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("get", "/api/media/"),
+        ("post", "/api/media/"),
+        ("get", "/api/media/{id}/"),
+        ("delete", "/api/media/{id}/"),
+        ("post", "/api/media/{id}/complete/"),
+    ],
+)
+def test_anonymous_requests_get_401(bucket, user, method, path):
+    record = MediaFile.objects.create(
+        key="incoming/x.mp4", owner=user, filename="x.mp4", content_type="video/mp4", size=1
+    )
+    response = getattr(APIClient(), method)(path.format(id=record.id))
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == "Token"
+
+
+def test_bad_token_gets_401(bucket, db):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION="Token not-a-real-token")
+    assert client.get("/api/media/").status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("get", "/api/media/{id}/"),
+        ("delete", "/api/media/{id}/"),
+        ("post", "/api/media/{id}/complete/"),
+    ],
+)
+def test_other_users_records_are_404(api, other_api, bucket, method, path):
+    created = create(api, b"abc")
+    post_to_s3(created["upload"], b"abc")
+    response = getattr(other_api, method)(path.format(id=created["id"]))
+    assert response.status_code == 404
+    assert MediaFile.objects.get().status == MediaFile.Status.PENDING
+    assert other_api.get("/api/media/").json()["count"] == 0
+
+
+def test_session_auth_requires_csrf(user, bucket):
+    client = APIClient(enforce_csrf_checks=True)
+    client.force_login(user)
+    payload = {"filename": "a.mp4", "content_type": "video/mp4", "size": 1}
+    refused = client.post("/api/media/", payload, format="json")
+    assert refused.status_code == 403
+    assert "CSRF" in refused.json()["detail"]
+    client.get("/upload/")  # the page sets the CSRF cookie, as in the browser
+    token = client.cookies["csrftoken"].value
+    accepted = client.post("/api/media/", payload, format="json", HTTP_X_CSRFTOKEN=token)
+    assert accepted.status_code == 201
+
+
+def test_malformed_id_is_404(api, bucket):
+    assert api.get("/api/media/not-a-uuid/").status_code == 404
+    assert api.get("/api/media/12345678-1234-1234-1234-1234567890zz/").status_code == 404

@@ -1,0 +1,37 @@
+"""System checks: misconfiguration is reported at start, not at the first upload."""
+
+from uploads.checks import check_upload_settings
+
+
+def ids(settings_messages) -> set[str]:
+    """Return the ids of the check messages."""
+    return {message.id for message in settings_messages}
+
+
+def test_complete_configuration_passes():
+    assert check_upload_settings() == []
+
+
+def test_missing_bucket_is_an_error(settings):
+    settings.CONTENT_UPLOAD_BUCKET = ""
+    assert "uploads.E001" in ids(check_upload_settings())
+
+
+def test_size_limit_above_single_post_limit_is_an_error(settings):
+    settings.UPLOAD_MAX_BYTES = 5 * 1024**3 + 1
+    assert "uploads.E003" in ids(check_upload_settings())
+
+
+def test_empty_allowed_types_is_an_error(settings):
+    settings.UPLOAD_ALLOWED_TYPES = []
+    assert "uploads.E004" in ids(check_upload_settings())
+
+
+def test_policy_lifetime_out_of_range_is_an_error(settings):
+    settings.UPLOAD_POLICY_EXPIRES = 0
+    assert "uploads.E005" in ids(check_upload_settings())
+
+
+def test_half_set_credentials_warn(settings):
+    settings.AWS_SECRET_ACCESS_KEY = ""
+    assert "uploads.W001" in ids(check_upload_settings())

@@ -1,0 +1,111 @@
+"""Service rules, and the db tier: concurrent completes make exactly one transition (row lock)."""
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from django.db import connection, connections
+
+from tests.conftest import post_to_s3
+from uploads import services, storage
+from uploads.models import MediaFile
+
+CONCURRENT_CALLS = 8
+
+
+def make_uploaded_object(user, bucket, body: bytes = b"media bytes") -> MediaFile:
+    """Create a pending record whose object is already in the bucket."""
+    created = services.create_upload(
+        owner=user, filename="clip.mp4", content_type="video/mp4", size=len(body)
+    )
+    upload = {"url": created.upload.url, "fields": created.upload.fields}
+    assert post_to_s3(upload, body).status_code == 204
+    return created.media_file
+
+
+@pytest.mark.db
+@pytest.mark.functional
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_completes_make_exactly_one_transition(user, bucket, monkeypatch):
+    record = make_uploaded_object(user, bucket)
+    transitions: list[str] = []
+    real_mark_uploaded = MediaFile.mark_uploaded
+    real_head = storage.head_object
+    start = threading.Barrier(CONCURRENT_CALLS)
+
+    def counting_mark_uploaded(self, *, etag):
+        transitions.append(etag)
+        real_mark_uploaded(self, etag=etag)
+
+    def slow_head(key):
+        # Widen the window between reading the status and writing it, so a missing lock shows.
+        info = real_head(key)
+        threading.Event().wait(0.05)
+        return info
+
+    monkeypatch.setattr(MediaFile, "mark_uploaded", counting_mark_uploaded)
+    monkeypatch.setattr(storage, "head_object", slow_head)
+
+    def complete() -> str:
+        try:
+            start.wait()
+            return services.complete_upload(media_file=MediaFile.objects.get(pk=record.pk)).status
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(CONCURRENT_CALLS) as pool:
+        statuses = list(pool.map(lambda _: complete(), range(CONCURRENT_CALLS)))
+
+    assert statuses == ["uploaded"] * CONCURRENT_CALLS
+    assert len(transitions) == 1, f"{len(transitions)} transitions on {connection.vendor}"
+    assert MediaFile.objects.get(pk=record.pk).status == MediaFile.Status.UPLOADED
+
+
+@pytest.mark.db
+@pytest.mark.functional
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_completes_over_http_never_error(user, bucket, live_server):
+    """The same race through the real server: every caller gets 200, none a 500 or a lock error."""
+    import requests
+    from rest_framework.authtoken.models import Token
+
+    record = make_uploaded_object(user, bucket)
+    token = Token.objects.create(user=user)
+    url = f"{live_server.url}/api/media/{record.pk}/complete/"
+    start = threading.Barrier(CONCURRENT_CALLS)
+
+    def complete() -> int:
+        start.wait()
+        return requests.post(
+            url, headers={"Authorization": f"Token {token.key}"}, timeout=30
+        ).status_code
+
+    with ThreadPoolExecutor(CONCURRENT_CALLS) as pool:
+        codes = list(pool.map(lambda _: complete(), range(CONCURRENT_CALLS)))
+    assert codes == [200] * CONCURRENT_CALLS
+
+
+@pytest.mark.functional
+@pytest.mark.django_db
+def test_reverify_completes_a_pending_record_whose_object_arrived(user, bucket):
+    record = make_uploaded_object(user, bucket)
+    outcome = services.reverify(media_file=record)
+    assert outcome.ok and outcome.message == "now uploaded"
+
+
+@pytest.mark.functional
+@pytest.mark.django_db
+def test_reverify_reports_an_uploaded_record_whose_object_vanished(user, bucket):
+    record = services.complete_upload(media_file=make_uploaded_object(user, bucket))
+    bucket.client.delete_object(Bucket=bucket.name, Key=record.key)
+    outcome = services.reverify(media_file=record)
+    assert not outcome.ok and "missing" in outcome.message
+    assert MediaFile.objects.get(pk=record.pk).status == MediaFile.Status.UPLOADED  # terminal
+
+
+@pytest.mark.functional
+@pytest.mark.django_db
+def test_reverify_leaves_a_pending_record_without_object_pending(user, bucket):
+    created = services.create_upload(owner=user, filename="a.mp4", content_type="video/mp4", size=3)
+    outcome = services.reverify(media_file=created.media_file)
+    assert outcome.ok and "still pending" in outcome.message
