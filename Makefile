@@ -1,0 +1,73 @@
+# mediaupload: `make run` serves the app with a local S3; `make test` runs every test tier.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+# The database tier runs a second time on PostgreSQL; it skips with one line where none answers.
+TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/postgres
+# Debian packages the browser tier needs; installed when missing and we are root.
+SYSTEM_PACKAGES := chromium
+
+# The embedded defaults `make run` uses when no .env exists: SQLite and a local S3 on :9000.
+LOCAL_DEFAULTS := DEBUG=$${DEBUG-true} \
+	AWS_S3_ENDPOINT_URL=$${AWS_S3_ENDPOINT_URL-http://127.0.0.1:9000} \
+	CONTENT_UPLOAD_BUCKET=$${CONTENT_UPLOAD_BUCKET-mediaupload-local} \
+	AWS_ACCESS_KEY_ID=$${AWS_ACCESS_KEY_ID-local} \
+	AWS_SECRET_ACCESS_KEY=$${AWS_SECRET_ACCESS_KEY-local-secret}
+
+.PHONY: install run test test-python test-postgres test-js lint format system-deps bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test,dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+ifeq ($(wildcard .env),)
+	$(LOCAL_DEFAULTS) $(PY) manage.py runlocal
+else
+	$(PY) manage.py runlocal
+endif
+
+test: $(STAMP) system-deps test-js test-python test-postgres
+
+test-python: $(STAMP)
+	$(PY) -m pytest
+
+test-postgres: $(STAMP)
+	DATABASE_URL=$(TEST_POSTGRES_URL) $(PY) -m pytest -m db
+
+test-js:
+	node --test tests/js/
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy .
+
+format: $(STAMP)
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+system-deps:
+	@missing=""; \
+	for package in $(SYSTEM_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$package 2>/dev/null | grep -q "ok installed" || missing="$$missing $$package"; \
+	done; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "Installing Debian packages:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	else \
+	  echo "Missing Debian packages:$$missing (the tiers that need them will skip; CI=true fails them)"; \
+	fi
+
+bench: $(STAMP)
+	for script in bench/*.py; do $(PY) $$script; done
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache test-artifacts var staticfiles *.egg-info
