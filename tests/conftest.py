@@ -233,3 +233,16 @@ def browser_bucket(bucket: Bucket, live_server: Any) -> Bucket:
         },
     )
     return bucket
+
+
+def create_with_object(user: User, body: bytes = b"media bytes", filename: str = "clip.mp4") -> Any:
+    """Create a pending single-POST record and upload its file through the signed policy."""
+    from uploads import services, storage
+
+    created = services.create_upload(
+        owner=user, filename=filename, content_type="video/mp4", size=len(body)
+    )
+    assert isinstance(created.upload, storage.PresignedPost)
+    upload = {"url": created.upload.url, "fields": created.upload.fields}
+    assert post_to_s3(upload, body).status_code == 204
+    return created.media_file

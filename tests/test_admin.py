@@ -3,7 +3,7 @@
 import pytest
 from django.contrib.auth.models import User
 
-from tests.conftest import post_to_s3
+from tests.conftest import create_with_object
 from uploads import services
 from uploads.models import MediaFile
 
@@ -19,14 +19,9 @@ def staff_client(client, db):
 
 
 def upload(user, filename="clip.mp4", body=b"x" * 2048, complete=True) -> MediaFile:
-    """Create a record, put its object in the bucket and optionally complete it."""
-    created = services.create_upload(
-        owner=user, filename=filename, content_type="video/mp4", size=len(body)
-    )
-    post_to_s3({"url": created.upload.url, "fields": created.upload.fields}, body)
-    return (
-        services.complete_upload(media_file=created.media_file) if complete else created.media_file
-    )
+    """Create a record with its object in the bucket, and optionally complete it."""
+    record = create_with_object(user, body, filename)
+    return services.complete_upload(media_file=record) if complete else record
 
 
 def test_changelist_shows_filename_owner_status_and_human_size(staff_client, user, bucket):
@@ -92,3 +87,15 @@ def test_bulk_delete_deletes_every_object(staff_client, user, bucket):
     )
     assert not MediaFile.objects.exists()
     assert bucket.keys() == []
+
+
+def test_changelist_shows_how_far_a_multipart_upload_got(staff_client, user, bucket, settings):
+    settings.UPLOAD_MULTIPART_THRESHOLD = 6 * 1024**2
+    settings.UPLOAD_PART_SIZE = 5 * 1024**2
+    created = services.create_upload(
+        owner=user, filename="long.mp4", content_type="video/mp4", size=20 * 1024**2
+    )
+    record = created.media_file
+    record.record_progress(parts=2, bytes_held=10 * 1024**2)
+    html = staff_client.get("/admin/uploads/mediafile/").content.decode()
+    assert "50% (10.0\xa0MB, 2 parts)" in html

@@ -17,9 +17,24 @@ def test_missing_bucket_is_an_error(settings):
     assert "uploads.E001" in ids(check_upload_settings())
 
 
-def test_size_limit_above_single_post_limit_is_an_error(settings):
-    settings.UPLOAD_MAX_BYTES = 5 * 1024**3 + 1
+def test_size_limit_up_to_five_tebibytes_is_fine(settings):
+    settings.UPLOAD_MAX_BYTES = 5 * 1024**4
+    assert check_upload_settings() == []
+
+
+def test_size_limit_above_the_object_limit_is_an_error(settings):
+    settings.UPLOAD_MAX_BYTES = 5 * 1024**4 + 1
     assert "uploads.E003" in ids(check_upload_settings())
+
+
+def test_part_size_below_s3_minimum_is_an_error(settings):
+    settings.UPLOAD_PART_SIZE = 5 * 1024**2 - 1
+    assert "uploads.E006" in ids(check_upload_settings())
+
+
+def test_parallelism_below_one_is_an_error(settings):
+    settings.UPLOAD_PARALLEL_PARTS = 0
+    assert "uploads.E008" in ids(check_upload_settings())
 
 
 def test_empty_allowed_types_is_an_error(settings):

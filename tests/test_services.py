@@ -6,28 +6,18 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from django.db import connection, connections
 
-from tests.conftest import post_to_s3
+from tests.conftest import create_with_object
 from uploads import services, storage
 from uploads.models import MediaFile
 
 CONCURRENT_CALLS = 8
 
 
-def make_uploaded_object(user, bucket, body: bytes = b"media bytes") -> MediaFile:
-    """Create a pending record whose object is already in the bucket."""
-    created = services.create_upload(
-        owner=user, filename="clip.mp4", content_type="video/mp4", size=len(body)
-    )
-    upload = {"url": created.upload.url, "fields": created.upload.fields}
-    assert post_to_s3(upload, body).status_code == 204
-    return created.media_file
-
-
 @pytest.mark.db
 @pytest.mark.functional
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_completes_make_exactly_one_transition(user, bucket, monkeypatch):
-    record = make_uploaded_object(user, bucket)
+    record = create_with_object(user)
     transitions: list[str] = []
     real_mark_uploaded = MediaFile.mark_uploaded
     real_head = storage.head_object
@@ -69,7 +59,7 @@ def test_concurrent_completes_over_http_never_error(user, bucket, live_server):
     import requests
     from rest_framework.authtoken.models import Token
 
-    record = make_uploaded_object(user, bucket)
+    record = create_with_object(user)
     token = Token.objects.create(user=user)
     url = f"{live_server.url}/api/media/{record.pk}/complete/"
     start = threading.Barrier(CONCURRENT_CALLS)
@@ -88,7 +78,7 @@ def test_concurrent_completes_over_http_never_error(user, bucket, live_server):
 @pytest.mark.functional
 @pytest.mark.django_db
 def test_reverify_completes_a_pending_record_whose_object_arrived(user, bucket):
-    record = make_uploaded_object(user, bucket)
+    record = create_with_object(user)
     outcome = services.reverify(media_file=record)
     assert outcome.ok and outcome.message == "now uploaded"
 
@@ -96,7 +86,7 @@ def test_reverify_completes_a_pending_record_whose_object_arrived(user, bucket):
 @pytest.mark.functional
 @pytest.mark.django_db
 def test_reverify_reports_an_uploaded_record_whose_object_vanished(user, bucket):
-    record = services.complete_upload(media_file=make_uploaded_object(user, bucket))
+    record = services.complete_upload(media_file=create_with_object(user))
     bucket.client.delete_object(Bucket=bucket.name, Key=record.key)
     outcome = services.reverify(media_file=record)
     assert not outcome.ok and "missing" in outcome.message

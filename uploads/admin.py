@@ -13,7 +13,15 @@ from uploads.models import MediaFile
 class MediaFileAdmin(admin.ModelAdmin[MediaFile]):
     """Staff view of every upload; records are created through the API only."""
 
-    list_display = ["filename", "owner", "status", "human_size", "content_type", "created_at"]
+    list_display = [
+        "filename",
+        "owner",
+        "status",
+        "human_size",
+        "progress",
+        "content_type",
+        "created_at",
+    ]
     list_filter = ["status", "content_type", "created_at"]
     search_fields = ["filename", "key", "owner__username", "owner__email"]
     list_select_related = ["owner"]
@@ -31,6 +39,9 @@ class MediaFileAdmin(admin.ModelAdmin[MediaFile]):
         "updated_at",
         "uploaded_at",
         "expires_at",
+        "progress",
+        "upload_id",
+        "part_size",
     ]
     fields = ["filename", *readonly_fields]
     actions = ["reverify_selected"]
@@ -39,6 +50,19 @@ class MediaFileAdmin(admin.ModelAdmin[MediaFile]):
     def human_size(self, media_file: MediaFile) -> str:
         """Show the declared size as people read it."""
         return filesizeformat(media_file.size)
+
+    @admin.display(description="progress")
+    def progress(self, media_file: MediaFile) -> str:
+        """Show how much of the file S3 held when the server last looked."""
+        if media_file.status == MediaFile.Status.UPLOADED:
+            return "complete"
+        if not media_file.is_multipart:
+            return "—"
+        percent = 100 * media_file.bytes_confirmed // media_file.size
+        return (
+            f"{percent}% ({filesizeformat(media_file.bytes_confirmed)}, "
+            f"{media_file.parts_confirmed} parts)"
+        )
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         """Records come from uploads, never from a blank admin form."""

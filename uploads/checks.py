@@ -28,12 +28,9 @@ def check_upload_settings(
         )
     if conf.max_bytes() < 1:
         problems.append(Error("UPLOAD_MAX_BYTES must be at least 1.", id="uploads.E002"))
-    if conf.max_bytes() > conf.SINGLE_POST_MAX_BYTES:
+    if conf.max_bytes() > conf.OBJECT_MAX_BYTES:
         problems.append(
-            Error(
-                "UPLOAD_MAX_BYTES is above S3's 5 GiB limit for a single POST upload.",
-                id="uploads.E003",
-            )
+            Error("UPLOAD_MAX_BYTES is above S3's 5 TiB object limit.", id="uploads.E003")
         )
     if not conf.allowed_types():
         problems.append(
@@ -44,6 +41,22 @@ def check_upload_settings(
             Error(
                 "UPLOAD_POLICY_EXPIRES must be between 1 second and 7 days (SigV4's limit).",
                 id="uploads.E005",
+            )
+        )
+    if not conf.PART_MIN_BYTES <= conf.part_size() <= conf.PART_MAX_BYTES:
+        problems.append(
+            Error(
+                "UPLOAD_PART_SIZE must be between 5 MiB and 5 GiB (S3's part size limits).",
+                id="uploads.E006",
+            )
+        )
+    if conf.multipart_threshold() < 1:
+        problems.append(Error("UPLOAD_MULTIPART_THRESHOLD must be positive.", id="uploads.E007"))
+    if conf.parallel_parts() < 1 or conf.parallel_files() < 1:
+        problems.append(
+            Error(
+                "UPLOAD_PARALLEL_PARTS and UPLOAD_PARALLEL_FILES must be at least 1.",
+                id="uploads.E008",
             )
         )
     if bool(conf.get("AWS_ACCESS_KEY_ID")) != bool(conf.get("AWS_SECRET_ACCESS_KEY")):

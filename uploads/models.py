@@ -38,6 +38,15 @@ class MediaFile(models.Model):
     expires_at = models.DateTimeField(
         null=True, blank=True, help_text="When the current upload authorisation expires."
     )
+    # Multipart uploads only: the id S3 gave the upload (never shown to clients) and its part size.
+    upload_id = models.CharField(max_length=1024, blank=True, editable=False)
+    part_size = models.PositiveBigIntegerField(null=True, blank=True, editable=False)
+    parts_confirmed = models.PositiveIntegerField(
+        default=0, help_text="Parts S3 held when the server last looked."
+    )
+    bytes_confirmed = models.PositiveBigIntegerField(
+        default=0, help_text="Bytes S3 held when the server last looked."
+    )
 
     class Meta:
         ordering = ["-created_at"]
@@ -50,6 +59,11 @@ class MediaFile(models.Model):
         return f"{self.filename} ({self.status})"
 
     @property
+    def is_multipart(self) -> bool:
+        """Tell whether the file goes up as an S3 multipart upload."""
+        return bool(self.upload_id)
+
+    @property
     def is_terminal(self) -> bool:
         """Tell whether the status can no longer change."""
         return self.status != self.Status.PENDING
@@ -59,10 +73,22 @@ class MediaFile(models.Model):
         self.status = self.Status.UPLOADED
         self.etag = etag
         self.uploaded_at = timezone.now()
-        self.save(update_fields=["status", "etag", "uploaded_at", "updated_at"])
+        self.bytes_confirmed = self.size
+        self.save(update_fields=["status", "etag", "uploaded_at", "bytes_confirmed", "updated_at"])
 
     def mark_failed(self, *, reason: str) -> None:
         """Record that the object in the bucket broke the declaration."""
         self.status = self.Status.FAILED
         self.failure_reason = reason[:500]
         self.save(update_fields=["status", "failure_reason", "updated_at"])
+
+    def mark_aborted(self) -> None:
+        """Record that the owner cancelled the upload."""
+        self.status = self.Status.ABORTED
+        self.save(update_fields=["status", "updated_at"])
+
+    def record_progress(self, *, parts: int, bytes_held: int) -> None:
+        """Remember how much of a multipart upload S3 holds, for the admin and the owner."""
+        self.parts_confirmed = parts
+        self.bytes_confirmed = bytes_held
+        self.save(update_fields=["parts_confirmed", "bytes_confirmed", "updated_at"])

@@ -6,7 +6,7 @@ from typing import Any
 from django.template.defaultfilters import filesizeformat
 from rest_framework import serializers
 
-from uploads import conf, services, storage
+from uploads import conf, multipart, services, storage
 from uploads.models import MediaFile
 
 # RFC 6838 type/subtype names; parameters such as "; charset=" are not accepted for media.
@@ -48,10 +48,33 @@ class CreateUploadSerializer(serializers.Serializer[dict[str, Any]]):
         return value
 
 
+class PartNumbersSerializer(serializers.Serializer[dict[str, Any]]):
+    """Which parts of a multipart upload the client wants URLs for."""
+
+    part_numbers = serializers.ListField(
+        child=serializers.IntegerField(min_value=1),
+        allow_empty=False,
+        max_length=multipart.MAX_PARTS_PER_REQUEST,
+    )
+
+    def validate_part_numbers(self, value: list[int]) -> list[int]:
+        """Keep part numbers within the record's plan, each asked once."""
+        part_count: int = self.context["part_count"]
+        outside = sorted({number for number in value if number > part_count})
+        if outside:
+            raise serializers.ValidationError(
+                f"This upload has parts 1 to {part_count}; {outside[0]} is not one of them."
+            )
+        if len(set(value)) != len(value):
+            raise serializers.ValidationError("Each part number may be asked for once.")
+        return value
+
+
 class MediaFileSerializer(serializers.ModelSerializer[MediaFile]):
     """A record as the API shows it to its owner."""
 
     download_url = serializers.SerializerMethodField()
+    upload_method = serializers.SerializerMethodField()
 
     class Meta:
         model = MediaFile
@@ -62,6 +85,8 @@ class MediaFileSerializer(serializers.ModelSerializer[MediaFile]):
             "content_type",
             "size",
             "status",
+            "upload_method",
+            "bytes_confirmed",
             "etag",
             "failure_reason",
             "created_at",
@@ -74,6 +99,10 @@ class MediaFileSerializer(serializers.ModelSerializer[MediaFile]):
         """Return a short-lived signed GET for uploaded records."""
         return services.download_url(media_file)
 
+    def get_upload_method(self, media_file: MediaFile) -> str:
+        """Say whether the file goes up as one POST or in multipart parts."""
+        return "multipart" if media_file.is_multipart else "post"
+
 
 class CreatedUploadSerializer(MediaFileSerializer):
     """A new record together with the authorisation to upload its file."""
@@ -85,11 +114,42 @@ class CreatedUploadSerializer(MediaFileSerializer):
         read_only_fields = fields
 
     def get_upload(self, media_file: MediaFile) -> dict[str, Any]:
-        """Describe the signed browser form passed in the context."""
-        upload: storage.PresignedPost = self.context["upload"]
+        """Describe the authorisation passed in the context."""
+        return describe_upload(self.context["upload"])
+
+
+def describe_upload(upload: services.UploadAuthorisation) -> dict[str, Any]:
+    """Describe how the client uploads: a signed POST form, or a multipart plan."""
+    expires_at = serializers.DateTimeField().to_representation(upload.expires_at)
+    if isinstance(upload, services.MultipartUpload):
         return {
-            "method": "POST",
-            "url": upload.url,
-            "fields": upload.fields,
-            "expires_at": serializers.DateTimeField().to_representation(upload.expires_at),
+            "method": "multipart",
+            "part_size": upload.part_size,
+            "part_count": upload.part_count,
+            "expires_at": expires_at,
         }
+    return {"method": "POST", "url": upload.url, "fields": upload.fields, "expires_at": expires_at}
+
+
+def describe_parts(parts: list[storage.PartInfo], media_file: MediaFile) -> dict[str, Any]:
+    """Describe the parts S3 holds, for a client that resumes."""
+    plan = multipart.plan_of(media_file)
+    return {
+        "part_size": plan.part_size,
+        "part_count": plan.part_count,
+        "bytes_confirmed": sum(part.size for part in parts),
+        "parts": [
+            {"part_number": part.part_number, "size": part.size, "etag": part.etag}
+            for part in parts
+        ],
+    }
+
+
+def describe_signed_parts(parts: list[multipart.SignedPart], expires_at: Any) -> dict[str, Any]:
+    """Describe freshly signed part URLs."""
+    return {
+        "expires_at": serializers.DateTimeField().to_representation(expires_at),
+        "parts": [
+            {"part_number": part.part_number, "url": part.url, "size": part.size} for part in parts
+        ],
+    }

@@ -56,7 +56,7 @@ class ObjectInfo:
     etag: str
 
 
-_NOT_FOUND_CODES = {"404", "NoSuchKey", "NotFound", "NoSuchBucket"}
+_NOT_FOUND_CODES = {"404", "NoSuchKey", "NotFound", "NoSuchBucket", "NoSuchUpload"}
 
 
 @contextmanager
@@ -203,3 +203,89 @@ def _location_constraint() -> dict[str, Any]:
     if region == "us-east-1":
         return {}
     return {"CreateBucketConfiguration": {"LocationConstraint": region}}
+
+
+# ---------------------------------------------------------------- multipart uploads
+
+
+@dataclass(frozen=True)
+class PartInfo:
+    """One part S3 holds for a multipart upload."""
+
+    part_number: int
+    size: int
+    etag: str
+
+
+def create_multipart_upload(*, key: str, content_type: str) -> str:
+    """Start a multipart upload for the key with its final Content-Type; return the upload id."""
+    with _translate_errors("create multipart upload"):
+        response = get_client().create_multipart_upload(
+            Bucket=conf.bucket(), Key=key, ContentType=content_type
+        )
+    return str(response["UploadId"])
+
+
+def presign_upload_part(
+    *, key: str, upload_id: str, part_number: int, size: int, expires_in: int
+) -> str:
+    """Sign a PUT for one part with its exact Content-Length, so no other size is accepted."""
+    with _translate_errors("presign UploadPart"):
+        return get_client().generate_presigned_url(
+            "upload_part",
+            Params={
+                "Bucket": conf.bucket(),
+                "Key": key,
+                "UploadId": upload_id,
+                "PartNumber": part_number,
+                # Signed as a header (X-Amz-SignedHeaders=content-length;host): S3 refuses N±1.
+                "ContentLength": size,
+            },
+            ExpiresIn=expires_in,
+        )
+
+
+def list_parts(*, key: str, upload_id: str) -> list[PartInfo]:
+    """Return every part S3 holds for the upload, in part order; ObjectNotFound if it is gone."""
+    parts: list[PartInfo] = []
+    marker = 0
+    with _translate_errors("ListParts"):
+        while True:
+            # ListParts answers at most 1,000 parts a page; an upload may have 10,000.
+            page = get_client().list_parts(
+                Bucket=conf.bucket(), Key=key, UploadId=upload_id, PartNumberMarker=marker
+            )
+            parts.extend(
+                PartInfo(
+                    part_number=int(part["PartNumber"]),
+                    size=int(part["Size"]),
+                    etag=str(part["ETag"]),
+                )
+                for part in page.get("Parts", [])
+            )
+            if not page.get("IsTruncated"):
+                break
+            marker = int(page["NextPartNumberMarker"])
+    return sorted(parts, key=lambda part: part.part_number)
+
+
+def complete_multipart_upload(*, key: str, upload_id: str, parts: list[PartInfo]) -> None:
+    """Assemble the object from these parts."""
+    with _translate_errors("CompleteMultipartUpload"):
+        get_client().complete_multipart_upload(
+            Bucket=conf.bucket(),
+            Key=key,
+            UploadId=upload_id,
+            MultipartUpload={
+                "Parts": [{"PartNumber": part.part_number, "ETag": part.etag} for part in parts]
+            },
+        )
+
+
+def abort_multipart_upload(*, key: str, upload_id: str) -> None:
+    """Abort the upload and free its parts; an upload that is already gone is fine."""
+    try:
+        with _translate_errors("AbortMultipartUpload"):
+            get_client().abort_multipart_upload(Bucket=conf.bucket(), Key=key, UploadId=upload_id)
+    except ObjectNotFound:
+        pass

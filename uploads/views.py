@@ -11,17 +11,21 @@ from django.shortcuts import render
 from django.urls import reverse
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import APIException
+from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
-from uploads import conf, services, storage
+from uploads import conf, multipart, services, storage
 from uploads.models import MediaFile
 from uploads.serializers import (
     CreatedUploadSerializer,
     CreateUploadSerializer,
     MediaFileSerializer,
+    PartNumbersSerializer,
+    describe_parts,
+    describe_signed_parts,
+    describe_upload,
 )
 
 
@@ -39,6 +43,16 @@ class StorageRefusedError(APIException):
     status_code = status.HTTP_502_BAD_GATEWAY
     default_detail = "The storage service refused the request. Nothing was changed."
     default_code = "storage_error"
+
+
+class Conflict(APIException):
+    """The record's state does not allow the request; the body says which state it is in."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "conflict"
+
+    def __init__(self, detail: str, record_status: str) -> None:
+        super().__init__({"detail": detail, "status": record_status})
 
 
 _NOT_COMPLETABLE = {
@@ -61,7 +75,13 @@ class MediaFileViewSet(
 
     def get_queryset(self) -> QuerySet[MediaFile]:
         """Only the requesting user's records exist, as far as this API is concerned."""
-        return MediaFile.objects.filter(owner=self._owner()).order_by("-created_at")
+        records = MediaFile.objects.filter(owner=self._owner()).order_by("-created_at")
+        if self.action == "list" and "status" in self.request.query_params:
+            wanted = self.request.query_params["status"]
+            if wanted not in MediaFile.Status.values:
+                raise ValidationError({"status": [f"Choose one of {', '.join(MediaFile.Status)}."]})
+            records = records.filter(status=wanted)
+        return records
 
     def _owner(self) -> User:
         """Return the signed-in user (IsAuthenticated has already turned anonymous callers away)."""
@@ -88,29 +108,56 @@ class MediaFileViewSet(
 
     @action(detail=True, methods=["post"])
     def complete(self, request: Request, pk: str | None = None) -> Response:
-        """Verify the object in the bucket and settle the record."""
+        """Verify the object (assembling multipart parts first) and settle the record."""
         try:
             record = services.complete_upload(media_file=self.get_object())
-        except services.UploadNotReceived:
-            return Response(
-                {
-                    "detail": "The bucket holds no file for this upload yet.",
-                    "status": MediaFile.Status.PENDING,
-                },
-                status=status.HTTP_409_CONFLICT,
-            )
+        except services.UploadNotReceived as waiting:
+            raise Conflict(waiting.detail, MediaFile.Status.PENDING) from waiting
         if record.status != MediaFile.Status.UPLOADED:
             detail = record.failure_reason or _NOT_COMPLETABLE.get(
                 MediaFile.Status(record.status), "This upload cannot be completed."
             )
-            return Response(
-                {"detail": detail, "status": record.status}, status=status.HTTP_409_CONFLICT
-            )
+            raise Conflict(detail, record.status)
         return Response(MediaFileSerializer(record).data)
 
+    @action(detail=True, methods=["post"])
+    def abort(self, request: Request, pk: str | None = None) -> Response:
+        """Cancel a pending upload: its parts are freed and any object deleted."""
+        record = services.abort_upload(media_file=self.get_object())
+        return Response(MediaFileSerializer(record).data)
+
+    @action(detail=True, methods=["post"])
+    def authorize(self, request: Request, pk: str | None = None) -> Response:
+        """Give a pending upload a fresh authorisation for the same key, to retry its transfer."""
+        upload = services.authorise_upload(media_file=self.get_object())
+        return Response({"upload": describe_upload(upload)})
+
+    @action(detail=True, methods=["get", "post"])
+    def parts(self, request: Request, pk: str | None = None) -> Response:
+        """GET: the parts S3 holds (to resume). POST: sign URLs for the parts asked for."""
+        record = self.get_object()
+        plan = multipart.plan_of(record)
+        if record.is_terminal:
+            raise services.NotPending(record)
+        if request.method == "GET":
+            return Response(describe_parts(multipart.confirmed_parts(record), record))
+        asked = PartNumbersSerializer(data=request.data, context={"part_count": plan.part_count})
+        asked.is_valid(raise_exception=True)
+        signed, expires_at = multipart.sign_parts(
+            media_file=record, part_numbers=asked.validated_data["part_numbers"]
+        )
+        return Response(describe_signed_parts(signed, expires_at))
+
     def handle_exception(self, exc: Exception) -> Response:
-        """Answer storage trouble with a JSON 503/502 instead of a traceback."""
-        if isinstance(exc, storage.StorageUnavailable):
+        """Answer state conflicts with 409 and storage trouble with 503/502, never a traceback."""
+        if isinstance(exc, services.NotPending):
+            record = exc.media_file
+            exc = Conflict(
+                f"This upload is {record.status}; it can no longer change.", record.status
+            )
+        elif isinstance(exc, multipart.NotMultipart):
+            exc = Conflict("This upload is a single POST; it has no parts.", "pending")
+        elif isinstance(exc, storage.StorageUnavailable):
             exc = StorageUnavailableError()
         elif isinstance(exc, storage.StorageError):
             exc = StorageRefusedError()
@@ -125,5 +172,10 @@ def uploader(request: HttpRequest) -> HttpResponse:
         "csrfToken": get_token(request),
         "maxBytes": conf.max_bytes(),
         "allowedTypes": conf.allowed_types(),
+        "multipartThreshold": conf.multipart_threshold(),
+        "partSize": conf.part_size(),
+        "parallelParts": conf.parallel_parts(),
+        "parallelFiles": conf.parallel_files(),
+        "policyExpires": conf.policy_expires(),
     }
     return render(request, "uploads/uploader.html", {"uploader_config": config})

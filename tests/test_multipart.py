@@ -1,0 +1,314 @@
+"""Multipart uploads through the API against a moto server, with plain HTTP PUTs for the parts."""
+
+import os
+from typing import Any
+
+import pytest
+import requests
+
+from uploads.models import MediaFile
+
+pytestmark = [pytest.mark.functional, pytest.mark.django_db]
+
+MiB = 1024**2
+
+
+@pytest.fixture
+def small_parts(settings):
+    """Multipart from 6 MiB up, in 5 MiB parts (S3's minimum), so tests stay small."""
+    settings.UPLOAD_MULTIPART_THRESHOLD = 6 * MiB
+    settings.UPLOAD_PART_SIZE = 5 * MiB
+
+
+@pytest.fixture
+def video() -> bytes:
+    """Twelve MiB and a bit: three parts of 5, 5 and 2 MiB (+3 bytes)."""
+    return os.urandom(12 * MiB + 3)
+
+
+def create(api, body: bytes, filename="big.mp4", content_type="video/mp4"):
+    """Declare a multipart upload and return the 201 body."""
+    response = api.post(
+        "/api/media/",
+        {"filename": filename, "content_type": content_type, "size": len(body)},
+        format="json",
+    )
+    assert response.status_code == 201, response.content
+    return response.json()
+
+
+def sign(api, media_id: str, numbers: list[int]) -> dict[int, dict[str, Any]]:
+    """Ask for part URLs and return them by part number."""
+    response = api.post(f"/api/media/{media_id}/parts/", {"part_numbers": numbers}, format="json")
+    assert response.status_code == 200, response.content
+    return {part["part_number"]: part for part in response.json()["parts"]}
+
+
+def put_parts(api, created, body: bytes, numbers: list[int]) -> None:
+    """Upload these parts with plain HTTP PUTs, as a browser would."""
+    size = created["upload"]["part_size"]
+    for number, part in sign(api, created["id"], numbers).items():
+        chunk = body[(number - 1) * size : number * size]
+        assert part["size"] == len(chunk)
+        response = requests.put(part["url"], data=chunk, timeout=30)
+        assert response.status_code == 200, response.text
+        assert response.headers["ETag"]
+
+
+def multipart_uploads(bucket) -> list[dict[str, Any]]:
+    """Return the multipart uploads S3 still has open in the bucket."""
+    uploads: list[dict[str, Any]] = bucket.client.list_multipart_uploads(Bucket=bucket.name).get(
+        "Uploads", []
+    )
+    return uploads
+
+
+def test_large_file_gets_a_multipart_plan(api, bucket, small_parts, video):
+    created = create(api, video)
+    assert created["upload"]["method"] == "multipart"
+    assert (created["upload"]["part_size"], created["upload"]["part_count"]) == (5 * MiB, 3)
+    assert created["upload_method"] == "multipart"
+    assert "url" not in created["upload"] and "upload_id" not in str(created)
+    assert len(multipart_uploads(bucket)) == 1
+    record = MediaFile.objects.get()
+    assert record.upload_id and record.part_size == 5 * MiB
+
+
+def test_small_file_still_uses_a_single_post(api, bucket, small_parts):
+    created = create(api, b"x" * 6 * MiB)
+    assert created["upload"]["method"] == "POST"
+    assert created["upload_method"] == "post"
+
+
+def test_multipart_upload_completes_and_object_equals_file(api, bucket, small_parts, video):
+    created = create(api, video)
+    put_parts(api, created, video, [1, 2, 3])
+    response = api.post(f"/api/media/{created['id']}/complete/")
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["status"] == "uploaded"
+    assert body["etag"].endswith("-3")
+    assert body["bytes_confirmed"] == len(video)
+    assert bucket.read(created["key"]) == video
+    head = bucket.client.head_object(Bucket=bucket.name, Key=created["key"])
+    assert head["ContentType"] == "video/mp4"
+    assert multipart_uploads(bucket) == []
+
+
+def test_part_urls_carry_exact_sizes_and_short_expiry(api, bucket, small_parts, video, settings):
+    created = create(api, video)
+    parts = sign(api, created["id"], [3, 1])
+    assert (parts[1]["size"], parts[3]["size"]) == (5 * MiB, 2 * MiB + 3)
+    assert f"X-Amz-Expires={settings.UPLOAD_POLICY_EXPIRES}" in parts[1]["url"]
+    assert "X-Amz-SignedHeaders=content-length%3Bhost" in parts[1]["url"]
+    assert "partNumber=1" in parts[1]["url"]
+
+
+def test_resume_uploads_only_the_missing_parts(api, bucket, small_parts, video):
+    created = create(api, video)
+    put_parts(api, created, video, [1, 3])
+
+    listing = api.get(f"/api/media/{created['id']}/parts/").json()
+    assert [part["part_number"] for part in listing["parts"]] == [1, 3]
+    assert listing["bytes_confirmed"] == 7 * MiB + 3
+    assert (listing["part_size"], listing["part_count"]) == (5 * MiB, 3)
+    assert MediaFile.objects.get().bytes_confirmed == 7 * MiB + 3  # visible in the admin
+
+    missing = sorted({1, 2, 3} - {part["part_number"] for part in listing["parts"]})
+    assert missing == [2]
+    put_parts(api, created, video, missing)
+    assert api.post(f"/api/media/{created['id']}/complete/").status_code == 200
+    assert bucket.read(created["key"]) == video
+
+
+def test_complete_with_a_missing_part_is_refused_and_stays_pending(api, bucket, small_parts, video):
+    created = create(api, video)
+    put_parts(api, created, video, [1, 3])
+    response = api.post(f"/api/media/{created['id']}/complete/")
+    assert response.status_code == 409
+    assert response.json() == {"detail": "Parts not uploaded yet: 2.", "status": "pending"}
+    record = MediaFile.objects.get()
+    assert record.status == MediaFile.Status.PENDING
+    assert record.parts_confirmed == 2  # progress kept although complete was refused
+    assert len(multipart_uploads(bucket)) == 1
+
+
+def test_part_of_the_wrong_size_fails_the_upload(api, bucket, small_parts, video):
+    created = create(api, video)
+    put_parts(api, created, video, [1, 2])
+    # moto ignores the signed Content-Length; a real S3 refuses this PUT (see the strict tier).
+    url = sign(api, created["id"], [3])[3]["url"]
+    assert requests.put(url, data=b"short", timeout=30).status_code == 200
+    response = api.post(f"/api/media/{created['id']}/complete/")
+    assert response.status_code == 409
+    assert response.json()["status"] == "failed"
+    assert "Part 3 holds 5 bytes" in response.json()["detail"]
+    assert multipart_uploads(bucket) == []
+    assert bucket.keys() == []
+
+
+def test_complete_twice_after_multipart_is_idempotent(api, bucket, small_parts, video):
+    created = create(api, video)
+    put_parts(api, created, video, [1, 2, 3])
+    first = api.post(f"/api/media/{created['id']}/complete/").json()
+    second = api.post(f"/api/media/{created['id']}/complete/")
+    assert second.status_code == 200
+    assert second.json()["etag"] == first["etag"]
+
+
+def test_abort_leaves_no_upload_behind(api, bucket, small_parts, video):
+    created = create(api, video)
+    put_parts(api, created, video, [1])
+    response = api.post(f"/api/media/{created['id']}/abort/")
+    assert response.status_code == 200
+    assert response.json()["status"] == "aborted"
+    assert multipart_uploads(bucket) == []
+    assert bucket.keys() == []
+    assert MediaFile.objects.get().status == MediaFile.Status.ABORTED
+    assert api.post(f"/api/media/{created['id']}/abort/").status_code == 200  # idempotent
+    refused = api.post(f"/api/media/{created['id']}/parts/", {"part_numbers": [2]}, format="json")
+    assert refused.status_code == 409
+    assert api.post(f"/api/media/{created['id']}/complete/").status_code == 409
+
+
+def test_abort_of_a_post_upload_deletes_a_landed_object(api, bucket):
+    response = api.post(
+        "/api/media/", {"filename": "a.mp4", "content_type": "video/mp4", "size": 3}
+    )
+    created = response.json()
+    bucket.put(created["key"], b"abc", "video/mp4")
+    assert api.post(f"/api/media/{created['id']}/abort/").json()["status"] == "aborted"
+    assert bucket.keys() == []
+
+
+def test_uploaded_records_cannot_be_aborted(api, bucket, small_parts, video):
+    created = create(api, video)
+    put_parts(api, created, video, [1, 2, 3])
+    api.post(f"/api/media/{created['id']}/complete/")
+    response = api.post(f"/api/media/{created['id']}/abort/")
+    assert response.status_code == 409
+    assert response.json()["status"] == "uploaded"
+    assert bucket.read(created["key"]) == video
+
+
+def test_deleting_a_pending_multipart_record_aborts_its_upload(api, bucket, small_parts, video):
+    created = create(api, video)
+    put_parts(api, created, video, [1])
+    assert api.delete(f"/api/media/{created['id']}/").status_code == 204
+    assert multipart_uploads(bucket) == []
+
+
+@pytest.mark.parametrize(
+    ("payload", "message"),
+    [
+        ({}, "required"),
+        ({"part_numbers": []}, "empty"),
+        ({"part_numbers": [0]}, "greater than or equal to 1"),
+        ({"part_numbers": [4]}, "parts 1 to 3"),
+        ({"part_numbers": [1, 1]}, "once"),
+        ({"part_numbers": "1"}, "list"),
+        ({"part_numbers": list(range(1, 102))}, "no more than 100"),
+    ],
+)
+def test_bad_part_requests_get_400(api, bucket, small_parts, video, payload, message):
+    created = create(api, video)
+    response = api.post(f"/api/media/{created['id']}/parts/", payload, format="json")
+    assert response.status_code == 400
+    assert message in str(response.json()["part_numbers"])
+
+
+def test_parts_of_a_post_upload_are_a_conflict(api, bucket):
+    response = api.post(
+        "/api/media/", {"filename": "a.mp4", "content_type": "video/mp4", "size": 3}
+    )
+    media_id = response.json()["id"]
+    assert api.get(f"/api/media/{media_id}/parts/").status_code == 409
+    assert api.post(f"/api/media/{media_id}/parts/", {"part_numbers": [1]}).status_code == 409
+
+
+def test_other_users_cannot_sign_or_list_parts(api, other_api, bucket, small_parts, video):
+    created = create(api, video)
+    assert other_api.get(f"/api/media/{created['id']}/parts/").status_code == 404
+    assert (
+        other_api.post(f"/api/media/{created['id']}/parts/", {"part_numbers": [1]}).status_code
+        == 404
+    )
+    assert other_api.post(f"/api/media/{created['id']}/abort/").status_code == 404
+    assert other_api.post(f"/api/media/{created['id']}/authorize/").status_code == 404
+
+
+def test_create_when_s3_is_down_for_multipart_answers_503(api, s3_down, small_parts, video):
+    response = api.post(
+        "/api/media/", {"filename": "a.mp4", "content_type": "video/mp4", "size": len(video)}
+    )
+    assert response.status_code == 503
+    assert not MediaFile.objects.exists()
+
+
+def test_sizes_above_the_post_limit_are_accepted_when_allowed(api, bucket, settings):
+    settings.UPLOAD_MAX_BYTES = 5 * 1024**4
+    response = api.post(
+        "/api/media/",
+        {"filename": "film.mkv", "content_type": "video/x-matroska", "size": 5 * 1024**4},
+    )
+    assert response.status_code == 201
+    upload = response.json()["upload"]
+    assert upload["method"] == "multipart"
+    assert upload["part_count"] <= 10_000
+    assert upload["part_size"] * upload["part_count"] >= 5 * 1024**4
+
+
+# ---------------------------------------------------------------- authorise again and list filters
+
+
+def test_pending_post_upload_gets_a_fresh_policy_for_the_same_key(api, bucket):
+    created = api.post(
+        "/api/media/", {"filename": "a.mp4", "content_type": "video/mp4", "size": 3}
+    ).json()
+    response = api.post(f"/api/media/{created['id']}/authorize/")
+    assert response.status_code == 200
+    upload = response.json()["upload"]
+    assert upload["method"] == "POST"
+    assert upload["fields"]["key"] == created["key"]
+    assert (
+        requests.post(
+            upload["url"],
+            data=upload["fields"],
+            files={"file": ("a.mp4", b"abc", "video/mp4")},
+            timeout=30,
+        ).status_code
+        == 204
+    )
+    assert api.post(f"/api/media/{created['id']}/complete/").status_code == 200
+    assert MediaFile.objects.count() == 1
+
+
+def test_terminal_records_get_no_new_authorisation(api, bucket):
+    created = api.post(
+        "/api/media/", {"filename": "a.mp4", "content_type": "video/mp4", "size": 3}
+    ).json()
+    api.post(f"/api/media/{created['id']}/abort/")
+    response = api.post(f"/api/media/{created['id']}/authorize/")
+    assert response.status_code == 409
+    assert response.json()["status"] == "aborted"
+
+
+def test_multipart_record_authorises_its_plan_again(api, bucket, small_parts, video):
+    created = create(api, video)
+    upload = api.post(f"/api/media/{created['id']}/authorize/").json()["upload"]
+    assert upload["method"] == "multipart"
+    assert (upload["part_size"], upload["part_count"]) == (5 * MiB, 3)
+    assert len(multipart_uploads(bucket)) == 1  # the same S3 upload, not a new one
+
+
+def test_list_filters_by_status(api, bucket):
+    kept = api.post(
+        "/api/media/", {"filename": "a.mp4", "content_type": "video/mp4", "size": 3}
+    ).json()
+    gone = api.post(
+        "/api/media/", {"filename": "b.mp4", "content_type": "video/mp4", "size": 3}
+    ).json()
+    api.post(f"/api/media/{gone['id']}/abort/")
+    pending = api.get("/api/media/?status=pending").json()
+    assert [item["id"] for item in pending["results"]] == [kept["id"]]
+    assert api.get("/api/media/?status=bogus").status_code == 400

@@ -1,0 +1,83 @@
+"""Multipart uploads of one record: signing its parts on demand and reading back what S3 holds."""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.utils import timezone
+
+from uploads import conf, storage
+from uploads.models import MediaFile
+from uploads.parts import PartPlan
+
+# How many part URLs one request may ask for: enough for a few rounds of parallel parts, few enough
+# that a leaked batch is worth little and expires soon.
+MAX_PARTS_PER_REQUEST = 100
+
+
+class NotMultipart(Exception):
+    """The record is uploaded with a single POST, so it has no parts."""
+
+
+@dataclass(frozen=True)
+class SignedPart:
+    """A presigned PUT for one part; the body must be exactly `size` bytes."""
+
+    part_number: int
+    url: str
+    size: int
+
+
+def plan_of(media_file: MediaFile) -> PartPlan:
+    """Return the part plan fixed when the record was created."""
+    if not media_file.is_multipart or not media_file.part_size:
+        raise NotMultipart(str(media_file.pk))
+    return PartPlan(size=media_file.size, part_size=media_file.part_size)
+
+
+def sign_parts(
+    *, media_file: MediaFile, part_numbers: list[int]
+) -> tuple[list[SignedPart], datetime]:
+    """Sign short-lived PUT URLs for these parts, each pinned to its exact length."""
+    plan = plan_of(media_file)
+    expires_in = conf.policy_expires()
+    expires_at = timezone.now() + timedelta(seconds=expires_in)
+    signed = [
+        SignedPart(
+            part_number=number,
+            size=plan.size_of(number),
+            url=storage.presign_upload_part(
+                key=media_file.key,
+                upload_id=media_file.upload_id,
+                part_number=number,
+                size=plan.size_of(number),
+                expires_in=expires_in,
+            ),
+        )
+        for number in part_numbers
+    ]
+    return signed, expires_at
+
+
+def confirmed_parts(media_file: MediaFile) -> list[storage.PartInfo]:
+    """Ask S3 which parts it holds and remember the progress on the record."""
+    parts = storage.list_parts(key=media_file.key, upload_id=media_file.upload_id)
+    media_file.record_progress(parts=len(parts), bytes_held=sum(part.size for part in parts))
+    return parts
+
+
+def missing_part_numbers(media_file: MediaFile, parts: list[storage.PartInfo]) -> list[int]:
+    """Return the planned part numbers S3 does not hold."""
+    held = {part.part_number for part in parts}
+    return [n for n in range(1, plan_of(media_file).part_count + 1) if n not in held]
+
+
+def part_size_problem(media_file: MediaFile, parts: list[storage.PartInfo]) -> str:
+    """Describe a part outside the plan or of the wrong size, or return ''."""
+    plan = plan_of(media_file)
+    for part in parts:
+        if part.part_number > plan.part_count:
+            return f"Part {part.part_number} is beyond the {plan.part_count} planned parts."
+        expected = plan.size_of(part.part_number)
+        if part.size != expected:
+            return f"Part {part.part_number} holds {part.size} bytes; {expected} were declared."
+    return ""
