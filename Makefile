@@ -6,8 +6,8 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 # The database tier runs a second time on PostgreSQL; it skips with one line where none answers.
 TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/postgres
-# Debian packages the browser tier needs; installed when missing and we are root.
-SYSTEM_PACKAGES := chromium
+# Debian packages the browser and strict tiers need; installed when missing and we are root.
+SYSTEM_PACKAGES := chromium radosgw ceph-mon ceph-osd
 
 # The embedded defaults `make run` uses when no .env exists: SQLite and a local S3 on :9000.
 LOCAL_DEFAULTS := DEBUG=$${DEBUG-true} \
@@ -16,7 +16,7 @@ LOCAL_DEFAULTS := DEBUG=$${DEBUG-true} \
 	AWS_ACCESS_KEY_ID=$${AWS_ACCESS_KEY_ID-local} \
 	AWS_SECRET_ACCESS_KEY=$${AWS_SECRET_ACCESS_KEY-local-secret}
 
-.PHONY: install run test test-python test-postgres test-js lint format system-deps bench clean
+.PHONY: install run test test-python test-postgres test-strict test-js lint format system-deps bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -40,6 +40,9 @@ test-python: $(STAMP)
 
 test-postgres: $(STAMP)
 	DATABASE_URL=$(TEST_POSTGRES_URL) $(PY) -m pytest -m db
+
+test-strict: $(STAMP) system-deps
+	$(PY) -m pytest -m s3strict
 
 test-js:
 	node --test tests/js/

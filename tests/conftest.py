@@ -246,3 +246,35 @@ def create_with_object(user: User, body: bytes = b"media bytes", filename: str =
     upload = {"url": created.upload.url, "fields": created.upload.fields}
     assert post_to_s3(upload, body).status_code == 204
     return created.media_file
+
+
+# ---------------------------------------------------------------- strict tier (Ceph RGW)
+
+
+@pytest.fixture(scope="session")
+def rgw(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A throwaway Ceph RADOS Gateway for the session; its daemons are stopped by PID at the end."""
+    from tests.rgw_cluster import missing_binaries, start_rgw_cluster
+
+    missing = missing_binaries()
+    if missing:
+        skip_or_fail(f"Ceph RGW is not installed (missing {', '.join(missing)}): make system-deps")
+    cluster = start_rgw_cluster(tmp_path_factory.mktemp("rgw"), log=lambda *args: None)
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture
+def strict_bucket(rgw: Any, settings: Any) -> Bucket:
+    """A fresh bucket on RGW, with the app's settings pointed at it and its owner's keys."""
+    name = f"strict-{uuid.uuid4().hex[:12]}"
+    settings.AWS_S3_ENDPOINT_URL = rgw.endpoint
+    settings.AWS_DEFAULT_REGION = rgw.region
+    settings.AWS_ACCESS_KEY_ID = rgw.admin.access_key
+    settings.AWS_SECRET_ACCESS_KEY = rgw.admin.secret_key
+    settings.CONTENT_UPLOAD_BUCKET = name
+    client = raw_s3_client(rgw.endpoint, rgw.admin.access_key, rgw.admin.secret_key)
+    client.create_bucket(Bucket=name)
+    return Bucket(name=name, client=client)
