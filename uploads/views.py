@@ -136,9 +136,11 @@ class MediaFileViewSet(
     def parts(self, request: Request, pk: str | None = None) -> Response:
         """GET: the parts S3 holds (to resume). POST: sign URLs for the parts asked for."""
         record = self.get_object()
-        plan = multipart.plan_of(record)
         if record.is_terminal:
             raise services.NotPending(record)
+        if not record.is_multipart:
+            raise Conflict("This upload is a single POST; it has no parts.", record.status)
+        plan = multipart.plan_of(record)
         if request.method == "GET":
             return Response(describe_parts(multipart.confirmed_parts(record), record))
         asked = PartNumbersSerializer(data=request.data, context={"part_count": plan.part_count})
@@ -155,8 +157,6 @@ class MediaFileViewSet(
             exc = Conflict(
                 f"This upload is {record.status}; it can no longer change.", record.status
             )
-        elif isinstance(exc, multipart.NotMultipart):
-            exc = Conflict("This upload is a single POST; it has no parts.", "pending")
         elif isinstance(exc, storage.StorageUnavailable):
             exc = StorageUnavailableError()
         elif isinstance(exc, storage.StorageError):
