@@ -4,6 +4,7 @@ const UNITS = ["bytes", "KB", "MB", "GB", "TB"];
 
 /** Format a byte count the way the admin's filesizeformat does (1024-based). */
 export function formatBytes(bytes) {
+  if (!Number.isFinite(bytes)) return "no limit";
   if (bytes < 1024) return `${bytes} ${bytes === 1 ? "byte" : "bytes"}`;
   let value = bytes;
   let unit = 0;
@@ -18,4 +19,25 @@ export function formatBytes(bytes) {
 export function percent(loaded, total) {
   if (!total) return 0;
   return Math.min(100, Math.floor((loaded / total) * 100));
+}
+
+/** Format a transfer rate in bytes per second, e.g. "2.4 MB/s". */
+export function formatSpeed(bytesPerSecond) {
+  if (!(bytesPerSecond > 0)) return "";
+  return `${formatBytes(Math.round(bytesPerSecond))}/s`;
+}
+
+/** Format a duration in seconds coarsely ("45 s", "3 min 20 s", "2 h 5 min"), as people read it. */
+export function formatDuration(seconds) {
+  if (!Number.isFinite(seconds) || seconds < 0) return "";
+  const whole = Math.max(1, Math.ceil(seconds));
+  if (whole < 60) return `${whole} s`;
+  if (whole < 3600) {
+    const minutes = Math.floor(whole / 60);
+    const rest = whole % 60;
+    return rest ? `${minutes} min ${rest} s` : `${minutes} min`;
+  }
+  const hours = Math.floor(whole / 3600);
+  const minutes = Math.floor((whole % 3600) / 60);
+  return minutes ? `${hours} h ${minutes} min` : `${hours} h`;
 }
