@@ -1,0 +1,91 @@
+"""Helpers for the browser tier: sign in, drop files, throttle the network, take screenshots."""
+
+import base64
+from pathlib import Path
+from typing import Any
+
+from playwright.sync_api import CDPSession, Page, expect
+
+MiB = 1024**2
+# Screenshots for a person to look at; git-ignored.
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+
+
+def sign_in(page: Page, base_url: str) -> None:
+    """Sign in through the real login form, as alice, and wait until the uploader is wired up."""
+    page.goto(f"{base_url}/upload/")
+    expect(page).to_have_url(f"{base_url}/accounts/login/?next=/upload/")
+    page.get_by_label("Username").fill("alice")
+    page.get_by_label("Password").fill("alice-password")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(f"{base_url}/upload/")
+    wait_until_ready(page)
+
+
+def wait_until_ready(page: Page) -> None:
+    """Wait for the uploader module to run: a file picked earlier would have no listener yet."""
+    expect(page.locator("#uploader")).to_have_attribute("data-ready", "true")
+
+
+def drop_files(page: Page, files: list[tuple[str, str, bytes | int]]) -> None:
+    """Drop files (name, type, bytes or a size to fill with zeros in the page) on the drop zone."""
+    payload = [
+        {"name": name, "type": kind}
+        | ({"size": body} if isinstance(body, int) else {"data": base64.b64encode(body).decode()})
+        for name, kind, body in files
+    ]
+    page.evaluate(
+        """(files) => {
+          const transfer = new DataTransfer();
+          for (const file of files) {
+            const bytes = file.data === undefined
+              ? new Uint8Array(file.size)
+              : Uint8Array.from(atob(file.data), (c) => c.charCodeAt(0));
+            transfer.items.add(new File([bytes], file.name, { type: file.type }));
+          }
+          const zone = document.getElementById("dropzone");
+          for (const type of ["dragenter", "dragover", "drop"]) {
+            zone.dispatchEvent(
+              new DragEvent(type, { bubbles: true, cancelable: true, dataTransfer: transfer }),
+            );
+          }
+        }""",
+        payload,
+    )
+
+
+def throttle(page: Page, bytes_per_second: int) -> CDPSession:
+    """Slow the page's uploads down with Chromium's network emulation, so a test can act mid-way."""
+    session = page.context.new_cdp_session(page)
+    session.send("Network.enable")
+    session.send(
+        "Network.emulateNetworkConditions",
+        {
+            "offline": False,
+            "latency": 0,
+            "downloadThroughput": -1,
+            "uploadThroughput": bytes_per_second,
+        },
+    )
+    return session
+
+
+def unthrottle(session: CDPSession) -> None:
+    """Give the page its full speed back."""
+    session.send(
+        "Network.emulateNetworkConditions",
+        {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1},
+    )
+
+
+def screenshot(page: Page, name: str) -> Path:
+    """Save a full-page PNG under test-artifacts/ (git-ignored) for a person to look at."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=path, full_page=True)
+    return path
+
+
+def row_for(page: Page, filename: str) -> Any:
+    """The upload list's row of one file."""
+    return page.locator(".transfer").filter(has=page.locator(".name", has_text=filename))
