@@ -312,3 +312,15 @@ def test_list_filters_by_status(api, bucket):
     pending = api.get("/api/media/?status=pending").json()
     assert [item["id"] for item in pending["results"]] == [kept["id"]]
     assert api.get("/api/media/?status=bogus").status_code == 400
+
+
+def test_parts_of_an_upload_aborted_outside_the_app_are_a_conflict(api, bucket, small_parts, video):
+    created = create(api, video)
+    record = MediaFile.objects.get()
+    bucket.client.abort_multipart_upload(
+        Bucket=bucket.name, Key=record.key, UploadId=record.upload_id
+    )
+    response = api.get(f"/api/media/{created['id']}/parts/")
+    assert response.status_code == 409
+    assert response.json()["status"] == "pending"
+    assert "start it again" in response.json()["detail"]

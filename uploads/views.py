@@ -142,7 +142,14 @@ class MediaFileViewSet(
             raise Conflict("This upload is a single POST; it has no parts.", record.status)
         plan = multipart.plan_of(record)
         if request.method == "GET":
-            return Response(describe_parts(multipart.confirmed_parts(record), record))
+            try:
+                parts = multipart.confirmed_parts(record)
+            except storage.ObjectNotFound as gone:
+                # Aborted outside the app (e.g. by a lifecycle rule): nothing left to resume.
+                raise Conflict(
+                    "Storage no longer holds this upload's parts; start it again.", record.status
+                ) from gone
+            return Response(describe_parts(parts, record))
         asked = PartNumbersSerializer(data=request.data, context={"part_count": plan.part_count})
         asked.is_valid(raise_exception=True)
         signed, expires_at = multipart.sign_parts(
