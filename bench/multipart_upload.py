@@ -1,0 +1,137 @@
+"""Benchmark: one large file to a local moto S3, single POST against multipart at 1, 4 and 8 parts.
+
+Run: `.venv/bin/python bench/multipart_upload.py [--size-mib 1024] [--part-mib 16]`.
+Every variant runs in the same process against the same server, so ratios are comparable on a
+noisy machine; absolute times depend on the machine.
+"""
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+WORKDIR = Path(tempfile.mkdtemp(prefix="bench-multipart-"))
+os.environ.update(
+    {
+        "DJANGO_SETTINGS_MODULE": "mediaupload.settings",
+        "SECRET_KEY": "bench-only",
+        "DATABASE_URL": f"sqlite:///{WORKDIR / 'bench.sqlite3'}",
+        "CONTENT_UPLOAD_BUCKET": "bench",
+        "AWS_ACCESS_KEY_ID": "bench",
+        "AWS_SECRET_ACCESS_KEY": "bench-secret",
+        "UPLOAD_MAX_BYTES": str(5 * 1024**4),
+    }
+)
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.conf import settings  # noqa: E402
+from django.contrib.auth.models import User  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+
+from uploads import local_s3, services, storage  # noqa: E402
+from uploads.models import MediaFile  # noqa: E402
+
+MiB = 1024**2
+
+
+def upload_single_post(user: User, path: Path, size: int) -> MediaFile:
+    """Upload the file with one signed POST (the baseline)."""
+    settings.UPLOAD_MULTIPART_THRESHOLD = size  # stay at or under the threshold: one POST
+    created = services.create_upload(
+        owner=user, filename="bench.mp4", content_type="video/mp4", size=size
+    )
+    assert isinstance(created.upload, storage.PresignedPost)
+    with path.open("rb") as body:
+        response = requests.post(
+            created.upload.url,
+            data=created.upload.fields,
+            files={"file": ("bench.mp4", body, "video/mp4")},
+            timeout=600,
+        )
+    response.raise_for_status()
+    return services.complete_upload(media_file=created.media_file)
+
+
+def upload_multipart(
+    user: User, path: Path, size: int, part_size: int, parallel: int
+) -> tuple[MediaFile, int]:
+    """Upload the file in parts, `parallel` at a time, as the browser does."""
+    from uploads import multipart
+
+    settings.UPLOAD_MULTIPART_THRESHOLD = 0
+    settings.UPLOAD_PART_SIZE = part_size
+    created = services.create_upload(
+        owner=user, filename="bench.mp4", content_type="video/mp4", size=size
+    )
+    record = created.media_file
+    plan = multipart.plan_of(record)
+
+    def send(number: int) -> None:
+        (signed,), _ = multipart.sign_parts(media_file=record, part_numbers=[number])
+        with path.open("rb") as source:
+            source.seek((number - 1) * plan.part_size)
+            chunk = source.read(signed.size)
+        requests.put(signed.url, data=chunk, timeout=600).raise_for_status()
+
+    with ThreadPoolExecutor(parallel) as pool:
+        list(pool.map(send, range(1, plan.part_count + 1)))
+    return services.complete_upload(media_file=record), plan.part_count
+
+
+def main() -> None:
+    """Run every variant once and print a table with ratios to the single POST."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--size-mib", type=int, default=1024)
+    parser.add_argument("--part-mib", type=int, default=16)
+    args = parser.parse_args()
+    size = args.size_mib * MiB
+
+    call_command("migrate", verbosity=0)
+    user, _ = User.objects.get_or_create(username="bench")
+    port = local_s3.free_port()
+    settings.AWS_S3_ENDPOINT_URL = f"http://127.0.0.1:{port}"
+    server = local_s3.start_moto_server("127.0.0.1", port, log_path=WORKDIR / "moto.log")
+    try:
+        storage.configure_bucket(cors_origins=["http://127.0.0.1"])
+        path = WORKDIR / "bench.bin"
+        with path.open("wb") as out:
+            for _ in range(args.size_mib):
+                out.write(os.urandom(MiB))
+
+        rows: list[tuple[str, int, int, float]] = []
+        started = time.perf_counter()
+        record = upload_single_post(user, path, size)
+        rows.append(("single POST", 1, 1, time.perf_counter() - started))
+        assert record.status == MediaFile.Status.UPLOADED
+        storage.delete_object(record.key)  # moto keeps objects in RAM: free them between runs
+        for parallel in (1, 4, 8):
+            started = time.perf_counter()
+            record, parts = upload_multipart(user, path, size, args.part_mib * MiB, parallel)
+            rows.append((f"multipart x{parallel}", parts, parallel, time.perf_counter() - started))
+            assert record.status == MediaFile.Status.UPLOADED, record.failure_reason
+            storage.delete_object(record.key)
+    finally:
+        local_s3.stop_process(server)
+
+    baseline = rows[0][3]
+    print(f"\n{args.size_mib} MiB to moto on 127.0.0.1, parts of {args.part_mib} MiB\n")
+    print(f"{'variant':<14} {'parts':>6} {'parallel':>8} {'wall s':>8} {'MiB/s':>8} {'vs POST':>8}")
+    for name, parts, parallel, seconds in rows:
+        print(
+            f"{name:<14} {parts:>6} {parallel:>8} {seconds:>8.1f} "
+            f"{args.size_mib / seconds:>8.0f} {baseline / seconds:>7.2f}x"
+        )
+
+
+if __name__ == "__main__":
+    main()
