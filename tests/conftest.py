@@ -277,3 +277,17 @@ def strict_bucket(rgw: Any, settings: Any) -> Bucket:
     client = raw_s3_client(rgw.endpoint, rgw.admin.access_key, rgw.admin.secret_key)
     client.create_bucket(Bucket=name)
     return Bucket(name=name, client=client)
+
+
+def declare(
+    api: APIClient, body: bytes, *, filename: str = "clip.mp4", content_type: str = "video/mp4"
+) -> dict[str, Any]:
+    """Declare an upload of `body` through the API and return the 201 body."""
+    response = api.post(
+        "/api/media/",
+        {"filename": filename, "content_type": content_type, "size": len(body)},
+        format="json",
+    )
+    assert response.status_code == 201, response.content
+    created: dict[str, Any] = response.json()
+    return created

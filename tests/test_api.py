@@ -4,12 +4,13 @@ import base64
 import json
 import re
 import uuid
+from typing import Any
 
 import pytest
 import requests
 from rest_framework.test import APIClient
 
-from tests.conftest import post_to_s3
+from tests.conftest import declare, post_to_s3
 from uploads.models import MediaFile
 
 pytestmark = [pytest.mark.functional, pytest.mark.django_db]
@@ -18,21 +19,9 @@ UUID_RE = r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}"
 ISO_RE = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})"
 
 
-def create(
-    api: APIClient, body: bytes, *, filename="Holiday.MP4", content_type="video/mp4", size=None
-):
-    """Declare an upload and return the 201 body."""
-    response = api.post(
-        "/api/media/",
-        {
-            "filename": filename,
-            "content_type": content_type,
-            "size": len(body) if size is None else size,
-        },
-        format="json",
-    )
-    assert response.status_code == 201, response.content
-    return response.json()
+def create(api: APIClient, body: bytes, **declared: str) -> dict[str, Any]:
+    """Declare an upload (as Holiday.MP4 unless told otherwise) and return the 201 body."""
+    return declare(api, body, **{"filename": "Holiday.MP4", **declared})
 
 
 def upload_and_complete(api: APIClient, body: bytes, **declared):

@@ -6,6 +6,7 @@ from typing import Any
 import pytest
 import requests
 
+from tests.conftest import declare
 from uploads.models import MediaFile
 
 pytestmark = [pytest.mark.functional, pytest.mark.django_db]
@@ -24,17 +25,6 @@ def small_parts(settings):
 def video() -> bytes:
     """Twelve MiB and a bit: three parts of 5, 5 and 2 MiB (+3 bytes)."""
     return os.urandom(12 * MiB + 3)
-
-
-def create(api, body: bytes, filename="big.mp4", content_type="video/mp4"):
-    """Declare a multipart upload and return the 201 body."""
-    response = api.post(
-        "/api/media/",
-        {"filename": filename, "content_type": content_type, "size": len(body)},
-        format="json",
-    )
-    assert response.status_code == 201, response.content
-    return response.json()
 
 
 def sign(api, media_id: str, numbers: list[int]) -> dict[int, dict[str, Any]]:
@@ -64,7 +54,7 @@ def multipart_uploads(bucket) -> list[dict[str, Any]]:
 
 
 def test_large_file_gets_a_multipart_plan(api, bucket, small_parts, video):
-    created = create(api, video)
+    created = declare(api, video)
     assert created["upload"]["method"] == "multipart"
     assert (created["upload"]["part_size"], created["upload"]["part_count"]) == (5 * MiB, 3)
     assert created["upload_method"] == "multipart"
@@ -75,13 +65,13 @@ def test_large_file_gets_a_multipart_plan(api, bucket, small_parts, video):
 
 
 def test_small_file_still_uses_a_single_post(api, bucket, small_parts):
-    created = create(api, b"x" * 6 * MiB)
+    created = declare(api, b"x" * 6 * MiB)
     assert created["upload"]["method"] == "POST"
     assert created["upload_method"] == "post"
 
 
 def test_multipart_upload_completes_and_object_equals_file(api, bucket, small_parts, video):
-    created = create(api, video)
+    created = declare(api, video)
     put_parts(api, created, video, [1, 2, 3])
     response = api.post(f"/api/media/{created['id']}/complete/")
     assert response.status_code == 200, response.content
@@ -96,7 +86,7 @@ def test_multipart_upload_completes_and_object_equals_file(api, bucket, small_pa
 
 
 def test_part_urls_carry_exact_sizes_and_short_expiry(api, bucket, small_parts, video, settings):
-    created = create(api, video)
+    created = declare(api, video)
     parts = sign(api, created["id"], [3, 1])
     assert (parts[1]["size"], parts[3]["size"]) == (5 * MiB, 2 * MiB + 3)
     assert f"X-Amz-Expires={settings.UPLOAD_POLICY_EXPIRES}" in parts[1]["url"]
@@ -105,7 +95,7 @@ def test_part_urls_carry_exact_sizes_and_short_expiry(api, bucket, small_parts, 
 
 
 def test_resume_uploads_only_the_missing_parts(api, bucket, small_parts, video):
-    created = create(api, video)
+    created = declare(api, video)
     put_parts(api, created, video, [1, 3])
 
     listing = api.get(f"/api/media/{created['id']}/parts/").json()
@@ -122,7 +112,7 @@ def test_resume_uploads_only_the_missing_parts(api, bucket, small_parts, video):
 
 
 def test_complete_with_a_missing_part_is_refused_and_stays_pending(api, bucket, small_parts, video):
-    created = create(api, video)
+    created = declare(api, video)
     put_parts(api, created, video, [1, 3])
     response = api.post(f"/api/media/{created['id']}/complete/")
     assert response.status_code == 409
@@ -134,7 +124,7 @@ def test_complete_with_a_missing_part_is_refused_and_stays_pending(api, bucket, 
 
 
 def test_part_of_the_wrong_size_fails_the_upload(api, bucket, small_parts, video):
-    created = create(api, video)
+    created = declare(api, video)
     put_parts(api, created, video, [1, 2])
     # moto ignores the signed Content-Length; a real S3 refuses this PUT (see the strict tier).
     url = sign(api, created["id"], [3])[3]["url"]
@@ -148,7 +138,7 @@ def test_part_of_the_wrong_size_fails_the_upload(api, bucket, small_parts, video
 
 
 def test_complete_twice_after_multipart_is_idempotent(api, bucket, small_parts, video):
-    created = create(api, video)
+    created = declare(api, video)
     put_parts(api, created, video, [1, 2, 3])
     first = api.post(f"/api/media/{created['id']}/complete/").json()
     second = api.post(f"/api/media/{created['id']}/complete/")
@@ -157,7 +147,7 @@ def test_complete_twice_after_multipart_is_idempotent(api, bucket, small_parts, 
 
 
 def test_abort_leaves_no_upload_behind(api, bucket, small_parts, video):
-    created = create(api, video)
+    created = declare(api, video)
     put_parts(api, created, video, [1])
     response = api.post(f"/api/media/{created['id']}/abort/")
     assert response.status_code == 200
@@ -182,7 +172,7 @@ def test_abort_of_a_post_upload_deletes_a_landed_object(api, bucket):
 
 
 def test_uploaded_records_cannot_be_aborted(api, bucket, small_parts, video):
-    created = create(api, video)
+    created = declare(api, video)
     put_parts(api, created, video, [1, 2, 3])
     api.post(f"/api/media/{created['id']}/complete/")
     response = api.post(f"/api/media/{created['id']}/abort/")
@@ -192,7 +182,7 @@ def test_uploaded_records_cannot_be_aborted(api, bucket, small_parts, video):
 
 
 def test_deleting_a_pending_multipart_record_aborts_its_upload(api, bucket, small_parts, video):
-    created = create(api, video)
+    created = declare(api, video)
     put_parts(api, created, video, [1])
     assert api.delete(f"/api/media/{created['id']}/").status_code == 204
     assert multipart_uploads(bucket) == []
@@ -211,7 +201,7 @@ def test_deleting_a_pending_multipart_record_aborts_its_upload(api, bucket, smal
     ],
 )
 def test_bad_part_requests_get_400(api, bucket, small_parts, video, payload, message):
-    created = create(api, video)
+    created = declare(api, video)
     response = api.post(f"/api/media/{created['id']}/parts/", payload, format="json")
     assert response.status_code == 400
     assert message in str(response.json()["part_numbers"])
@@ -227,7 +217,7 @@ def test_parts_of_a_post_upload_are_a_conflict(api, bucket):
 
 
 def test_other_users_cannot_sign_or_list_parts(api, other_api, bucket, small_parts, video):
-    created = create(api, video)
+    created = declare(api, video)
     assert other_api.get(f"/api/media/{created['id']}/parts/").status_code == 404
     assert (
         other_api.post(f"/api/media/{created['id']}/parts/", {"part_numbers": [1]}).status_code
@@ -294,7 +284,7 @@ def test_terminal_records_get_no_new_authorisation(api, bucket):
 
 
 def test_multipart_record_authorises_its_plan_again(api, bucket, small_parts, video):
-    created = create(api, video)
+    created = declare(api, video)
     upload = api.post(f"/api/media/{created['id']}/authorize/").json()["upload"]
     assert upload["method"] == "multipart"
     assert (upload["part_size"], upload["part_count"]) == (5 * MiB, 3)
@@ -315,7 +305,7 @@ def test_list_filters_by_status(api, bucket):
 
 
 def test_parts_of_an_upload_aborted_outside_the_app_are_a_conflict(api, bucket, small_parts, video):
-    created = create(api, video)
+    created = declare(api, video)
     record = MediaFile.objects.get()
     bucket.client.abort_multipart_upload(
         Bucket=bucket.name, Key=record.key, UploadId=record.upload_id

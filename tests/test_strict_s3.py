@@ -11,13 +11,11 @@ import time
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-import boto3
 import pytest
 import requests
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from tests.conftest import Bucket, post_to_s3
+from tests.conftest import Bucket, declare, post_to_s3, raw_s3_client
 from uploads.models import MediaFile
 
 pytestmark = [pytest.mark.s3strict, pytest.mark.django_db]
@@ -25,15 +23,9 @@ pytestmark = [pytest.mark.s3strict, pytest.mark.django_db]
 BODY = b"\x00\x01 ten seconds of video, or close enough \xfe\xff" * 64
 
 
-def create(api, body: bytes = BODY, content_type: str = "video/mp4", filename: str = "clip.mp4"):
-    """Declare an upload through our API and return the 201 body."""
-    response = api.post(
-        "/api/media/",
-        {"filename": filename, "content_type": content_type, "size": len(body)},
-        format="json",
-    )
-    assert response.status_code == 201, response.content
-    return response.json()
+def create(api, body: bytes = BODY, **declared: str) -> dict[str, Any]:
+    """Declare an upload of BODY through our API."""
+    return declare(api, body, **declared)
 
 
 def stored(bucket: Bucket, key: str) -> bool:
@@ -63,18 +55,6 @@ def rewrite_policy(fields: dict[str, str], change) -> dict[str, str]:
     policy = json.loads(base64.b64decode(fields["policy"]))
     change(policy)
     return {**fields, "policy": base64.b64encode(json.dumps(policy).encode()).decode()}
-
-
-def s3_client(endpoint: str, access_key: str, secret_key: str) -> Any:
-    """Return a SigV4 client for RGW with these credentials."""
-    return boto3.client(
-        "s3",
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        aws_access_key_id=access_key,
-        aws_secret_access_key=secret_key,
-        config=Config(signature_version="s3v4", s3={"addressing_style": "path"}),
-    )
 
 
 # ---------------------------------------------------------------- the legitimate upload
@@ -176,31 +156,37 @@ def test_expired_policy_is_refused(api, strict_bucket, settings):
     assert_refused(response, strict_bucket, api, created, 403)
 
 
-def test_policy_signed_with_another_secret_for_our_access_key_is_refused(api, strict_bucket, rgw):
-    created = create(api)
-    forger = s3_client(rgw.endpoint, rgw.admin.access_key, rgw.other.secret_key)
-    forged = forger.generate_presigned_post(
-        Bucket=strict_bucket.name,
-        Key=created["key"],
+def policy_signed_by(
+    rgw, bucket: Bucket, key: str, access_key: str, secret_key: str
+) -> dict[str, str]:
+    """Sign a generous POST policy for the key with someone else's keys."""
+    signer = raw_s3_client(rgw.endpoint, access_key, secret_key)
+    signed = signer.generate_presigned_post(
+        Bucket=bucket.name,
+        Key=key,
         Fields={"Content-Type": "video/mp4"},
         Conditions=[{"Content-Type": "video/mp4"}, ["content-length-range", 1, 10**9]],
         ExpiresIn=60,
     )
-    response = post_to_s3(created["upload"], BODY, fields=forged["fields"])
+    fields: dict[str, str] = signed["fields"]
+    return fields
+
+
+def test_policy_signed_with_another_secret_for_our_access_key_is_refused(api, strict_bucket, rgw):
+    created = create(api)
+    forged = policy_signed_by(
+        rgw, strict_bucket, created["key"], rgw.admin.access_key, rgw.other.secret_key
+    )
+    response = post_to_s3(created["upload"], BODY, fields=forged)
     assert_refused(response, strict_bucket, api, created, 403)
 
 
 def test_policy_signed_by_another_access_key_is_refused(api, strict_bucket, rgw):
     created = create(api)
-    stranger = s3_client(rgw.endpoint, rgw.other.access_key, rgw.other.secret_key)
-    foreign = stranger.generate_presigned_post(
-        Bucket=strict_bucket.name,
-        Key=created["key"],
-        Fields={"Content-Type": "video/mp4"},
-        Conditions=[{"Content-Type": "video/mp4"}, ["content-length-range", 1, 10**9]],
-        ExpiresIn=60,
+    foreign = policy_signed_by(
+        rgw, strict_bucket, created["key"], rgw.other.access_key, rgw.other.secret_key
     )
-    response = post_to_s3(created["upload"], BODY, fields=foreign["fields"])
+    response = post_to_s3(created["upload"], BODY, fields=foreign)
     assert_refused(response, strict_bucket, api, created, 403)
 
 
