@@ -122,23 +122,29 @@ test("an expired URL is signed again and the part retried, without counting a fa
   assert.equal(new Set(part3).size, 3, "each retry of part 3 used a freshly signed URL");
 });
 
-test("URLs about to expire are renewed before they are used", async () => {
+/** Upload five parts one at a time, each taking 8 s of the client's clock, against `s3`. */
+async function slowSequentialUpload(makeStorage, options = {}) {
   let clock = 0;
-  const s3 = fakeStorage({ lifetimeMs: 20_000, now: () => clock });
-  const putPart = async (args) => {
-    clock += 8_000; // each part takes 8 s, so the batch's later URLs get close to their expiry
-    return s3.putPart(args);
-  };
+  const s3 = makeStorage(() => clock);
   await uploadParts({
     file: smallFile(),
     plan: planParts(23, 5),
     numbers: [1, 2, 3, 4, 5],
     signParts: s3.signParts,
-    putPart,
+    putPart: async (args) => {
+      clock += 8_000; // each part takes 8 s, so the batch's later URLs get close to their expiry
+      return s3.putPart(args);
+    },
     parallel: 1,
     signBatch: 5,
     now: () => clock,
+    ...options,
   });
+  return s3;
+}
+
+test("URLs about to expire are renewed before they are used", async () => {
+  const s3 = await slowSequentialUpload((clock) => fakeStorage({ lifetimeMs: 20_000, now: clock }));
   // Fresh while a quarter of the 20 s life is left: parts 3 and 5 would start with under 5 s.
   assert.deepEqual(s3.signCalls, [[1, 2, 3, 4, 5], [3, 4, 5], [5]]);
   assert.deepEqual(s3.puts, ["u1#1", "u2#1", "u3#2", "u4#2", "u5#3"]);
@@ -159,23 +165,8 @@ test("a client clock far ahead of the server's does not make every URL stale", a
 });
 
 test("a client clock far behind the server's still renews URLs within their real lifetime", async () => {
-  let clock = 0;
-  const s3 = fakeStorage({ lifetimeMs: 20_000, now: () => clock + 10 * 3600 * 1000 }); // server ahead
-  const putPart = async (args) => {
-    clock += 8_000;
-    return s3.putPart(args);
-  };
-  await uploadParts({
-    file: smallFile(),
-    plan: planParts(23, 5),
-    numbers: [1, 2, 3, 4, 5],
-    signParts: s3.signParts,
-    putPart,
-    parallel: 1,
-    signBatch: 5,
-    now: () => clock,
-    urlLifetimeMs: 20_000,
-  });
+  const serverAhead = (clock) => fakeStorage({ lifetimeMs: 20_000, now: () => clock() + 10 * 3600 * 1000 });
+  const s3 = await slowSequentialUpload(serverAhead, { urlLifetimeMs: 20_000 });
   assert.deepEqual(s3.signCalls, [[1, 2, 3, 4, 5], [3, 4, 5], [5]]);
 });
 
