@@ -1,6 +1,7 @@
 """Helpers for the browser tier: sign in, drop files, throttle the network, take screenshots."""
 
 import base64
+import os
 from pathlib import Path
 from typing import Any
 
@@ -89,3 +90,11 @@ def screenshot(page: Page, name: str) -> Path:
 def row_for(page: Page, filename: str) -> Any:
     """The upload list's row of one file."""
     return page.locator(".transfer").filter(has=page.locator(".name", has_text=filename))
+
+
+def media_file(tmp_path: Path, name: str, size: int) -> tuple[Path, bytes]:
+    """Write a file of random bytes and return its path and content."""
+    content = os.urandom(size)
+    path = tmp_path / name
+    path.write_bytes(content)
+    return path, content

@@ -1,12 +1,11 @@
 """The browser tier: a person signs in and uploads a real file through /upload/ in chromium."""
 
-import os
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser import MiB, screenshot, sign_in
+from tests.browser import MiB, media_file, screenshot, sign_in
 from uploads.models import MediaFile
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -15,9 +14,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def test_person_uploads_a_file_through_the_page(
     page: Page, live_server, browser_bucket, user, tmp_path: Path
 ):
-    content = os.urandom(3 * MiB + 17)
-    video = tmp_path / "Family holiday.mp4"
-    video.write_bytes(content)
+    video, content = media_file(tmp_path, "Family holiday.mp4", 3 * MiB + 17)
 
     sign_in(page, live_server.url)
     expect(page.locator("#recent-uploads")).to_contain_text("Nothing uploaded yet.")

@@ -1,7 +1,6 @@
 """The browser tier for large files: parallel parts, renewal, pause, resume, reload, cancel."""
 
 import json
-import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -10,7 +9,15 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 from playwright.sync_api import Page, Request, Route, expect
 
-from tests.browser import MiB, screenshot, sign_in, throttle, unthrottle, wait_until_ready
+from tests.browser import (
+    MiB,
+    media_file,
+    screenshot,
+    sign_in,
+    throttle,
+    unthrottle,
+    wait_until_ready,
+)
 from uploads.models import MediaFile
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -76,14 +83,6 @@ def wait_for(page: Page, condition: Callable[[], bool], timeout: float = 20) -> 
     while not condition():
         assert time.monotonic() < deadline, "timed out waiting for the page"
         page.wait_for_timeout(25)
-
-
-def media_file(tmp_path: Path, name: str, size: int) -> tuple[Path, bytes]:
-    """Write a file of random bytes and return its path and content."""
-    content = os.urandom(size)
-    path = tmp_path / name
-    path.write_bytes(content)
-    return path, content
 
 
 def test_large_file_goes_up_in_parallel_parts(

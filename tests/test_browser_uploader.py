@@ -9,6 +9,7 @@ from playwright.sync_api import Page, Request, Route, expect
 from tests.browser import (
     MiB,
     drop_files,
+    media_file,
     row_for,
     screenshot,
     sign_in,
@@ -140,9 +141,7 @@ def refuse_first_post(page: Page, origin: str, bucket: str, *, status: int, body
 def test_failed_upload_retries_on_the_same_record(
     page: Page, live_server, browser_bucket, user, tmp_path: Path
 ):
-    content = os.urandom(256 * 1024)
-    clip = tmp_path / "interview.mov"
-    clip.write_bytes(content)
+    clip, content = media_file(tmp_path, "interview.mov", 256 * 1024)
     sign_in(page, live_server.url)
     refused = refuse_first_post(
         page,
@@ -176,9 +175,7 @@ def test_failed_upload_retries_on_the_same_record(
 def test_lost_connection_is_retried_by_itself(
     page: Page, live_server, browser_bucket, user, tmp_path: Path
 ):
-    content = os.urandom(128 * 1024)
-    clip = tmp_path / "b-roll.mp4"
-    clip.write_bytes(content)
+    clip, content = media_file(tmp_path, "b-roll.mp4", 128 * 1024)
     sign_in(page, live_server.url)
     dropped: list[str] = []
 
@@ -212,9 +209,7 @@ def test_lost_connection_is_retried_by_itself(
 def test_offline_upload_waits_for_the_network(
     page: Page, live_server, browser_bucket, user, tmp_path: Path
 ):
-    content = os.urandom(512 * 1024)
-    clip = tmp_path / "train window.mp4"
-    clip.write_bytes(content)
+    clip, content = media_file(tmp_path, "train window.mp4", 512 * 1024)
     sign_in(page, live_server.url)
     page.context.set_offline(True)
     page.set_input_files("#file-input", str(clip))
