@@ -1,0 +1,77 @@
+"""The only package that talks to S3 (and imports boto3).
+
+botocore's errors never leave it; callers see `ObjectNotFound`, `ObjectChanged`,
+`StorageUnavailable` or `StorageError`.
+"""
+
+from uploads.storage.bucket import (
+    configure_bucket,
+    cors_configuration,
+    cors_rules,
+    head_bucket,
+    lifecycle_rules,
+    our_rules,
+)
+from uploads.storage.client import (
+    ObjectChanged,
+    ObjectNotFound,
+    StorageError,
+    StorageUnavailable,
+    get_client,
+)
+from uploads.storage.multipart import (
+    OpenUpload,
+    PartInfo,
+    abort_multipart_upload,
+    complete_multipart_upload,
+    create_multipart_upload,
+    list_multipart_uploads,
+    list_parts,
+    presign_upload_part,
+)
+from uploads.storage.objects import (
+    ObjectInfo,
+    PresignedPost,
+    StoredObject,
+    copy_object,
+    delete_object,
+    head_object,
+    list_objects,
+    presign_download,
+    presign_post,
+    presign_put,
+    read_head,
+)
+
+__all__ = [
+    "ObjectChanged",
+    "ObjectInfo",
+    "ObjectNotFound",
+    "OpenUpload",
+    "PartInfo",
+    "PresignedPost",
+    "StorageError",
+    "StorageUnavailable",
+    "StoredObject",
+    "abort_multipart_upload",
+    "complete_multipart_upload",
+    "configure_bucket",
+    "copy_object",
+    "cors_configuration",
+    "cors_rules",
+    "create_multipart_upload",
+    "delete_object",
+    "get_client",
+    "head_bucket",
+    "head_object",
+    "lifecycle_rules",
+    "list_multipart_uploads",
+    "list_objects",
+    "list_parts",
+    "our_rules",
+    "presign_download",
+    "presign_post",
+    "presign_put",
+    "presign_upload_part",
+    "read_head",
+]

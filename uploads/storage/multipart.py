@@ -1,0 +1,117 @@
+"""S3 multipart upload calls: start, sign a part, list parts, assemble, abort, list open uploads."""
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+
+from uploads import conf
+from uploads.storage.client import ObjectNotFound, get_client, translate_errors
+
+
+@dataclass(frozen=True)
+class PartInfo:
+    """One part S3 holds for a multipart upload."""
+
+    part_number: int
+    size: int
+    etag: str
+
+
+@dataclass(frozen=True)
+class OpenUpload:
+    """A multipart upload S3 still holds parts for (neither completed nor aborted)."""
+
+    key: str
+    upload_id: str
+    initiated: datetime
+
+
+def create_multipart_upload(*, key: str, content_type: str) -> str:
+    """Start a multipart upload for the key with its final Content-Type; return the upload id."""
+    with translate_errors("create multipart upload"):
+        response = get_client().create_multipart_upload(
+            Bucket=conf.bucket(), Key=key, ContentType=content_type
+        )
+    return str(response["UploadId"])
+
+
+def presign_upload_part(
+    *, key: str, upload_id: str, part_number: int, size: int, expires_in: int
+) -> str:
+    """Sign a PUT for one part with its exact Content-Length, so no other size is accepted."""
+    with translate_errors("presign UploadPart"):
+        return get_client().generate_presigned_url(
+            "upload_part",
+            Params={
+                "Bucket": conf.bucket(),
+                "Key": key,
+                "UploadId": upload_id,
+                "PartNumber": part_number,
+                # Signed as a header (X-Amz-SignedHeaders=content-length;host): S3 refuses N±1.
+                "ContentLength": size,
+            },
+            ExpiresIn=expires_in,
+        )
+
+
+def list_parts(*, key: str, upload_id: str) -> list[PartInfo]:
+    """Return every part S3 holds for the upload, in part order; ObjectNotFound if it is gone."""
+    parts: list[PartInfo] = []
+    marker = 0
+    with translate_errors("ListParts"):
+        while True:
+            # ListParts answers at most 1,000 parts a page; an upload may have 10,000.
+            page = get_client().list_parts(
+                Bucket=conf.bucket(), Key=key, UploadId=upload_id, PartNumberMarker=marker
+            )
+            parts.extend(
+                PartInfo(
+                    part_number=int(part["PartNumber"]),
+                    size=int(part["Size"]),
+                    etag=str(part["ETag"]),
+                )
+                for part in page.get("Parts", [])
+            )
+            if not page.get("IsTruncated"):
+                break
+            marker = int(page["NextPartNumberMarker"])
+    return sorted(parts, key=lambda part: part.part_number)
+
+
+def complete_multipart_upload(*, key: str, upload_id: str, parts: list[PartInfo]) -> None:
+    """Assemble the object from these parts."""
+    with translate_errors("CompleteMultipartUpload"):
+        get_client(slow=True).complete_multipart_upload(
+            Bucket=conf.bucket(),
+            Key=key,
+            UploadId=upload_id,
+            MultipartUpload={
+                "Parts": [{"PartNumber": part.part_number, "ETag": part.etag} for part in parts]
+            },
+        )
+
+
+def abort_multipart_upload(*, key: str, upload_id: str) -> None:
+    """Abort the upload and free its parts; an upload that is already gone is fine."""
+    try:
+        with translate_errors("AbortMultipartUpload"):
+            get_client().abort_multipart_upload(Bucket=conf.bucket(), Key=key, UploadId=upload_id)
+    except ObjectNotFound:
+        pass
+
+
+def list_multipart_uploads(prefix: str) -> Iterator[OpenUpload]:
+    """Yield every open multipart upload under the prefix."""
+    with translate_errors("ListMultipartUploads"):
+        pages = (
+            get_client()
+            .get_paginator("list_multipart_uploads")
+            .paginate(Bucket=conf.bucket(), Prefix=prefix)
+        )
+        for page in pages:
+            for item in page.get("Uploads", []):
+                yield OpenUpload(
+                    key=str(item["Key"]),
+                    upload_id=str(item["UploadId"]),
+                    initiated=item["Initiated"],
+                )

@@ -1,0 +1,141 @@
+"""Object calls: signing browser POSTs, PUTs and downloads; HEAD, ranged GET, copy, delete, list."""
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.utils import timezone
+from django.utils.http import content_disposition_header
+
+from uploads import conf
+from uploads.storage.client import get_client, translate_errors
+
+
+@dataclass(frozen=True)
+class PresignedPost:
+    """A signed browser form: POST all `fields`, then the file as the last field, named `file`."""
+
+    url: str
+    fields: dict[str, str]
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    """What a HEAD request tells about a stored object."""
+
+    size: int
+    content_type: str
+    etag: str
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    """One entry of a bucket listing."""
+
+    key: str
+    size: int
+    last_modified: datetime
+
+
+def presign_post(*, key: str, content_type: str, size: int, expires_in: int) -> PresignedPost:
+    """Sign a POST policy for exactly this key, this Content-Type and exactly `size` bytes."""
+    expires_at = timezone.now() + timedelta(seconds=expires_in)
+    with translate_errors("presign POST"):
+        signed = get_client().generate_presigned_post(
+            Bucket=conf.bucket(),
+            Key=key,  # boto3 adds the exact-match {"key": ...} and {"bucket": ...} conditions
+            Fields={"Content-Type": content_type},
+            Conditions=[
+                {"Content-Type": content_type},
+                ["content-length-range", size, size],
+            ],
+            ExpiresIn=expires_in,
+        )
+    return PresignedPost(url=signed["url"], fields=dict(signed["fields"]), expires_at=expires_at)
+
+
+def presign_put(*, key: str, content_type: str, expires_in: int) -> str:
+    """Sign a PUT of one object with this Content-Type (used by the bucket self-test only)."""
+    with translate_errors("presign PUT"):
+        return get_client().generate_presigned_url(
+            "put_object",
+            Params={"Bucket": conf.bucket(), "Key": key, "ContentType": content_type},
+            ExpiresIn=expires_in,
+        )
+
+
+def presign_download(*, key: str, filename: str, expires_in: int) -> str:
+    """Sign a short-lived GET whose download is named after the original filename."""
+    with translate_errors("presign GET"):
+        return get_client().generate_presigned_url(
+            "get_object",
+            Params={
+                "Bucket": conf.bucket(),
+                "Key": key,
+                # RFC 6266 header with an ASCII fallback and a UTF-8 filename* for other names.
+                "ResponseContentDisposition": content_disposition_header(
+                    as_attachment=True, filename=filename
+                )
+                or "attachment",
+            },
+            ExpiresIn=expires_in,
+        )
+
+
+def head_object(key: str) -> ObjectInfo:
+    """Return the stored object's size, type and ETag, or raise ObjectNotFound."""
+    with translate_errors("HEAD object"):
+        response = get_client().head_object(Bucket=conf.bucket(), Key=key)
+    return ObjectInfo(
+        size=int(response["ContentLength"]),
+        content_type=str(response.get("ContentType", "")),
+        etag=str(response.get("ETag", "")).strip('"'),
+    )
+
+
+def read_head(*, key: str, etag: str, length: int) -> bytes:
+    """Return the object's first `length` bytes if it still has this ETag (else ObjectChanged)."""
+    with translate_errors("GET object range"):
+        response = get_client().get_object(
+            Bucket=conf.bucket(), Key=key, Range=f"bytes=0-{length - 1}", IfMatch=f'"{etag}"'
+        )
+        body: bytes = response["Body"].read(length)
+    return body
+
+
+def copy_object(*, source_key: str, target_key: str, if_match: str) -> str:
+    """Copy the object server-side only if its ETag is still `if_match`; return the copy's ETag."""
+    with translate_errors("CopyObject"):
+        response = get_client(slow=True).copy_object(
+            Bucket=conf.bucket(),
+            Key=target_key,
+            CopySource={"Bucket": conf.bucket(), "Key": source_key},
+            # Bytes swapped in after verification have another ETag: S3 answers 412, copies nothing.
+            CopySourceIfMatch=f'"{if_match}"',
+            MetadataDirective="COPY",
+        )
+    return str(response.get("CopyObjectResult", {}).get("ETag", "")).strip('"')
+
+
+def delete_object(key: str) -> None:
+    """Delete the object; deleting a missing object is not an error (S3 answers 204 either way)."""
+    with translate_errors("DELETE object"):
+        get_client().delete_object(Bucket=conf.bucket(), Key=key)
+
+
+def list_objects(prefix: str) -> Iterator[StoredObject]:
+    """Yield every object under the prefix, a page of up to 1,000 at a time."""
+    with translate_errors("ListObjectsV2"):
+        pages = (
+            get_client()
+            .get_paginator("list_objects_v2")
+            .paginate(Bucket=conf.bucket(), Prefix=prefix)
+        )
+        for page in pages:
+            for item in page.get("Contents", []):
+                yield StoredObject(
+                    key=str(item["Key"]),
+                    size=int(item.get("Size", 0)),
+                    last_modified=item["LastModified"],
+                )
