@@ -1,0 +1,297 @@
+"""The media types we accept: the key extension each is stored under and the signatures its bytes
+may carry, and the check that an uploaded object's first bytes really are its declared type.
+
+Pure: no settings, no S3. Signatures come from `puremagic`, except three the library cannot tell
+reliably (see `identify`): the ISO BMFF `ftyp` brand, MPEG-TS sync bytes and MPEG audio frames.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+
+import puremagic
+
+# Enough for every check: the library's media signatures lie in the first few dozen bytes, an
+# `ftyp` box in the first hundred, two MPEG audio frames (at most 2,881 bytes each) fit, and MPEG-TS
+# gets 43 packets of 188 bytes to show its sync pattern.
+SNIFF_BYTES = 8192
+
+
+@dataclass(frozen=True)
+class MediaType:
+    """How a content type is stored (key extension) and which signature families its bytes carry."""
+
+    extension: str
+    families: frozenset[str]
+
+
+def _media(extension: str, *families: str) -> MediaType:
+    """Build a table row."""
+    return MediaType(extension, frozenset(families))
+
+
+# Shared containers are one family: WebM is Matroska, M4A/MOV/3GP are ISO BMFF, Opus rides in Ogg.
+_ISO_BMFF = "iso-bmff"
+_EBML = "ebml"
+
+MEDIA_TYPES: Mapping[str, MediaType] = MappingProxyType(
+    {
+        # Video
+        "video/mp4": _media(".mp4", _ISO_BMFF),
+        "video/x-m4v": _media(".m4v", _ISO_BMFF),
+        "video/quicktime": _media(".mov", _ISO_BMFF),
+        "video/3gpp": _media(".3gp", _ISO_BMFF),
+        "video/webm": _media(".webm", _EBML),
+        "video/x-matroska": _media(".mkv", _EBML),
+        "video/mp2t": _media(".ts", "mpeg-ts"),
+        # What Windows (and so Chrome and Edge there) calls .ts and .m2ts files.
+        "video/vnd.dlna.mpeg-tts": _media(".ts", "mpeg-ts"),
+        "video/mpeg": _media(".mpg", "mpeg-ps"),
+        "video/ogg": _media(".ogv", "ogg"),
+        "video/x-msvideo": _media(".avi", "avi"),
+        # What Windows calls .avi files.
+        "video/avi": _media(".avi", "avi"),
+        # Audio. An ID3v2 tag may open an MP3 or an ADTS AAC stream alike.
+        "audio/mpeg": _media(".mp3", "mpeg-audio", "id3"),
+        "audio/mp3": _media(".mp3", "mpeg-audio", "id3"),
+        "audio/aac": _media(".aac", "aac", "id3"),
+        "audio/mp4": _media(".m4a", _ISO_BMFF),
+        "audio/x-m4a": _media(".m4a", _ISO_BMFF),
+        "audio/3gpp": _media(".3gp", _ISO_BMFF),
+        "audio/wav": _media(".wav", "wav"),
+        "audio/x-wav": _media(".wav", "wav"),
+        "audio/wave": _media(".wav", "wav"),
+        "audio/flac": _media(".flac", "flac"),
+        "audio/x-flac": _media(".flac", "flac"),
+        "audio/ogg": _media(".ogg", "ogg"),
+        "audio/opus": _media(".opus", "ogg"),
+        "audio/webm": _media(".webm", _EBML),
+        "audio/x-matroska": _media(".mka", _EBML),
+        # Images. No image/svg+xml: SVG can carry script, and no byte check makes it safe.
+        "image/jpeg": _media(".jpg", "jpeg"),
+        "image/png": _media(".png", "png"),
+        "image/gif": _media(".gif", "gif"),
+        "image/webp": _media(".webp", "webp"),
+        "image/avif": _media(".avif", "avif"),
+        "image/heic": _media(".heic", "heif"),
+        "image/heif": _media(".heif", "heif"),
+        "image/bmp": _media(".bmp", "bmp"),
+        "image/tiff": _media(".tiff", "tiff"),
+    }
+)
+
+# How a message names each family: "they look like <label>".
+_FAMILY_LABELS: Mapping[str, str] = MappingProxyType(
+    {
+        _ISO_BMFF: "an MP4/QuickTime (ISO BMFF) file",
+        "heif": "a HEIF/HEIC image",
+        "avif": "an AVIF image",
+        _EBML: "a Matroska/WebM file",
+        "mpeg-ts": "an MPEG transport stream",
+        "mpeg-ps": "MPEG-1/2 video (a program stream)",
+        "ogg": "an Ogg file",
+        "avi": "an AVI file",
+        "wav": "WAV audio",
+        "mpeg-audio": "MP3 (MPEG) audio",
+        "id3": "ID3-tagged MP3 or AAC audio",
+        "aac": "AAC (ADTS) audio",
+        "flac": "FLAC audio",
+        "jpeg": "a JPEG image",
+        "png": "a PNG image",
+        "gif": "a GIF image",
+        "webp": "a WebP image",
+        "bmp": "a BMP image",
+        "tiff": "a TIFF image",
+    }
+)
+
+# puremagic's extension → our family. Only header signatures count (see `_library_matches`).
+_LIBRARY_FAMILIES: Mapping[str, str] = MappingProxyType(
+    {
+        # QuickTime files older than `ftyp` open with a `moov`, `mdat`, `wide` or `free` atom.
+        ".mov": _ISO_BMFF,
+        ".webm": _EBML,
+        ".mkv": _EBML,
+        ".mpg": "mpeg-ps",
+        ".vob": "mpeg-ps",
+        ".ogg": "ogg",
+        ".oga": "ogg",
+        ".ogv": "ogg",
+        ".ogx": "ogg",
+        ".ogm": "ogg",
+        ".opus": "ogg",
+        ".avi": "avi",
+        ".wav": "wav",
+        ".mpga": "mpeg-audio",
+        ".mp3": "id3",
+        ".aac": "aac",
+        ".flac": "flac",
+        ".jpg": "jpeg",
+        ".jpeg": "jpeg",
+        ".jpe": "jpeg",
+        ".jfif": "jpeg",
+        ".png": "png",
+        ".gif": "gif",
+        ".webp": "webp",
+        ".bmp": "bmp",
+        ".dib": "bmp",
+        ".tif": "tiff",
+        ".tiff": "tiff",
+    }
+)
+
+# puremagic's extension → a label for a few non-media kinds worth naming in a message. The
+# library's other names are too loose to show a person (any ZIP is "MS Office ... Document").
+_OTHER_LABELS: Mapping[str, str] = MappingProxyType(
+    {".html": "HTML", ".svg": "SVG", ".xml": "XML", ".pdf": "a PDF document"}
+)
+
+# `ftyp` brands of still images; every other brand is audio/video ISO BMFF (MP4, MOV, 3GP, M4A…).
+_AVIF_BRANDS = frozenset({b"avif", b"avis"})
+_HEIF_BRANDS = frozenset(
+    {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"hevm", b"hevs", b"mif1", b"msf1"}
+)
+
+# MPEG audio bitrates in kbit/s for bitrate indexes 1-14, by (MPEG-1?, layer).
+_MPEG2_LOW_RATES = (8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160)
+_MPEG_BITRATES: Mapping[tuple[bool, int], tuple[int, ...]] = MappingProxyType(
+    {
+        (True, 1): (32, 64, 96, 128, 160, 192, 224, 256, 288, 320, 352, 384, 416, 448),
+        (True, 2): (32, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384),
+        (True, 3): (32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320),
+        (False, 1): (32, 48, 56, 64, 80, 96, 112, 128, 144, 160, 176, 192, 224, 256),
+        (False, 2): _MPEG2_LOW_RATES,
+        (False, 3): _MPEG2_LOW_RATES,
+    }
+)
+# Sample rates by the header's version bits: 3 is MPEG-1, 2 is MPEG-2, 0 is MPEG-2.5 (1 reserved).
+_MPEG_SAMPLE_RATES: Mapping[int, tuple[int, int, int]] = MappingProxyType(
+    {3: (44100, 48000, 32000), 2: (22050, 24000, 16000), 0: (11025, 12000, 8000)}
+)
+
+
+def extension_for(content_type: str) -> str:
+    """Return the key extension for a content type (".mp4"), or "" for a type not in the table."""
+    media_type = MEDIA_TYPES.get(content_type)
+    return media_type.extension if media_type else ""
+
+
+def is_known(content_type: str) -> bool:
+    """Tell whether a content type is in the table, so that its bytes can be checked."""
+    return content_type in MEDIA_TYPES
+
+
+def identify(head: bytes) -> str | None:
+    """Return the signature family the leading bytes carry ("iso-bmff", "png", …), or None."""
+    return _recognise(head)[0]
+
+
+def content_problem(content_type: str, head: bytes) -> str:
+    """Return "" when the bytes carry a signature of the declared type, else why they do not."""
+    media_type = MEDIA_TYPES.get(content_type)
+    if media_type is None:
+        return f"Files declared {content_type} cannot be checked, so they are not accepted."
+    if not head:
+        return f"The file is empty, so it is not {content_type}."
+    family, label = _recognise(head)
+    if family in media_type.families:
+        return ""
+    if label:
+        return f"The file's contents are not {content_type} (they look like {label})."
+    return f"The file's contents were not recognised as {content_type}."
+
+
+def _recognise(head: bytes) -> tuple[str | None, str | None]:
+    """Return the family the bytes carry (or None) and how a message would name what they are."""
+    # The library tells an `ftyp` box only for some brands, and then by box size (it may call a
+    # HEIC an MP4), so the brand is read here; it knows neither MPEG-TS nor most MPEG audio frames.
+    family = _ftyp_family(head) or ("mpeg-ts" if _is_mpeg_ts(head) else None)
+    matches = [] if family else _library_matches(head)
+    families = (_match_family(match) for match in matches)
+    family = family or next(filter(None, families), None)
+    if not family and _is_mpeg_audio(head):
+        family = "mpeg-audio"
+    if family:
+        return family, _FAMILY_LABELS[family]
+    labels = (_OTHER_LABELS.get(match.extension) for match in matches)
+    return None, next(filter(None, labels), None)
+
+
+def _library_matches(head: bytes) -> list[puremagic.PureMagicWithConfidence]:
+    """Return puremagic's header matches for the bytes, most confident first."""
+    if not head:
+        return []
+    try:
+        matches = puremagic.magic_string(head)
+    except puremagic.PureError:
+        return []
+    # Footer signatures (negative offsets) would be read at the end of our excerpt, not the file's.
+    return [match for match in matches if match.offset >= 0]
+
+
+def _match_family(match: puremagic.PureMagicWithConfidence) -> str | None:
+    """Map one puremagic match to our family, or None when it says nothing about our types."""
+    # "RIFF" alone opens WAV, AVI and WebP alike; only the form type at offset 8 tells them apart.
+    if match.byte_match == b"RIFF":
+        return None
+    if match.mime_type == "application/x-matroska":
+        return _EBML
+    return _LIBRARY_FAMILIES.get(match.extension)
+
+
+def _ftyp_family(head: bytes) -> str | None:
+    """Tell an ISO BMFF file by its leading `ftyp` box: an AVIF, a HEIF, or audio/video."""
+    if len(head) < 16 or head[4:8] != b"ftyp":
+        return None
+    box_end = min(int.from_bytes(head[:4], "big"), len(head))
+    # The major brand, then the compatible brands (the minor version at 12-16 is no brand).
+    brands = {head[8:12]} | {head[i : i + 4] for i in range(16, box_end - 3, 4)}
+    if brands & _AVIF_BRANDS:
+        return "avif"
+    if brands & _HEIF_BRANDS:
+        return "heif"
+    return _ISO_BMFF
+
+
+def _is_mpeg_ts(head: bytes) -> bool:
+    """Tell MPEG-TS by its sync byte 0x47 every 188 bytes (every 192 from 4 in Blu-ray M2TS)."""
+    for first, stride in ((0, 188), (4, 192)):
+        syncs = head[first::stride]
+        # Three packets at least: one 0x47 byte alone is one chance in 256.
+        if len(syncs) >= 3 and syncs == b"\x47" * len(syncs):
+            return True
+    return False
+
+
+def _is_mpeg_audio(head: bytes) -> bool:
+    """Tell MPEG audio (MP3, MP2) without an ID3 tag by two consecutive, matching frame headers."""
+    length = _mpeg_frame_length(head[:4])
+    following = head[length : length + 4]
+    return (
+        length > 0
+        and _mpeg_frame_length(following) > 0
+        # Version, layer and CRC flag, then the sample rate, stay the same through a stream.
+        and following[1] == head[1]
+        and following[2] & 0x0C == head[2] & 0x0C
+    )
+
+
+def _mpeg_frame_length(header: bytes) -> int:
+    """Return the byte length of the MPEG audio frame this 4-byte header opens, or 0 if none."""
+    if len(header) < 4 or header[0] != 0xFF or header[1] & 0xE0 != 0xE0:
+        return 0
+    version = (header[1] >> 3) & 3
+    layer = 4 - ((header[1] >> 1) & 3)  # Bits 11 are Layer I, 01 Layer III, 00 reserved (ADTS).
+    bitrate_index = header[2] >> 4
+    rate_index = (header[2] >> 2) & 3
+    if version == 1 or layer == 4 or bitrate_index in (0, 15) or rate_index == 3:
+        return 0  # Reserved values, or a free-format bitrate whose frame length is not given.
+    mpeg1 = version == 3
+    bitrate = _MPEG_BITRATES[mpeg1, layer][bitrate_index - 1] * 1000
+    sample_rate = _MPEG_SAMPLE_RATES[version][rate_index]
+    padding = (header[2] >> 1) & 1
+    if layer == 1:
+        return (12 * bitrate // sample_rate + padding) * 4
+    if layer == 3 and not mpeg1:
+        return 72 * bitrate // sample_rate + padding
+    return 144 * bitrate // sample_rate + padding
