@@ -38,6 +38,7 @@ from django.conf import settings  # noqa: E402
 from django.contrib.auth.models import User  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 
+from tests.support.media import media_bytes  # noqa: E402
 from uploads import local_s3, services, storage  # noqa: E402
 from uploads.models import MediaFile  # noqa: E402
 
@@ -59,7 +60,7 @@ def upload_single_post(user: User, path: Path, size: int) -> MediaFile:
             timeout=600,
         )
     response.raise_for_status()
-    return services.complete_upload(media_file=created.media_file)
+    return services.complete_upload(media_file=created.media_file, via="api")
 
 
 def upload_multipart(
@@ -85,7 +86,7 @@ def upload_multipart(
 
     with ThreadPoolExecutor(parallel) as pool:
         list(pool.map(send, range(1, plan.part_count + 1)))
-    return services.complete_upload(media_file=record), plan.part_count
+    return services.complete_upload(media_file=record, via="api"), plan.part_count
 
 
 def main() -> None:
@@ -103,10 +104,9 @@ def main() -> None:
     server = local_s3.start_moto_server("127.0.0.1", port, log_path=WORKDIR / "moto.log")
     try:
         storage.configure_bucket(cors_origins=["http://127.0.0.1"])
-        path = WORKDIR / "bench.bin"
-        with path.open("wb") as out:
-            for _ in range(args.size_mib):
-                out.write(os.urandom(MiB))
+        path = WORKDIR / "bench.mp4"
+        # A real MP4 header, then random bytes: the server checks what the bytes are.
+        path.write_bytes(media_bytes("video/mp4", size))
 
         rows: list[tuple[str, int, int, float]] = []
         started = time.perf_counter()

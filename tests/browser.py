@@ -1,11 +1,14 @@
 """Helpers for the browser tier: sign in, drop files, throttle the network, take screenshots."""
 
 import base64
-import os
+import mimetypes
 from pathlib import Path
 from typing import Any
 
 from playwright.sync_api import CDPSession, Page, expect
+
+from tests.support.media import media_bytes
+from uploads.media_types import SNIFF_BYTES, is_known
 
 MiB = 1024**2
 # Screenshots for a person to look at; git-ignored.
@@ -29,19 +32,22 @@ def wait_until_ready(page: Page) -> None:
 
 
 def drop_files(page: Page, files: list[tuple[str, str, bytes | int]]) -> None:
-    """Drop files (name, type, bytes or a size to fill with zeros in the page) on the drop zone."""
-    payload = [
-        {"name": name, "type": kind}
-        | ({"size": body} if isinstance(body, int) else {"data": base64.b64encode(body).decode()})
-        for name, kind, body in files
-    ]
+    """Drop files on the drop zone: (name, type, bytes), or (name, type, size) for a file of that
+    type whose real header is followed by zeros, filled in the page so no big payload crosses."""
+
+    def encode(kind: str, body: bytes | int) -> dict[str, Any]:
+        if isinstance(body, bytes):
+            return {"data": base64.b64encode(body).decode(), "size": len(body)}
+        head = media_bytes(kind, body)[:SNIFF_BYTES] if is_known(kind) else b""
+        return {"data": base64.b64encode(head).decode(), "size": body}
+
+    payload = [{"name": name, "type": kind} | encode(kind, body) for name, kind, body in files]
     page.evaluate(
         """(files) => {
           const transfer = new DataTransfer();
           for (const file of files) {
-            const bytes = file.data === undefined
-              ? new Uint8Array(file.size)
-              : Uint8Array.from(atob(file.data), (c) => c.charCodeAt(0));
+            const bytes = new Uint8Array(file.size);
+            bytes.set(Uint8Array.from(atob(file.data), (c) => c.charCodeAt(0)));
             transfer.items.add(new File([bytes], file.name, { type: file.type }));
           }
           const zone = document.getElementById("dropzone");
@@ -93,8 +99,9 @@ def row_for(page: Page, filename: str) -> Any:
 
 
 def media_file(tmp_path: Path, name: str, size: int) -> tuple[Path, bytes]:
-    """Write a file of random bytes and return its path and content."""
-    content = os.urandom(size)
+    """Write a media file (a real header for the type its name implies, then random bytes)."""
+    content_type, _ = mimetypes.guess_type(name)
+    content = media_bytes(content_type or "application/octet-stream", size)
     path = tmp_path / name
     path.write_bytes(content)
     return path, content

@@ -15,6 +15,7 @@ from django.contrib.auth.models import User
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from tests.support import media
 from uploads import local_s3
 
 # Under CI every tier must run: a missing system part fails the run instead of skipping.
@@ -170,9 +171,24 @@ def s3_down(settings) -> None:
 
 
 @pytest.fixture
-def media_bytes(tmp_path: Path) -> bytes:
-    """A few hundred KiB of bytes standing in for a video file."""
-    return os.urandom(300 * 1024)
+def signals() -> Iterator[list[tuple[str, str]]]:
+    """Collect every media_uploaded signal sent during the test, as (record id, via)."""
+    from uploads.signals import media_uploaded
+
+    sent: list[tuple[str, str]] = []
+
+    def receive(sender: Any, media_file: Any, via: str, **kwargs: Any) -> None:
+        sent.append((str(media_file.pk), via))
+
+    media_uploaded.connect(receive, weak=False)
+    yield sent
+    media_uploaded.disconnect(receive)
+
+
+@pytest.fixture
+def media_bytes() -> bytes:
+    """A few hundred KiB of MP4: a real header, then random bytes."""
+    return media.media_bytes("video/mp4", 300 * 1024)
 
 
 def post_to_s3(
@@ -234,10 +250,11 @@ def browser_bucket(bucket: Bucket, live_server: Any) -> Bucket:
     return bucket
 
 
-def create_with_object(user: User, body: bytes = b"media bytes", filename: str = "clip.mp4") -> Any:
-    """Create a pending single-POST record and upload its file through the signed policy."""
+def create_with_object(user: User, body: bytes | None = None, filename: str = "clip.mp4") -> Any:
+    """Create a pending single-POST record and upload its file (an MP4) with its signed policy."""
     from uploads import services, storage
 
+    body = media.media_bytes("video/mp4", 2048) if body is None else body
     created = services.create_upload(
         owner=user, filename=filename, content_type="video/mp4", size=len(body)
     )

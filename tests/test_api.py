@@ -11,6 +11,7 @@ import requests
 from rest_framework.test import APIClient
 
 from tests.conftest import declare, post_to_s3
+from tests.support.media import media_bytes
 from uploads.models import MediaFile
 
 pytestmark = [pytest.mark.functional, pytest.mark.django_db]
@@ -274,7 +275,7 @@ def test_failed_record_stays_failed(api, bucket):
 
 
 def test_complete_again_is_idempotent(api, bucket):
-    first = upload_and_complete(api, b"hello")
+    first = upload_and_complete(api, media_bytes("video/mp4", 1024))
     record = MediaFile.objects.get()
     second = api.post(f"/api/media/{record.id}/complete/")
     assert second.status_code == 200
@@ -323,18 +324,19 @@ def test_retrieve_pending_has_no_download_url(api, bucket):
 
 
 def test_uploaded_record_downloads_under_its_original_name(api, bucket):
-    upload_and_complete(api, b"hello video", filename="Été 2026.mp4")
+    video = media_bytes("video/mp4", 1024)
+    upload_and_complete(api, video, filename="Été 2026.mp4")
     record = MediaFile.objects.get()
     url = api.get(f"/api/media/{record.id}/").json()["download_url"]
     download = requests.get(url, timeout=10)
     assert download.status_code == 200
-    assert download.content == b"hello video"
+    assert download.content == video
     assert "filename*=utf-8''%C3%89t%C3%A9%202026.mp4" in download.headers["Content-Disposition"]
     assert "X-Amz-Expires=300" in url
 
 
 def test_delete_removes_record_and_object(api, bucket):
-    upload_and_complete(api, b"bye")
+    upload_and_complete(api, media_bytes("video/mp4", 1024))
     record = MediaFile.objects.get()
     assert api.delete(f"/api/media/{record.id}/").status_code == 204
     assert not MediaFile.objects.exists()

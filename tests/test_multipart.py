@@ -1,12 +1,12 @@
 """Multipart uploads through the API against a moto server, with plain HTTP PUTs for the parts."""
 
-import os
 from typing import Any
 
 import pytest
 import requests
 
 from tests.conftest import declare
+from tests.support.media import media_bytes
 from uploads.models import MediaFile
 
 pytestmark = [pytest.mark.functional, pytest.mark.django_db]
@@ -24,7 +24,7 @@ def small_parts(settings):
 @pytest.fixture
 def video() -> bytes:
     """Twelve MiB and a bit: three parts of 5, 5 and 2 MiB (+3 bytes)."""
-    return os.urandom(12 * MiB + 3)
+    return media_bytes("video/mp4", 12 * MiB + 3)
 
 
 def sign(api, media_id: str, numbers: list[int]) -> dict[int, dict[str, Any]]:
@@ -116,7 +116,11 @@ def test_complete_with_a_missing_part_is_refused_and_stays_pending(api, bucket, 
     put_parts(api, created, video, [1, 3])
     response = api.post(f"/api/media/{created['id']}/complete/")
     assert response.status_code == 409
-    assert response.json() == {"detail": "Parts not uploaded yet: 2.", "status": "pending"}
+    assert response.json() == {
+        "detail": "Parts not uploaded yet: 2.",
+        "code": "not_received",
+        "status": "pending",
+    }
     record = MediaFile.objects.get()
     assert record.status == MediaFile.Status.PENDING
     assert record.parts_confirmed == 2  # progress kept although complete was refused
@@ -252,9 +256,8 @@ def test_sizes_above_the_post_limit_are_accepted_when_allowed(api, bucket, setti
 
 
 def test_pending_post_upload_gets_a_fresh_policy_for_the_same_key(api, bucket):
-    created = api.post(
-        "/api/media/", {"filename": "a.mp4", "content_type": "video/mp4", "size": 3}
-    ).json()
+    clip = media_bytes("video/mp4", 1024)
+    created = declare(api, clip)
     response = api.post(f"/api/media/{created['id']}/authorize/")
     assert response.status_code == 200
     upload = response.json()["upload"]
@@ -264,7 +267,7 @@ def test_pending_post_upload_gets_a_fresh_policy_for_the_same_key(api, bucket):
         requests.post(
             upload["url"],
             data=upload["fields"],
-            files={"file": ("a.mp4", b"abc", "video/mp4")},
+            files={"file": ("a.mp4", clip, "video/mp4")},
             timeout=30,
         ).status_code
         == 204

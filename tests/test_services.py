@@ -23,9 +23,9 @@ def test_concurrent_completes_make_exactly_one_transition(user, bucket, monkeypa
     real_head = storage.head_object
     start = threading.Barrier(CONCURRENT_CALLS)
 
-    def counting_mark_uploaded(self, *, etag):
-        transitions.append(etag)
-        real_mark_uploaded(self, etag=etag)
+    def counting_mark_uploaded(self, **outcome):
+        transitions.append(outcome["etag"])
+        real_mark_uploaded(self, **outcome)
 
     def slow_head(key):
         # Widen the window between reading the status and writing it, so a missing lock shows.
@@ -39,7 +39,9 @@ def test_concurrent_completes_make_exactly_one_transition(user, bucket, monkeypa
     def complete() -> str:
         try:
             start.wait()
-            return services.complete_upload(media_file=MediaFile.objects.get(pk=record.pk)).status
+            return services.complete_upload(
+                media_file=MediaFile.objects.get(pk=record.pk), via="api"
+            ).status
         finally:
             connections.close_all()
 
@@ -86,7 +88,7 @@ def test_reverify_completes_a_pending_record_whose_object_arrived(user, bucket):
 @pytest.mark.functional
 @pytest.mark.django_db
 def test_reverify_reports_an_uploaded_record_whose_object_vanished(user, bucket):
-    record = services.complete_upload(media_file=create_with_object(user))
+    record = services.complete_upload(media_file=create_with_object(user), via="api")
     bucket.client.delete_object(Bucket=bucket.name, Key=record.key)
     outcome = services.reverify(media_file=record)
     assert not outcome.ok and "missing" in outcome.message

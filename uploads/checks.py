@@ -59,6 +59,32 @@ def check_upload_settings(
                 id="uploads.E008",
             )
         )
+    scratch, media = conf.key_prefix(), conf.media_prefix()
+    if not scratch or not media or scratch.startswith(media) or media.startswith(scratch):
+        problems.append(
+            Error(
+                "UPLOAD_KEY_PREFIX and UPLOAD_MEDIA_PREFIX must be two non-empty prefixes, "
+                "neither inside the other.",
+                hint="Browsers write the scratch prefix; only the server may write the media one.",
+                id="uploads.E009",
+            )
+        )
+    if conf.min_throughput() < 1:
+        problems.append(
+            Error("UPLOAD_MIN_THROUGHPUT must be at least 1 byte per second.", id="uploads.E010")
+        )
+    else:
+        largest_post = min(conf.multipart_threshold(), conf.max_bytes(), conf.SINGLE_POST_MAX_BYTES)
+        longest = conf.policy_expires() + largest_post / conf.min_throughput()
+        if longest > 7 * 24 * 3600:
+            problems.append(
+                Error(
+                    "The largest single-POST upload at UPLOAD_MIN_THROUGHPUT would need a policy "
+                    "valid for more than 7 days (SigV4's limit).",
+                    hint="Raise UPLOAD_MIN_THROUGHPUT or lower UPLOAD_MULTIPART_THRESHOLD.",
+                    id="uploads.E011",
+                )
+            )
     if bool(conf.get("AWS_ACCESS_KEY_ID")) != bool(conf.get("AWS_SECRET_ACCESS_KEY")):
         problems.append(
             Warning(

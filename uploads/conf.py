@@ -5,6 +5,8 @@ from typing import Any
 
 from django.conf import settings
 
+from uploads import media_types
+
 MiB = 1024**2
 # S3's limits: a single POST (or PUT) carries at most 5 GiB; an object is at most 5 TiB; a multipart
 # upload has at most 10,000 parts of 5 MiB to 5 GiB each (the last part may be smaller).
@@ -23,14 +25,23 @@ DEFAULTS: dict[str, Any] = {
     "CONTENT_UPLOAD_BUCKET": "",
     "UPLOAD_MAX_BYTES": SINGLE_POST_MAX_BYTES,
     "UPLOAD_ALLOWED_TYPES": ["video/*", "audio/*", "image/*"],
+    # SVG is an image that can carry script; a site that wants it must allow it on purpose.
+    "UPLOAD_DENIED_TYPES": ["image/svg+xml"],
+    "UPLOAD_VERIFY_CONTENT": True,
     "UPLOAD_POLICY_EXPIRES": 60,
+    # 64 KiB/s, about a 0.5 Mbit/s uplink: slow mobile and rural links still finish a POST upload.
+    "UPLOAD_MIN_THROUGHPUT": 64 * 1024,
     "UPLOAD_DOWNLOAD_EXPIRES": 300,
     "UPLOAD_KEY_PREFIX": "incoming/",
+    "UPLOAD_MEDIA_PREFIX": "media/",
     "UPLOAD_MULTIPART_THRESHOLD": 64 * MiB,
     "UPLOAD_PART_SIZE": 16 * MiB,
     "UPLOAD_MULTIPART_EXPIRES": 24 * 3600,
     "UPLOAD_PARALLEL_PARTS": 4,
     "UPLOAD_PARALLEL_FILES": 2,
+    "UPLOAD_CORS_ORIGINS": [],
+    "UPLOAD_EVENTS_SECRET": "",
+    "UPLOAD_EVENTS_SNS_TOPICS": [],
 }
 
 
@@ -49,22 +60,58 @@ def max_bytes() -> int:
     return int(get("UPLOAD_MAX_BYTES"))
 
 
-def allowed_types() -> list[str]:
-    """Return the allowed content-type patterns, such as `video/*`."""
-    value = get("UPLOAD_ALLOWED_TYPES")
+def _list(name: str) -> list[str]:
+    """Return a list setting, accepting a comma-separated string as well."""
+    value = get(name)
     if isinstance(value, str):
         value = value.split(",")
-    return [pattern.strip().lower() for pattern in value if pattern.strip()]
+    return [item.strip() for item in value if item.strip()]
+
+
+def allowed_types() -> list[str]:
+    """Return the allowed content-type patterns, such as `video/*`."""
+    return [pattern.lower() for pattern in _list("UPLOAD_ALLOWED_TYPES")]
+
+
+def denied_types() -> list[str]:
+    """Return the content-type patterns refused even when an allowed pattern matches them."""
+    return [pattern.lower() for pattern in _list("UPLOAD_DENIED_TYPES")]
+
+
+def verify_content() -> bool:
+    """Tell whether `complete` checks the file's leading bytes against its declared type."""
+    return bool(get("UPLOAD_VERIFY_CONTENT"))
 
 
 def is_type_allowed(content_type: str) -> bool:
-    """Tell whether a content type matches one of the allowed patterns."""
-    return any(fnmatchcase(content_type, pattern) for pattern in allowed_types())
+    """Tell whether a content type matches an allowed pattern and no denied one."""
+    return any(fnmatchcase(content_type, pattern) for pattern in allowed_types()) and not any(
+        fnmatchcase(content_type, pattern) for pattern in denied_types()
+    )
+
+
+def is_type_accepted(content_type: str) -> bool:
+    """Tell whether this type is taken: allowed, not denied, and checkable when checks are on."""
+    return is_type_allowed(content_type) and (
+        not verify_content() or media_types.is_known(content_type)
+    )
+
+
+def accepted_types() -> list[str]:
+    """Return what a browser may pick: the checkable types allowed, or the patterns if unchecked."""
+    if verify_content():
+        return [name for name in media_types.MEDIA_TYPES if is_type_accepted(name)]
+    return allowed_types()
 
 
 def policy_expires() -> int:
     """Return how many seconds an upload authorisation stays valid."""
     return int(get("UPLOAD_POLICY_EXPIRES"))
+
+
+def min_throughput() -> int:
+    """Return the slowest upload speed (bytes per second) a POST authorisation allows time for."""
+    return int(get("UPLOAD_MIN_THROUGHPUT"))
 
 
 def download_expires() -> int:
@@ -73,8 +120,13 @@ def download_expires() -> int:
 
 
 def key_prefix() -> str:
-    """Return the prefix every object key starts with."""
+    """Return the scratch prefix browsers POST into; nothing there is served."""
     return str(get("UPLOAD_KEY_PREFIX"))
+
+
+def media_prefix() -> str:
+    """Return the prefix of verified objects, which no browser POST policy can write."""
+    return str(get("UPLOAD_MEDIA_PREFIX"))
 
 
 def multipart_threshold() -> int:
@@ -100,3 +152,18 @@ def parallel_parts() -> int:
 def parallel_files() -> int:
     """Return how many files the browser uploads at once."""
     return int(get("UPLOAD_PARALLEL_FILES"))
+
+
+def cors_origins() -> list[str]:
+    """Return the origins `configure_bucket` lets upload from a browser."""
+    return _list("UPLOAD_CORS_ORIGINS")
+
+
+def events_secret() -> str:
+    """Return the shared secret direct storage-event pushes must carry ('' refuses them all)."""
+    return str(get("UPLOAD_EVENTS_SECRET"))
+
+
+def events_sns_topics() -> list[str]:
+    """Return the SNS topic ARNs whose signed messages the events endpoint accepts."""
+    return _list("UPLOAD_EVENTS_SNS_TOPICS")

@@ -1,23 +1,46 @@
-"""Object keys: chosen by the server, never containing the user's text beyond a safe extension."""
+"""Object keys: chosen by the server from the record's id and declared type, never from user text.
+
+Two key spaces: browsers POST into the scratch prefix (`UPLOAD_KEY_PREFIX`); verified objects live
+under the media prefix (`UPLOAD_MEDIA_PREFIX`), which no browser POST policy names.
+"""
 
 import re
 import uuid
 
 from uploads import conf
+from uploads.media_types import extension_for
 
-_EXTENSION = re.compile(r"[a-z0-9]{1,10}")
-
-
-def extension_of(filename: str) -> str:
-    """Return `.ext` for a lowercase `[a-z0-9]{1,10}` extension, else an empty string."""
-    stem, dot, ext = filename.rpartition(".")
-    ext = ext.lower()
-    # A leading dot (".mp4") names a hidden file, not an extension.
-    if not dot or not stem or not _EXTENSION.fullmatch(ext):
-        return ""
-    return f".{ext}"
+# What follows a prefix in a key we built: the record's UUID and an optional extension.
+_NAME = re.compile(
+    r"([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})(\.[a-z0-9]{1,10})?"
+)
 
 
-def build_key(media_id: uuid.UUID, filename: str) -> str:
-    """Return `<UPLOAD_KEY_PREFIX><uuid><.ext>` for a new upload."""
-    return f"{conf.key_prefix()}{media_id}{extension_of(filename)}"
+def scratch_key(media_id: uuid.UUID, content_type: str) -> str:
+    """Return `<UPLOAD_KEY_PREFIX><uuid><.ext>`, where a browser POST lands before verification."""
+    return f"{conf.key_prefix()}{media_id}{extension_for(content_type)}"
+
+
+def media_key(media_id: uuid.UUID, content_type: str) -> str:
+    """Return `<UPLOAD_MEDIA_PREFIX><uuid><.ext>`, where the verified object is served from."""
+    return f"{conf.media_prefix()}{media_id}{extension_for(content_type)}"
+
+
+def is_scratch(key: str) -> bool:
+    """Tell whether a key lies in the scratch prefix (where stray objects may be removed)."""
+    return key.startswith(conf.key_prefix())
+
+
+def is_media(key: str) -> bool:
+    """Tell whether a key lies in the media prefix (whose objects no sweep or event deletes)."""
+    return key.startswith(conf.media_prefix())
+
+
+def media_id_of(key: str) -> uuid.UUID | None:
+    """Return the record id a key of either space was built from, or None for any other key."""
+    for prefix in (conf.key_prefix(), conf.media_prefix()):
+        if key.startswith(prefix):
+            name = _NAME.fullmatch(key[len(prefix) :])
+            if name:
+                return uuid.UUID(name.group(1))
+    return None

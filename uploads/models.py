@@ -36,7 +36,9 @@ class MediaFile(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     uploaded_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(
-        null=True, blank=True, help_text="When the current upload authorisation expires."
+        null=True,
+        blank=True,
+        help_text="The upload deadline, fixed at creation: no authorisation is issued after it.",
     )
     # Multipart uploads only: the id S3 gave the upload (never shown to clients) and its part size.
     upload_id = models.CharField(max_length=1024, blank=True, editable=False)
@@ -47,6 +49,9 @@ class MediaFile(models.Model):
     bytes_confirmed = models.PositiveBigIntegerField(
         default=0, help_text="Bytes S3 held when the server last looked."
     )
+    # A short lease: the one worker doing this record's S3 work (see uploads/claims.py).
+    claim_token = models.UUIDField(null=True, blank=True, editable=False)
+    claimed_until = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at"]
@@ -68,27 +73,47 @@ class MediaFile(models.Model):
         """Tell whether the status can no longer change."""
         return self.status != self.Status.PENDING
 
-    def mark_uploaded(self, *, etag: str) -> None:
-        """Record that the object was verified in the bucket."""
+    @property
+    def past_deadline(self) -> bool:
+        """Tell whether the upload deadline has passed (no new authorisation is issued then)."""
+        return self.expires_at is not None and self.expires_at <= timezone.now()
+
+    def mark_uploaded(self, *, key: str, etag: str) -> None:
+        """Record that the object was verified, and the key it is served from from now on."""
         self.status = self.Status.UPLOADED
+        self.key = key
         self.etag = etag
         self.uploaded_at = timezone.now()
         self.bytes_confirmed = self.size
-        self.save(update_fields=["status", "etag", "uploaded_at", "bytes_confirmed", "updated_at"])
+        self._save_transition("key", "etag", "uploaded_at", "bytes_confirmed")
 
     def mark_failed(self, *, reason: str) -> None:
         """Record that the object in the bucket broke the declaration."""
         self.status = self.Status.FAILED
         self.failure_reason = reason[:500]
-        self.save(update_fields=["status", "failure_reason", "updated_at"])
+        self._save_transition("failure_reason")
 
     def mark_aborted(self) -> None:
         """Record that the owner cancelled the upload."""
         self.status = self.Status.ABORTED
-        self.save(update_fields=["status", "updated_at"])
+        self._save_transition()
+
+    def mark_expired(self) -> None:
+        """Record that the deadline passed without a complete file."""
+        self.status = self.Status.EXPIRED
+        self._save_transition()
+
+    def _save_transition(self, *fields: str) -> None:
+        """Save a new status with its fields; a terminal record needs no claim any more."""
+        self.claim_token = None
+        self.claimed_until = None
+        self.save(update_fields=["status", *fields, "claim_token", "claimed_until", "updated_at"])
 
     def record_progress(self, *, parts: int, bytes_held: int) -> None:
         """Remember how much of a multipart upload S3 holds, for the admin and the owner."""
         self.parts_confirmed = parts
         self.bytes_confirmed = bytes_held
-        self.save(update_fields=["parts_confirmed", "bytes_confirmed", "updated_at"])
+        # An UPDATE that matches no row is fine: the record may have been deleted meanwhile.
+        MediaFile.objects.filter(pk=self.pk).update(
+            parts_confirmed=parts, bytes_confirmed=bytes_held, updated_at=timezone.now()
+        )

@@ -6,16 +6,13 @@ from datetime import datetime, timedelta
 from django.utils import timezone
 
 from uploads import conf, storage
+from uploads.errors import InvalidPartNumbers, NotMultipart
 from uploads.models import MediaFile
 from uploads.parts import PartPlan
 
 # How many part URLs one request may ask for: enough for a few rounds of parallel parts, few enough
 # that a leaked batch is worth little and expires soon.
 MAX_PARTS_PER_REQUEST = 100
-
-
-class NotMultipart(Exception):
-    """The record is uploaded with a single POST, so it has no parts."""
 
 
 @dataclass(frozen=True)
@@ -30,16 +27,28 @@ class SignedPart:
 def plan_of(media_file: MediaFile) -> PartPlan:
     """Return the part plan fixed when the record was created."""
     if not media_file.is_multipart or not media_file.part_size:
-        raise NotMultipart(str(media_file.pk))
+        raise NotMultipart(media_file)
     return PartPlan(size=media_file.size, part_size=media_file.part_size)
 
 
 def sign_parts(
     *, media_file: MediaFile, part_numbers: list[int]
 ) -> tuple[list[SignedPart], datetime]:
-    """Sign short-lived PUT URLs for these parts, each pinned to its exact length."""
+    """Sign short-lived PUT URLs for these parts, each pinned to its exact length.
+
+    The URLs never outlive the upload's deadline. Raises InvalidPartNumbers for parts outside
+    the plan.
+    """
     plan = plan_of(media_file)
+    outside = sorted(number for number in set(part_numbers) if number > plan.part_count)
+    if outside:
+        raise InvalidPartNumbers(
+            f"This upload has parts 1 to {plan.part_count}; {outside[0]} is not one of them."
+        )
     expires_in = conf.policy_expires()
+    if media_file.expires_at is not None:
+        left = (media_file.expires_at - timezone.now()).total_seconds()
+        expires_in = max(1, min(expires_in, int(left)))
     expires_at = timezone.now() + timedelta(seconds=expires_in)
     signed = [
         SignedPart(

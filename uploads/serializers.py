@@ -36,6 +36,11 @@ class CreateUploadSerializer(serializers.Serializer[dict[str, Any]]):
             raise serializers.ValidationError(
                 f"Files of type {content_type} are not accepted (allowed: {allowed})."
             )
+        if not conf.is_type_accepted(content_type):
+            # Refused now rather than failed after the upload: its bytes could not be checked.
+            raise serializers.ValidationError(
+                f"Files of type {content_type} are not accepted: their contents cannot be checked."
+            )
         return content_type
 
     def validate_size(self, value: int) -> int:
@@ -48,23 +53,27 @@ class CreateUploadSerializer(serializers.Serializer[dict[str, Any]]):
         return value
 
 
-class PartNumbersSerializer(serializers.Serializer[dict[str, Any]]):
-    """Which parts of a multipart upload the client wants URLs for."""
+class BoundedListField(serializers.ListField):
+    """A ListField that checks its length before it validates any element (a huge list is cheap)."""
 
-    part_numbers = serializers.ListField(
+    def to_internal_value(self, data: Any) -> list[Any]:
+        """Refuse an over-long list at once, then validate the elements."""
+        if isinstance(data, list) and self.max_length is not None and len(data) > self.max_length:
+            self.fail("max_length", max_length=self.max_length)
+        return super().to_internal_value(data)
+
+
+class PartNumbersSerializer(serializers.Serializer[dict[str, Any]]):
+    """Which parts of a multipart upload the client wants URLs for (the plan is checked later)."""
+
+    part_numbers = BoundedListField(
         child=serializers.IntegerField(min_value=1),
         allow_empty=False,
         max_length=multipart.MAX_PARTS_PER_REQUEST,
     )
 
     def validate_part_numbers(self, value: list[int]) -> list[int]:
-        """Keep part numbers within the record's plan, each asked once."""
-        part_count: int = self.context["part_count"]
-        outside = sorted({number for number in value if number > part_count})
-        if outside:
-            raise serializers.ValidationError(
-                f"This upload has parts 1 to {part_count}; {outside[0]} is not one of them."
-            )
+        """Ask for each part once."""
         if len(set(value)) != len(value):
             raise serializers.ValidationError("Each part number may be asked for once.")
         return value

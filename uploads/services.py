@@ -1,6 +1,11 @@
-"""Business rules for uploads: create, authorise, complete, abort, delete and re-verify records."""
+"""Business rules for uploads: create, authorise, sign parts, abort, delete and re-verify records.
+
+Completion lives in `completion.py`; every rule that talks to S3 about a pending record does so
+under a claim (`claims.py`), never inside a transaction.
+"""
 
 import logging
+import math
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -9,28 +14,14 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
-from uploads import conf, multipart, storage
-from uploads.keys import build_key
+from uploads import claims, completion, conf, keys, multipart, storage
+from uploads.errors import NotPending, PartsGone, UploadExpired, UploadNotReceived
 from uploads.models import MediaFile
 from uploads.parts import plan_parts, uses_multipart
 
 logger = logging.getLogger(__name__)
 
-
-class UploadNotReceived(Exception):
-    """`complete` was called but the bucket does not hold the whole file yet."""
-
-    def __init__(self, detail: str = "The bucket holds no file for this upload yet.") -> None:
-        super().__init__(detail)
-        self.detail = detail
-
-
-class NotPending(Exception):
-    """The record's status no longer allows this (it is uploaded, failed, expired or aborted)."""
-
-    def __init__(self, media_file: MediaFile) -> None:
-        super().__init__(f"upload {media_file.pk} is {media_file.status}")
-        self.media_file = media_file
+complete_upload = completion.complete_upload
 
 
 @dataclass(frozen=True)
@@ -53,141 +44,140 @@ class CreatedUpload:
     upload: UploadAuthorisation
 
 
+def post_lifetime(size: int) -> timedelta:
+    """Return how long a POST upload of `size` bytes may take: the policy time plus the transfer
+    at UPLOAD_MIN_THROUGHPUT (a POST policy is checked when the body has arrived, not at its start).
+    """
+    return timedelta(seconds=conf.policy_expires() + math.ceil(size / conf.min_throughput()))
+
+
 def create_upload(*, owner: User, filename: str, content_type: str, size: int) -> CreatedUpload:
-    """Make a pending record and authorise exactly its key, type and size (POST or multipart)."""
+    """Make a pending record with its deadline and authorise exactly its key, type and size."""
     media_id = uuid.uuid4()
-    key = build_key(media_id, filename)
     media_file = MediaFile(
-        id=media_id, key=key, owner=owner, filename=filename, content_type=content_type, size=size
+        id=media_id, owner=owner, filename=filename, content_type=content_type, size=size
     )
     if uses_multipart(size):
+        # Parts go straight to the media key: their upload id dies at completion, so nothing
+        # can be written there after the server has verified it.
+        media_file.key = keys.media_key(media_id, content_type)
         media_file.part_size = plan_parts(size).part_size
-        media_file.upload_id = storage.create_multipart_upload(key=key, content_type=content_type)
+        media_file.expires_at = timezone.now() + timedelta(seconds=conf.multipart_expires())
+        media_file.upload_id = storage.create_multipart_upload(
+            key=media_file.key, content_type=content_type
+        )
+    else:
+        media_file.key = keys.scratch_key(media_id, content_type)
+        media_file.expires_at = timezone.now() + post_lifetime(size)
     upload = _authorise(media_file)
     media_file.save(force_insert=True)
     return CreatedUpload(media_file=media_file, upload=upload)
 
 
 def authorise_upload(*, media_file: MediaFile) -> UploadAuthorisation:
-    """Give a pending record a fresh authorisation for the same key (to retry a failed transfer)."""
+    """Give a pending record a fresh authorisation for the same key, never past its deadline."""
     if media_file.is_terminal:
         raise NotPending(media_file)
-    upload = _authorise(media_file)
-    media_file.save(update_fields=["expires_at", "updated_at"])
-    return upload
+    return _authorise(media_file)
 
 
 def _authorise(media_file: MediaFile) -> UploadAuthorisation:
-    """Sign a POST policy, or describe the multipart plan; set the record's expires_at."""
+    """Sign a POST policy that ends at the deadline, or describe the multipart plan."""
+    assert media_file.expires_at is not None  # every record gets its deadline when it is created
+    # Rounded up: boto3 writes the policy's expiration in whole seconds, rounding down.
+    seconds_left = math.ceil((media_file.expires_at - timezone.now()).total_seconds())
+    if seconds_left < 1:
+        raise UploadExpired(media_file)
     if media_file.is_multipart:
         plan = multipart.plan_of(media_file)
-        media_file.expires_at = timezone.now() + timedelta(seconds=conf.multipart_expires())
         return MultipartUpload(plan.part_size, plan.part_count, media_file.expires_at)
-    post = storage.presign_post(
+    return storage.presign_post(
         key=media_file.key,
         content_type=media_file.content_type,
         size=media_file.size,
-        expires_in=conf.policy_expires(),
+        expires_in=seconds_left,
     )
-    media_file.expires_at = post.expires_at
-    return post
 
 
-def complete_upload(*, media_file: MediaFile) -> MediaFile:
-    """Check the object in the bucket and settle a pending record; terminal records stay put.
-
-    Raises UploadNotReceived while the file is missing or incomplete (the record stays pending)
-    and storage.StorageUnavailable when S3 cannot be asked (nothing changes).
-    """
-    waiting: UploadNotReceived | None = None
-    with transaction.atomic():
-        # The row lock makes concurrent completes queue here, so exactly one of them decides.
-        record = MediaFile.objects.select_for_update().get(pk=media_file.pk)
-        if record.is_terminal:
-            return record
-        try:
-            _settle(record)
-        except UploadNotReceived as error:
-            waiting = error  # raised after commit, so the progress just recorded is kept
-    if waiting is not None:
-        raise waiting
-    return record
+def sign_parts(
+    *, media_file: MediaFile, part_numbers: list[int]
+) -> tuple[list[multipart.SignedPart], datetime]:
+    """Sign PUT URLs for parts of a pending multipart upload whose deadline has not passed."""
+    _check_multipart_pending(media_file)
+    if media_file.past_deadline:
+        raise UploadExpired(media_file)
+    return multipart.sign_parts(media_file=media_file, part_numbers=part_numbers)
 
 
-def _settle(record: MediaFile) -> None:
-    """Assemble and verify the object, then mark the record uploaded or failed."""
-    problem = _assemble_parts(record) if record.is_multipart else ""
-    if not problem:
-        try:
-            info = storage.head_object(record.key)
-        except storage.ObjectNotFound as error:
-            raise UploadNotReceived() from error
-        problem = _mismatch(record, info)
-        if not problem:
-            record.mark_uploaded(etag=info.etag)
-            return
-    _discard_upload(record)
-    record.mark_failed(reason=problem)
-    logger.warning("Upload %s failed verification: %s", record.pk, problem)
-
-
-def _assemble_parts(record: MediaFile) -> str:
-    """Complete a multipart upload from the parts S3 lists; describe any problem, or return ''."""
+def held_parts(*, media_file: MediaFile) -> list[storage.PartInfo]:
+    """Return the parts S3 holds for a pending multipart upload (to resume it)."""
+    _check_multipart_pending(media_file)
     try:
-        parts = multipart.confirmed_parts(record)
-    except storage.ObjectNotFound:
-        return ""  # already assembled by an earlier call; the HEAD that follows decides
-    missing = multipart.missing_part_numbers(record, parts)
-    if missing:
-        shown = ", ".join(str(number) for number in missing[:10])
-        more = f" and {len(missing) - 10} more" if len(missing) > 10 else ""
-        raise UploadNotReceived(f"Parts not uploaded yet: {shown}{more}.")
-    problem = multipart.part_size_problem(record, parts)
-    if not problem:
-        storage.complete_multipart_upload(key=record.key, upload_id=record.upload_id, parts=parts)
-    return problem
+        return multipart.confirmed_parts(media_file)
+    except storage.ObjectNotFound as gone:
+        # Aborted outside the app (e.g. by a lifecycle rule): nothing left to resume.
+        raise PartsGone(media_file) from gone
 
 
-def _mismatch(record: MediaFile, info: storage.ObjectInfo) -> str:
-    """Describe how the stored object differs from the declaration, or return ''."""
-    if info.size != record.size:
-        return f"Size mismatch: declared {record.size} bytes, the bucket holds {info.size}."
-    if info.content_type != record.content_type:
-        return (
-            f"Type mismatch: declared {record.content_type!r}, "
-            f"the bucket holds {info.content_type!r}."
-        )
-    return ""
-
-
-def _discard_upload(record: MediaFile) -> None:
-    """Remove whatever the bucket holds for a record: its parts and its object."""
-    if record.is_multipart:
-        storage.abort_multipart_upload(key=record.key, upload_id=record.upload_id)
-    # A wrong (or late) object must not linger under a key we signed.
-    storage.delete_object(record.key)
+def _check_multipart_pending(media_file: MediaFile) -> None:
+    """Refuse part requests for terminal records and single-POST uploads."""
+    if media_file.is_terminal:
+        raise NotPending(media_file)
+    multipart.plan_of(media_file)  # raises NotMultipart
 
 
 def abort_upload(*, media_file: MediaFile) -> MediaFile:
     """Cancel a pending upload: free its parts, delete any object, mark it aborted."""
+    held = claims.claim(media_file.pk)
+    if held.token is None:
+        if held.record.status == MediaFile.Status.ABORTED:
+            return held.record
+        raise NotPending(held.record)
+    try:
+        completion.discard(held.record)
+    except BaseException:
+        claims.release(held)
+        raise
     with transaction.atomic():
-        record = MediaFile.objects.select_for_update().get(pk=media_file.pk)
-        if record.status == MediaFile.Status.ABORTED:
-            return record
-        if record.is_terminal:
-            raise NotPending(record)
-        _discard_upload(record)
-        record.mark_aborted()
+        record = claims.locked_if_held(held)
+        if record is not None:
+            record.mark_aborted()
+    logger.info("Upload %s: pending → aborted (via api)", media_file.pk)
+    return MediaFile.objects.get(pk=media_file.pk)
+
+
+def expire_claimed(held: claims.Claim) -> MediaFile | None:
+    """Expire a claimed record past its deadline: free its parts, delete partial objects."""
+    try:
+        completion.discard(held.record)
+    except BaseException:
+        claims.release(held)
+        raise
+    with transaction.atomic():
+        record = claims.locked_if_held(held)
+        if record is not None:
+            record.mark_expired()
+            logger.info("Upload %s: pending → expired (via expire)", record.pk)
     return record
 
 
 def delete_media_file(*, media_file: MediaFile) -> None:
     """Delete what the bucket holds first, then the record, so an outage never orphans objects."""
-    if media_file.status == MediaFile.Status.PENDING:
-        _discard_upload(media_file)
-    else:
-        storage.delete_object(media_file.key)
-    media_file.delete()
+    held = claims.claim(media_file.pk)
+    try:
+        if held.token is None:
+            # Terminal: the served object, and a late POST that may have landed in scratch.
+            storage.delete_object(held.record.key)
+            scratch = keys.scratch_key(held.record.pk, held.record.content_type)
+            if scratch != held.record.key:
+                storage.delete_object(scratch)
+        else:
+            completion.discard(held.record)
+    except BaseException:
+        if held.token is not None:
+            claims.release(held)
+        raise
+    MediaFile.objects.filter(pk=media_file.pk).delete()
 
 
 def download_url(media_file: MediaFile) -> str | None:
@@ -211,7 +201,7 @@ def reverify(*, media_file: MediaFile) -> Verification:
     """Check a record against the bucket again; pending records get completed if they can be."""
     if media_file.status == MediaFile.Status.PENDING:
         try:
-            record = complete_upload(media_file=media_file)
+            record = complete_upload(media_file=media_file, via="admin")
         except UploadNotReceived as waiting:
             return Verification(True, f"still pending: {waiting.detail}")
         return Verification(record.status == MediaFile.Status.UPLOADED, f"now {record.status}")
@@ -221,7 +211,12 @@ def reverify(*, media_file: MediaFile) -> Verification:
         info = storage.head_object(media_file.key)
     except storage.ObjectNotFound:
         return Verification(False, "uploaded, but the object is missing from the bucket")
-    problem = _mismatch(media_file, info)
+    problem = completion.mismatch(media_file, info)
+    if not problem and info.etag != media_file.etag:
+        problem = (
+            f"the object was replaced: its ETag is {info.etag}, "
+            f"the verified one was {media_file.etag}."
+        )
     # Terminal states never change; staff see the discrepancy and decide what to do.
     if problem:
         return Verification(False, f"uploaded, but: {problem}")

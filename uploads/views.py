@@ -11,12 +11,15 @@ from django.shortcuts import render
 from django.urls import reverse
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import APIException, ValidationError
+from rest_framework.exceptions import ValidationError
+from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
+from rest_framework.views import APIView
 
-from uploads import conf, multipart, services, storage
+from uploads import conf, events, media_types, services
+from uploads.api_errors import AppErrorsMixin, Conflict
 from uploads.models import MediaFile
 from uploads.serializers import (
     CreatedUploadSerializer,
@@ -28,33 +31,6 @@ from uploads.serializers import (
     describe_upload,
 )
 
-
-class StorageUnavailableError(APIException):
-    """S3 could not be reached; the client may try again."""
-
-    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-    default_detail = "The storage service is unavailable. Nothing was changed; try again shortly."
-    default_code = "storage_unavailable"
-
-
-class StorageRefusedError(APIException):
-    """S3 refused a request the server made (usually a configuration problem)."""
-
-    status_code = status.HTTP_502_BAD_GATEWAY
-    default_detail = "The storage service refused the request. Nothing was changed."
-    default_code = "storage_error"
-
-
-class Conflict(APIException):
-    """The record's state does not allow the request; the body says which state it is in."""
-
-    status_code = status.HTTP_409_CONFLICT
-    default_code = "conflict"
-
-    def __init__(self, detail: str, record_status: str) -> None:
-        super().__init__({"detail": detail, "status": record_status})
-
-
 _NOT_COMPLETABLE = {
     MediaFile.Status.FAILED: "This upload failed verification.",
     MediaFile.Status.EXPIRED: "This upload expired before it was completed.",
@@ -63,6 +39,7 @@ _NOT_COMPLETABLE = {
 
 
 class MediaFileViewSet(
+    AppErrorsMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.DestroyModelMixin,
@@ -109,15 +86,12 @@ class MediaFileViewSet(
     @action(detail=True, methods=["post"])
     def complete(self, request: Request, pk: str | None = None) -> Response:
         """Verify the object (assembling multipart parts first) and settle the record."""
-        try:
-            record = services.complete_upload(media_file=self.get_object())
-        except services.UploadNotReceived as waiting:
-            raise Conflict(waiting.detail, MediaFile.Status.PENDING) from waiting
+        record = services.complete_upload(media_file=self.get_object(), via="api")
         if record.status != MediaFile.Status.UPLOADED:
             detail = record.failure_reason or _NOT_COMPLETABLE.get(
                 MediaFile.Status(record.status), "This upload cannot be completed."
             )
-            raise Conflict(detail, record.status)
+            raise Conflict(detail, record.status, record.status)
         return Response(MediaFileSerializer(record).data)
 
     @action(detail=True, methods=["post"])
@@ -136,39 +110,59 @@ class MediaFileViewSet(
     def parts(self, request: Request, pk: str | None = None) -> Response:
         """GET: the parts S3 holds (to resume). POST: sign URLs for the parts asked for."""
         record = self.get_object()
-        if record.is_terminal:
-            raise services.NotPending(record)
-        if not record.is_multipart:
-            raise Conflict("This upload is a single POST; it has no parts.", record.status)
-        plan = multipart.plan_of(record)
         if request.method == "GET":
-            try:
-                parts = multipart.confirmed_parts(record)
-            except storage.ObjectNotFound as gone:
-                # Aborted outside the app (e.g. by a lifecycle rule): nothing left to resume.
-                raise Conflict(
-                    "Storage no longer holds this upload's parts; start it again.", record.status
-                ) from gone
-            return Response(describe_parts(parts, record))
-        asked = PartNumbersSerializer(data=request.data, context={"part_count": plan.part_count})
+            return Response(describe_parts(services.held_parts(media_file=record), record))
+        asked = PartNumbersSerializer(data=request.data)
         asked.is_valid(raise_exception=True)
-        signed, expires_at = multipart.sign_parts(
+        signed, expires_at = services.sign_parts(
             media_file=record, part_numbers=asked.validated_data["part_numbers"]
         )
         return Response(describe_signed_parts(signed, expires_at))
 
-    def handle_exception(self, exc: Exception) -> Response:
-        """Answer state conflicts with 409 and storage trouble with 503/502, never a traceback."""
-        if isinstance(exc, services.NotPending):
-            record = exc.media_file
-            exc = Conflict(
-                f"This upload is {record.status}; it can no longer change.", record.status
-            )
-        elif isinstance(exc, storage.StorageUnavailable):
-            exc = StorageUnavailableError()
-        elif isinstance(exc, storage.StorageError):
-            exc = StorageRefusedError()
-        return super().handle_exception(exc)
+
+class StorageEventsView(AppErrorsMixin, APIView):
+    """Take S3 event notifications from the bucket (RGW/MinIO pushes, AWS SNS deliveries)."""
+
+    # The sender is the storage service, not a user: it proves itself with the events secret or an
+    # SNS signature (see events.py), so no session, token or CSRF applies here.
+    authentication_classes: list[type] = []
+    permission_classes = [AllowAny]
+    # SNS posts JSON as text/plain; the body is read raw and parsed by events.receive.
+    parser_classes: list[type] = []
+
+    def post(self, request: Request) -> Response:
+        """Act on every record of the delivery; 400 if unreadable, 403 if untrusted."""
+        count = events.receive(
+            request.body,
+            authorization=request.headers.get("Authorization", ""),
+            sns_message_type=request.headers.get("x-amz-sns-message-type"),
+        )
+        return Response({"received": count})
+
+
+_KINDS = {"video": "video", "audio": "audio", "image": "images"}
+
+
+def describe_types(types: list[str]) -> str:
+    """Say accepted types in words: "video (MP4, MOV), images (PNG)"; patterns say their kind."""
+    by_kind: dict[str, list[str]] = {}
+    for content_type in types:
+        kind, _, subtype = content_type.partition("/")
+        label = _KINDS.get(kind, kind)
+        names = by_kind.setdefault(label, [])
+        if subtype == "*":
+            names.clear()
+            names.append("*")
+            continue
+        if "*" in names:
+            continue
+        name = (media_types.extension_for(content_type).lstrip(".") or subtype).upper()
+        if name not in names:
+            names.append(name)
+    return ", ".join(
+        label if names == ["*"] else f"{label} ({', '.join(names)})"
+        for label, names in by_kind.items()
+    )
 
 
 @login_required
@@ -178,7 +172,8 @@ def uploader(request: HttpRequest) -> HttpResponse:
         "api": reverse("uploads:media-list"),
         "csrfToken": get_token(request),
         "maxBytes": conf.max_bytes(),
-        "allowedTypes": conf.allowed_types(),
+        "allowedTypes": conf.accepted_types(),
+        "acceptedSummary": describe_types(conf.accepted_types()),
         "multipartThreshold": conf.multipart_threshold(),
         "partSize": conf.part_size(),
         "parallelParts": conf.parallel_parts(),

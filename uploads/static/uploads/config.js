@@ -11,6 +11,8 @@ export const DEFAULTS = Object.freeze({
   // No client-side size limit unless the server sends one; the API refuses what it must.
   maxBytes: Number.POSITIVE_INFINITY,
   allowedTypes: [],
+  // The accepted types in words (the server's summary); empty means "say the patterns".
+  acceptedSummary: "",
   multipartThreshold: 64 * MiB,
   partSize: 16 * MiB,
   parallelParts: 4,
@@ -39,6 +41,8 @@ export function readConfig(raw = {}) {
     allowedTypes: Array.isArray(source.allowedTypes)
       ? source.allowedTypes.map((type) => String(type).trim().toLowerCase()).filter(Boolean)
       : DEFAULTS.allowedTypes,
+    acceptedSummary:
+      typeof source.acceptedSummary === "string" ? source.acceptedSummary : DEFAULTS.acceptedSummary,
     multipartThreshold: Math.min(
       positive(source.multipartThreshold, DEFAULTS.multipartThreshold),
       SINGLE_POST_MAX_BYTES,

@@ -24,14 +24,14 @@ export function describeAllowed(patterns) {
 }
 
 /** Return why the page refuses this file, in plain words, or "" when it may be uploaded. */
-export function checkFile(file, { maxBytes, allowedTypes }) {
+export function checkFile(file, { maxBytes, allowedTypes, acceptedSummary = "" }) {
   if (!file.size) return "This file is empty.";
   if (file.size > maxBytes) {
     return `Too large: ${formatBytes(file.size)}. The limit is ${formatBytes(maxBytes)}.`;
   }
   if (!typeAllowed(file.type, allowedTypes)) {
     const kind = file.type ? `Files of type ${file.type}` : "Files of an unknown type";
-    return `${kind} are not accepted. Accepted: ${describeAllowed(allowedTypes)}.`;
+    return `${kind} are not accepted. Accepted: ${acceptedSummary || describeAllowed(allowedTypes)}.`;
   }
   return "";
 }

@@ -1,0 +1,86 @@
+"""The one place the app's exceptions become HTTP answers, for every API view of the app."""
+
+from typing import Any
+
+from rest_framework import status
+from rest_framework.exceptions import (
+    APIException,
+    NotFound,
+    ParseError,
+    PermissionDenied,
+    ValidationError,
+)
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from uploads import events, storage
+from uploads.errors import InvalidPartNumbers, UploadConflict
+from uploads.models import MediaFile
+
+
+class StorageUnavailableError(APIException):
+    """S3 could not be reached; the client may try again."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "The storage service is unavailable. Nothing was changed; try again shortly."
+    default_code = "storage_unavailable"
+
+
+class StorageRefusedError(APIException):
+    """S3 refused a request the server made (usually a configuration problem)."""
+
+    status_code = status.HTTP_502_BAD_GATEWAY
+    default_detail = "The storage service refused the request. Nothing was changed."
+    default_code = "storage_error"
+
+
+class Conflict(APIException):
+    """The record's state does not allow the request; the body says why and which state it is in."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "conflict"
+
+    def __init__(self, detail: str, code: str, record_status: str) -> None:
+        super().__init__({"detail": detail, "code": code, "status": record_status})
+
+
+def as_api_exception(exc: Exception) -> Exception:
+    """Translate a service, storage or lookup exception into the APIException that answers it."""
+    if isinstance(exc, UploadConflict):
+        return Conflict(exc.detail, exc.code, exc.media_file.status)
+    if isinstance(exc, InvalidPartNumbers):
+        return ValidationError({"part_numbers": [str(exc)]})
+    if isinstance(exc, events.EventsMalformed):
+        return ParseError(str(exc))
+    if isinstance(exc, events.EventsForbidden):
+        return PermissionDenied(str(exc))
+    if isinstance(exc, MediaFile.DoesNotExist):
+        return NotFound()  # deleted while this request was working on it
+    if isinstance(exc, storage.StorageUnavailable):
+        return StorageUnavailableError()
+    if isinstance(exc, storage.StorageError):
+        return StorageRefusedError()
+    return exc
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """DRF's handler, after translating the app's own exceptions; a `detail` gets its `code`."""
+    translated = as_api_exception(exc)
+    response = drf_exception_handler(translated, context)
+    if (
+        response is not None
+        and isinstance(translated, APIException)
+        and isinstance(response.data, dict)
+        and isinstance(response.data.get("detail"), str)
+        and "code" not in response.data
+    ):
+        response.data["code"] = translated.get_codes()
+    return response
+
+
+class AppErrorsMixin:
+    """Use the app's exception handler whatever the host project's REST_FRAMEWORK settings say."""
+
+    def get_exception_handler(self) -> Any:
+        """Return the app's exception handler."""
+        return exception_handler

@@ -1,0 +1,98 @@
+"""Claims: one worker at a time does a pending record's S3 work, and no lock is held while it does.
+
+A claim is a short lease on the row (`claim_token`, `claimed_until`), taken and given back in
+transactions that last milliseconds. The S3 calls happen between them, unlocked, so a slow S3 never
+holds a row lock (or, on SQLite, the whole database). The worker then settles the record under a
+short lock, only if its claim still holds.
+"""
+
+import time
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from uploads.errors import Busy
+from uploads.models import MediaFile
+
+# Longer than the worst case of one settling's S3 calls under the client's timeouts (a few calls of
+# ≤ 11 s, a copy or assembly of ≤ 2 x 63 s), so a live worker never loses its claim; short enough
+# that a crashed worker's record is picked up again within minutes.
+LEASE = timedelta(minutes=5)
+# How long an API request waits for another worker's claim to end before answering 409 `busy`.
+API_WAIT_SECONDS = 30.0
+_POLL_SECONDS = 0.1
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A record as read when claimed; `token` is None if it was already terminal (nothing to do)."""
+
+    record: MediaFile
+    token: uuid.UUID | None
+
+
+def _free() -> Q:
+    """Match records nobody holds a live claim on."""
+    return Q(claimed_until__isnull=True) | Q(claimed_until__lte=timezone.now())
+
+
+def claim(pk: uuid.UUID, *, wait: float = API_WAIT_SECONDS) -> Claim:
+    """Claim a pending record, waiting up to `wait` seconds for another worker to finish.
+
+    Raises MediaFile.DoesNotExist if the record is gone and Busy if the wait runs out.
+    """
+    give_up = time.monotonic() + wait
+    while True:
+        with transaction.atomic():
+            record = MediaFile.objects.select_for_update().get(pk=pk)
+            if record.is_terminal:
+                return Claim(record, None)
+            if record.claimed_until is None or record.claimed_until <= timezone.now():
+                return Claim(record, _take(record))
+        if time.monotonic() >= give_up:
+            raise Busy(record)
+        time.sleep(_POLL_SECONDS)
+
+
+def claim_batch(pks: Iterable[uuid.UUID]) -> list[Claim]:
+    """Claim whichever of these pending records are free now; held ones are skipped, not awaited."""
+    with transaction.atomic():
+        # skip_locked: several cron machines sweeping at once each take different rows (PostgreSQL;
+        # SQLite serialises the whole transaction instead).
+        records = list(
+            MediaFile.objects.select_for_update(skip_locked=True)
+            .filter(_free(), pk__in=list(pks), status=MediaFile.Status.PENDING)
+            .order_by("created_at")
+        )
+        return [Claim(record, _take(record)) for record in records]
+
+
+def _take(record: MediaFile) -> uuid.UUID:
+    """Write a fresh claim on a row locked by the caller's transaction."""
+    record.claim_token = uuid.uuid4()
+    record.claimed_until = timezone.now() + LEASE
+    record.save(update_fields=["claim_token", "claimed_until"])
+    return record.claim_token
+
+
+def release(held: Claim) -> None:
+    """Give a claim back without changing the record (its S3 work found nothing to settle)."""
+    MediaFile.objects.filter(pk=held.record.pk, claim_token=held.token).update(
+        claim_token=None, claimed_until=None
+    )
+
+
+def locked_if_held(held: Claim) -> MediaFile | None:
+    """Inside a transaction: lock and return the record if this claim still holds it, else None.
+
+    Raises MediaFile.DoesNotExist if the record was deleted meanwhile (its owner, say).
+    """
+    record = MediaFile.objects.select_for_update().get(pk=held.record.pk)
+    if held.token is None or record.claim_token != held.token:
+        return None
+    return record
