@@ -1,0 +1,276 @@
+"""POST /api/s3-events/ against a moto S3: direct pushes (secret), SNS deliveries (signature),
+and what an event may settle or delete."""
+
+import json
+import uuid
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import quote_plus
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+from rest_framework.test import APIClient
+
+from tests.conftest import declare, post_to_s3
+from tests.support.media import media_bytes
+from tests.support.sns import (
+    CERT_URL,
+    SUBSCRIBE_URL,
+    TOPIC,
+    FakeFetch,
+    confirmation,
+    make_certificate,
+    notification,
+    pem_of,
+    sign_sns,
+)
+from uploads import sns
+from uploads.models import MediaFile
+
+pytestmark = [pytest.mark.functional, pytest.mark.django_db(transaction=True)]
+
+SECRET = "a-long-random-shared-secret"
+URL = "/api/s3-events/"
+
+
+@pytest.fixture
+def events_on(settings) -> None:
+    """Direct pushes carry SECRET; SNS messages of TOPIC are trusted."""
+    settings.UPLOAD_EVENTS_SECRET = SECRET
+    settings.UPLOAD_EVENTS_SNS_TOPICS = [TOPIC]
+
+
+def s3_event(
+    bucket: str, key: str, *, name: str = "ObjectCreated:Post", **extra: Any
+) -> dict[str, Any]:
+    """The S3 event JSON a store pushes for one new object (keys URL-encoded, as AWS does)."""
+    record = {
+        "eventVersion": "2.2",
+        "eventSource": "ceph:s3",
+        "eventName": name,
+        "s3": {"bucket": {"name": bucket}, "object": {"key": quote_plus(key), "size": 1}},
+        **extra,
+    }
+    return {"Records": [record]}
+
+
+def push(body: Any, *, secret: str | None = SECRET, raw: bytes | None = None) -> Any:
+    """POST a delivery to the events endpoint as the storage service would (no user session)."""
+    client = APIClient()
+    if secret is not None:
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
+    data = raw if raw is not None else json.dumps(body)
+    return client.post(URL, data, content_type="application/json")
+
+
+def uploaded_but_not_completed(api, body: bytes | None = None) -> dict[str, Any]:
+    """A browser that POSTed its file and died before calling complete."""
+    body = body or media_bytes("video/mp4", 2048)
+    created = declare(api, body)
+    assert post_to_s3(created["upload"], body).status_code == 204
+    return created
+
+
+# ---------------------------------------------------------------- direct pushes
+
+
+def test_a_push_with_the_bearer_secret_completes_a_lost_callback(api, bucket, events_on, signals):
+    created = uploaded_but_not_completed(api)
+    response = push(s3_event(bucket.name, created["key"]))
+    assert response.status_code == 200, response.content
+    assert response.json() == {"received": 1}
+    record = MediaFile.objects.get()
+    assert record.status == MediaFile.Status.UPLOADED
+    assert record.key == f"media/{created['id']}.mp4"
+    assert signals == [(created["id"], "event")]
+
+
+def test_the_secret_may_come_as_each_records_opaque_data(api, bucket, events_on):
+    created = uploaded_but_not_completed(api)
+    response = push(s3_event(bucket.name, created["key"], opaqueData=SECRET), secret=None)
+    assert response.status_code == 200
+    assert MediaFile.objects.get().status == MediaFile.Status.UPLOADED
+
+
+@pytest.mark.parametrize(
+    ("secret", "opaque"),
+    [("wrong", None), (None, None), (None, "wrong"), ("", None)],
+    ids=["wrong-bearer", "no-secret", "wrong-opaque-data", "empty-bearer"],
+)
+def test_a_push_without_the_right_secret_is_refused(api, bucket, events_on, secret, opaque):
+    created = uploaded_but_not_completed(api)
+    extra = {"opaqueData": opaque} if opaque else {}
+    response = push(s3_event(bucket.name, created["key"], **extra), secret=secret)
+    assert response.status_code == 403
+    assert response.json()["code"] == "permission_denied"
+    assert MediaFile.objects.get().status == MediaFile.Status.PENDING
+
+
+def test_direct_pushes_are_refused_when_no_secret_is_configured(api, bucket, settings):
+    settings.UPLOAD_EVENTS_SECRET = ""
+    created = uploaded_but_not_completed(api)
+    for opaque in ({}, {"opaqueData": ""}):
+        response = push(s3_event(bucket.name, created["key"], **opaque), secret="")
+        assert response.status_code == 403
+    response = push(s3_event(bucket.name, created["key"]), secret="anything")
+    assert response.status_code == 403
+    assert MediaFile.objects.get().status == MediaFile.Status.PENDING
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"{not json",
+        b"",
+        b"[1, 2]",
+        b'{"Records": "x"}',
+        b'{"Records": [{"eventName": "ObjectCreated:Put"}]}',
+        b'{"Records": [{"eventName": 1, "s3": {"bucket": {"name": "b"}, "object": {"key": "k"}}}]}',
+        b"[" * 100_000,
+    ],
+)
+def test_malformed_bodies_get_400(bucket, events_on, raw):
+    response = push(None, raw=raw)
+    assert response.status_code == 400
+    assert response.json()["code"] == "parse_error"
+
+
+def test_duplicates_and_either_order_make_one_transition(api, bucket, events_on, signals):
+    created = uploaded_but_not_completed(api)
+    event = s3_event(bucket.name, created["key"])
+    assert push(event).status_code == 200
+    assert push(event).status_code == 200
+    assert api.post(f"/api/media/{created['id']}/complete/").status_code == 200
+    assert push(event).status_code == 200
+    assert signals == [(created["id"], "event")]
+    assert bucket.keys() == [f"media/{created['id']}.mp4"]
+
+
+def test_events_of_other_buckets_and_kinds_are_acknowledged_and_ignored(api, bucket, events_on):
+    created = uploaded_but_not_completed(api)
+    assert push(s3_event("another-bucket", created["key"])).status_code == 200
+    removed = s3_event(bucket.name, created["key"], name="ObjectRemoved:Delete")
+    assert push(removed).status_code == 200
+    assert MediaFile.objects.get().status == MediaFile.Status.PENDING
+
+
+def test_s3_test_events_are_acknowledged(bucket, events_on):
+    event = {"Service": "Amazon S3", "Event": "s3:TestEvent", "Bucket": bucket.name}
+    assert push(event).json() == {"received": 0}
+
+
+# ---------------------------------------------------------------- what an event may delete
+
+
+def test_an_unknown_scratch_object_is_removed(bucket, events_on):
+    for key in (f"incoming/{uuid.uuid4()}.mp4", "incoming/planted.html"):
+        bucket.put(key, b"junk", "video/mp4")
+        assert push(s3_event(bucket.name, key)).status_code == 200
+    assert bucket.keys() == []
+
+
+def test_an_event_for_a_media_prefix_key_deletes_nothing(api, bucket, events_on):
+    strays = [f"media/{uuid.uuid4()}.mp4", "media/not-ours.mp4"]
+    for key in strays:
+        bucket.put(key, b"junk", "video/mp4")
+        assert push(s3_event(bucket.name, key, name="ObjectCreated:Copy")).status_code == 200
+    assert sorted(bucket.keys()) == sorted(strays)
+
+
+def test_a_post_after_abort_leaves_no_object_once_the_event_ran(api, bucket, events_on):
+    body = media_bytes("video/mp4", 2048)
+    created = declare(api, body)
+    assert api.post(f"/api/media/{created['id']}/abort/").json()["status"] == "aborted"
+    assert post_to_s3(created["upload"], body).status_code == 204  # the policy still works
+    assert push(s3_event(bucket.name, created["key"])).status_code == 200
+    assert bucket.keys() == []
+    assert MediaFile.objects.get().status == MediaFile.Status.ABORTED
+
+
+def test_a_repost_after_complete_is_removed_and_changes_nothing_served(api, bucket, events_on):
+    body = media_bytes("video/mp4", 2048)
+    created = uploaded_but_not_completed(api, body)
+    served = api.post(f"/api/media/{created['id']}/complete/").json()
+    swapped = media_bytes("video/mp4", 2048)
+    assert post_to_s3(created["upload"], swapped).status_code == 204
+    assert push(s3_event(bucket.name, created["key"])).status_code == 200
+    assert bucket.keys() == [served["key"]]
+    assert bucket.read(served["key"]) == body
+
+
+# ---------------------------------------------------------------- AWS SNS deliveries
+
+
+@pytest.fixture(scope="module")
+def sns_key() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+@pytest.fixture
+def trusted_certificate(sns_key, monkeypatch) -> Iterator[FakeFetch]:
+    """Serve our own certificate wherever the app fetches an SNS URL, and record the URLs."""
+    fetch = FakeFetch(pem_of(make_certificate(sns_key)))
+    monkeypatch.setattr(sns, "_https_get", lambda url, limit: fetch(url))
+    sns._fetch_certificate.cache_clear()  # certificates are cached per URL across requests
+    yield fetch
+    sns._fetch_certificate.cache_clear()
+
+
+def sns_post(body: dict[str, Any]):
+    """POST an SNS delivery: JSON sent as text/plain, with SNS's message-type header."""
+    return APIClient().post(
+        URL,
+        json.dumps(body),
+        content_type="text/plain; charset=UTF-8",
+        HTTP_X_AMZ_SNS_MESSAGE_TYPE=body.get("Type", ""),
+    )
+
+
+def test_a_signed_sns_notification_completes_an_upload(
+    api, bucket, events_on, sns_key, trusted_certificate, signals
+):
+    created = uploaded_but_not_completed(api)
+    message = json.dumps(s3_event(bucket.name, created["key"], name="ObjectCreated:Post"))
+    response = sns_post(sign_sns(notification(Message=message), sns_key))
+    assert response.status_code == 200, response.content
+    assert MediaFile.objects.get().status == MediaFile.Status.UPLOADED
+    assert trusted_certificate.urls == [CERT_URL]
+    assert signals == [(created["id"], "event")]
+
+
+def test_a_subscription_confirmation_is_confirmed(events_on, sns_key, trusted_certificate):
+    response = sns_post(sign_sns(confirmation(), sns_key))
+    assert response.status_code == 200
+    assert trusted_certificate.urls == [CERT_URL, SUBSCRIBE_URL]
+
+
+def test_a_tampered_sns_message_is_refused(api, bucket, events_on, sns_key, trusted_certificate):
+    created = uploaded_but_not_completed(api)
+    signed = sign_sns(notification(), sns_key)
+    signed["Message"] = json.dumps(s3_event(bucket.name, created["key"]))
+    assert sns_post(signed).status_code == 403
+    assert MediaFile.objects.get().status == MediaFile.Status.PENDING
+
+
+def test_an_unlisted_topic_is_refused_without_fetching(sns_key, trusted_certificate, settings):
+    settings.UPLOAD_EVENTS_SNS_TOPICS = ["arn:aws:sns:us-east-1:123456789012:someone-else"]
+    assert sns_post(sign_sns(notification(), sns_key)).status_code == 403
+    assert trusted_certificate.urls == []
+
+
+def test_a_certificate_off_the_sns_hosts_is_refused_without_fetching(
+    events_on, sns_key, trusted_certificate
+):
+    forged = notification(SigningCertURL="https://attacker.example/sns.pem")
+    assert sns_post(sign_sns(forged, sns_key)).status_code == 403
+    assert trusted_certificate.urls == []
+
+
+def test_an_sns_envelope_cannot_hide_behind_the_bearer_secret(
+    api, bucket, events_on, sns_key, trusted_certificate
+):
+    created = uploaded_but_not_completed(api)
+    unsigned = notification(Message=json.dumps(s3_event(bucket.name, created["key"])))
+    unsigned.update(SignatureVersion="2", Signature="AAAA")
+    assert push(unsigned).status_code == 403
+    assert MediaFile.objects.get().status == MediaFile.Status.PENDING
