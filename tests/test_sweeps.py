@@ -1,0 +1,248 @@
+"""reconcile_uploads and expire_uploads on a moto S3: what each settles, deletes and reports."""
+
+import io
+import threading
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from typing import Any
+
+import pytest
+import requests
+from django.core.management import CommandError, call_command
+from django.db import connections
+from django.utils import timezone
+
+from tests.conftest import declare, post_to_s3
+from tests.support.media import media_bytes
+from uploads import sweeps
+from uploads.models import MediaFile
+
+pytestmark = [pytest.mark.functional]
+
+MiB = 1024**2
+
+
+def run(command: str, *args: str) -> str:
+    """Run a management command and return what it printed."""
+    out = io.StringIO()
+    call_command(command, *args, stdout=out)
+    return out.getvalue()
+
+
+def lost_callback(api, body: bytes | None = None) -> dict[str, Any]:
+    """An upload whose browser POSTed the file and never called complete."""
+    body = body or media_bytes("video/mp4", 2048)
+    created = declare(api, body)
+    assert post_to_s3(created["upload"], body).status_code == 204
+    return created
+
+
+@pytest.fixture
+def small_parts(settings):
+    """Multipart from 1 MiB up, in 5 MiB parts (S3's minimum)."""
+    settings.UPLOAD_MULTIPART_THRESHOLD = 1 * MiB
+    settings.UPLOAD_PART_SIZE = 5 * MiB
+
+
+def send_parts(api, created: dict[str, Any], body: bytes, numbers: list[int]) -> None:
+    """PUT these parts of a multipart upload through signed URLs."""
+    size = created["upload"]["part_size"]
+    signed = api.post(f"/api/media/{created['id']}/parts/", {"part_numbers": numbers}).json()
+    for part in signed["parts"]:
+        start = (part["part_number"] - 1) * size
+        chunk = body[start : start + part["size"]]
+        assert requests.put(part["url"], data=chunk, timeout=30).status_code == 200
+
+
+def open_uploads(bucket) -> list[str]:
+    """Return the keys of the multipart uploads the bucket holds open."""
+    listing = bucket.client.list_multipart_uploads(Bucket=bucket.name)
+    return [item["Key"] for item in listing.get("Uploads", [])]
+
+
+def overdue(media_id: str) -> None:
+    """Put a record's deadline two hours in the past (beyond the default grace)."""
+    MediaFile.objects.filter(pk=media_id).update(expires_at=timezone.now() - timedelta(hours=2))
+
+
+# ---------------------------------------------------------------- reconcile
+
+
+@pytest.mark.django_db(transaction=True)
+def test_reconcile_completes_lost_callbacks_of_both_kinds(api, bucket, small_parts):
+    post = lost_callback(api)
+    body = media_bytes("video/mp4", 6 * MiB)
+    parts = declare(api, body)
+    send_parts(api, parts, body, [1, 2])
+    waiting = declare(api, media_bytes("video/mp4", 2048))
+
+    printed = run("reconcile_uploads")
+
+    assert f"completed {post['id']}" in printed
+    assert f"completed {parts['id']}" in printed
+    statuses = dict(MediaFile.objects.values_list("id", "status"))
+    assert statuses[uuid.UUID(post["id"])] == "uploaded"
+    assert statuses[uuid.UUID(parts["id"])] == "uploaded"
+    assert statuses[uuid.UUID(waiting["id"])] == "pending"
+    assert bucket.read(f"media/{parts['id']}.mp4") == body
+    assert run("reconcile_uploads").strip() == "reconcile_uploads: nothing to do"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_reconcile_fails_a_lost_callback_whose_bytes_are_wrong(api, bucket):
+    created = lost_callback(api, b"<html><script>x</script></html>" + b" " * 2000)
+    assert f"failed {created['id']}" in run("reconcile_uploads")
+    assert MediaFile.objects.get().status == MediaFile.Status.FAILED
+    assert bucket.keys() == []
+
+
+@pytest.mark.django_db
+def test_reconcile_removes_stray_scratch_objects_after_the_grace_period(api, bucket):
+    orphan = f"incoming/{uuid.uuid4()}.mp4"
+    bucket.put(orphan, b"nobody's", "video/mp4")
+    aborted = declare(api, media_bytes("video/mp4", 2048))
+    api.post(f"/api/media/{aborted['id']}/abort/")
+    post_to_s3(aborted["upload"], media_bytes("video/mp4", 2048))  # late, with a valid policy
+
+    assert "deleted" not in run("reconcile_uploads")  # younger than the default hour
+    assert sorted(bucket.keys()) == sorted([orphan, aborted["key"]])
+
+    printed = run("reconcile_uploads", "--grace", "0")
+    assert f"deleted stray scratch object {orphan}" in printed
+    assert f"deleted stray scratch object {aborted['key']}" in printed
+    assert bucket.keys() == []
+
+
+@pytest.mark.django_db
+def test_reconcile_keeps_what_records_still_serve_or_await(api, bucket):
+    waiting = declare(api, media_bytes("video/mp4", 2048))
+    legacy = declare(api, media_bytes("video/mp4", 2048))
+    # A record verified before the two key spaces existed still serves its scratch key.
+    bucket.put(legacy["key"], b"served", "video/mp4")
+    MediaFile.objects.filter(pk=legacy["id"]).update(status=MediaFile.Status.UPLOADED)
+    bucket.put(waiting["key"][:-4] + ".partial", b"x", "video/mp4")
+
+    run("reconcile_uploads", "--grace", "0")
+
+    assert legacy["key"] in set(bucket.keys())
+    assert MediaFile.objects.get(pk=waiting["id"]).status == MediaFile.Status.PENDING
+
+
+@pytest.mark.django_db
+def test_reconcile_aborts_multipart_uploads_no_live_record_owns(api, bucket, small_parts):
+    live = declare(api, media_bytes("video/mp4", 6 * MiB))
+    cancelled = declare(api, media_bytes("video/mp4", 6 * MiB))
+    record = MediaFile.objects.get(pk=cancelled["id"])
+    MediaFile.objects.filter(pk=record.pk).update(status=MediaFile.Status.ABORTED)
+    orphan_key = f"media/{uuid.uuid4()}.mp4"
+    bucket.client.create_multipart_upload(Bucket=bucket.name, Key=orphan_key)
+
+    printed = run("reconcile_uploads", "--grace", "0")
+
+    assert f"aborted orphan multipart upload of {orphan_key}" in printed
+    assert f"aborted orphan multipart upload of {record.key}" in printed
+    assert open_uploads(bucket) == [live["key"]]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_reconcile_reports_but_never_deletes_media_problems(api, bucket):
+    stray = f"media/{uuid.uuid4()}.mp4"
+    bucket.put(stray, b"who made this", "video/mp4")
+    created = lost_callback(api)
+    run("reconcile_uploads")  # completes it: the record now serves media/<id>.mp4
+    record = MediaFile.objects.get()
+    bucket.client.delete_object(Bucket=bucket.name, Key=record.key)
+
+    printed = run("reconcile_uploads", "--grace", "0")
+
+    assert f"REPORT media object {stray} belongs to no record (not deleted)" in printed
+    assert f"REPORT uploaded record {record.pk} has no object at media/{created['id']}.mp4" in (
+        printed
+    )
+    assert bucket.keys() == [stray]
+
+
+# ---------------------------------------------------------------- expire
+
+
+@pytest.mark.django_db
+def test_expire_aborts_a_half_done_multipart_upload(api, bucket, small_parts):
+    body = media_bytes("video/mp4", 11 * MiB)
+    created = declare(api, body)
+    send_parts(api, created, body, [1])
+    overdue(created["id"])
+
+    printed = run("expire_uploads")
+
+    assert f"expired {created['id']}" in printed
+    assert MediaFile.objects.get().status == MediaFile.Status.EXPIRED
+    assert open_uploads(bucket) == []
+    assert bucket.keys() == []
+    assert run("expire_uploads").strip() == "expire_uploads: nothing to do"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_expire_first_completes_a_file_that_arrived(api, bucket):
+    created = lost_callback(api)
+    overdue(created["id"])
+    assert f"completed {created['id']}" in run("expire_uploads")
+    assert MediaFile.objects.get().status == MediaFile.Status.UPLOADED
+
+
+@pytest.mark.django_db
+def test_expire_leaves_records_within_their_deadline_and_grace(api, bucket):
+    on_time = declare(api, media_bytes("video/mp4", 2048))
+    late = declare(api, media_bytes("video/mp4", 2048))
+    MediaFile.objects.filter(pk=late["id"]).update(expires_at=timezone.now() - timedelta(minutes=5))
+    assert run("expire_uploads").strip() == "expire_uploads: nothing to do"
+    assert f"expired {late['id']}" in run("expire_uploads", "--grace", "60")
+    assert MediaFile.objects.get(pk=on_time["id"]).status == MediaFile.Status.PENDING
+
+
+@pytest.mark.django_db
+def test_a_sweep_that_cannot_reach_s3_fails_loudly(api, bucket, settings):
+    overdue(declare(api, media_bytes("video/mp4", 2048))["id"])
+    settings.AWS_S3_ENDPOINT_URL = "http://127.0.0.1:9"
+    with pytest.raises(CommandError, match="could not be checked"):
+        run("expire_uploads")
+    with pytest.raises(CommandError, match="Storage error"):
+        run("reconcile_uploads")
+    assert MediaFile.objects.get().status == MediaFile.Status.PENDING
+    assert MediaFile.objects.get().claim_token is None
+
+
+# ---------------------------------------------------------------- several machines at once
+
+
+@pytest.mark.db
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_sweeps_settle_each_record_once(api, bucket, monkeypatch):
+    ids = [declare(api, media_bytes("video/mp4", 2048))["id"] for _ in range(6)]
+    for media_id in ids:
+        overdue(media_id)
+    expirations: list[str] = []
+    real = MediaFile.mark_expired
+    lock = threading.Lock()
+
+    def counting(self):
+        with lock:
+            expirations.append(str(self.pk))
+        real(self)
+
+    monkeypatch.setattr(MediaFile, "mark_expired", counting)
+    start = threading.Barrier(3)
+
+    def sweep(_: int) -> dict[str, int]:
+        try:
+            start.wait()
+            return sweeps.expire(say=lambda line: None).counts
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(3) as pool:
+        tallies = list(pool.map(sweep, range(3)))
+
+    assert sorted(expirations) == sorted(ids)
+    assert sum(tally.get("expired", 0) for tally in tallies) == len(ids)
+    assert set(MediaFile.objects.values_list("status", flat=True)) == {"expired"}
