@@ -1,0 +1,162 @@
+"""The bucket self-test behind `manage.py check_bucket`: each check passes or says what is wrong."""
+
+import contextlib
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from email.message import Message
+
+from uploads import conf, storage
+from uploads.storage.bucket import ABORT_MULTIPART_RULE, EXPIRE_SCRATCH_RULE
+
+_TIMEOUT = 10
+_PROBE_BODY = b"mediaupload bucket self-test\n"
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One line of the self-test."""
+
+    name: str
+    ok: bool
+    detail: str
+
+
+@dataclass(frozen=True)
+class _Answer:
+    """An HTTP answer: status and headers (lower-cased names)."""
+
+    status: int
+    headers: Message
+
+
+def _http(url: str, *, method: str, headers: dict[str, str], body: bytes | None = None) -> _Answer:
+    """Send one request as a browser would, without following redirects; errors are answers too."""
+    request = urllib.request.Request(url, data=body, method=method, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=_TIMEOUT) as response:
+            return _Answer(response.status, response.headers)
+    except urllib.error.HTTPError as error:
+        return _Answer(error.code, error.headers)
+
+
+def _allows(answer: _Answer, origin: str) -> bool:
+    """Tell whether a CORS answer lets this origin read it."""
+    return answer.headers.get("Access-Control-Allow-Origin", "") in {origin, "*"}
+
+
+def run_checks(origins: list[str]) -> Iterator[CheckResult]:
+    """Run every check in order; later checks are skipped once the bucket is unreachable."""
+    try:
+        storage.head_bucket()
+    except storage.StorageError as error:
+        yield CheckResult("credentials and bucket", False, f"{conf.bucket()}: {error}")
+        return
+    yield CheckResult("credentials and bucket", True, f"{conf.bucket()} is reachable")
+    yield _lifecycle()
+    if not origins:
+        yield CheckResult("CORS", False, "no origins to check: set UPLOAD_CORS_ORIGINS or --origin")
+    for origin in origins:
+        yield from _cors(origin)
+    yield _post_round_trip(origins[0] if origins else None)
+
+
+def _lifecycle() -> CheckResult:
+    """Our lifecycle rules are on the bucket."""
+    present = {rule.get("ID") for rule in storage.lifecycle_rules()}
+    missing = [rule for rule in (ABORT_MULTIPART_RULE, EXPIRE_SCRATCH_RULE) if rule not in present]
+    if missing:
+        return CheckResult(
+            "lifecycle", False, f"missing {', '.join(missing)}: run configure_bucket"
+        )
+    return CheckResult("lifecycle", True, "abandoned multipart uploads and scratch objects expire")
+
+
+def _probe_key() -> str:
+    """Return a throwaway scratch key for the checks' own objects."""
+    return f"{conf.key_prefix()}check-bucket-{uuid.uuid4()}.txt"
+
+
+def _cors(origin: str) -> Iterator[CheckResult]:
+    """Preflights for POST and PUT from the origin, and ETag readable on a real cross-origin PUT."""
+    post = storage.presign_post(key=_probe_key(), content_type="text/plain", size=1, expires_in=60)
+    for method, url in (("POST", post.url), ("PUT", post.url)):
+        answer = _http(
+            url,
+            method="OPTIONS",
+            headers={"Origin": origin, "Access-Control-Request-Method": method},
+        )
+        ok = answer.status < 300 and _allows(answer, origin)
+        detail = "allowed" if ok else f"refused (HTTP {answer.status}): add the origin to CORS"
+        yield CheckResult(f"CORS preflight {method} from {origin}", ok, detail)
+    key = _probe_key()
+    url = storage.presign_put(key=key, content_type="text/plain", expires_in=60)
+    answer = _http(
+        url,
+        method="PUT",
+        headers={"Origin": origin, "Content-Type": "text/plain"},
+        body=_PROBE_BODY,
+    )
+    _cleanup(key)
+    exposed = answer.headers.get("Access-Control-Expose-Headers", "").lower()
+    ok = answer.status < 300 and _allows(answer, origin) and "etag" in exposed
+    detail = (
+        "exposed"
+        if ok
+        else f"not readable by the page (HTTP {answer.status}, exposed: {exposed or 'none'}); "
+        "multipart uploads need ExposeHeaders ETag"
+    )
+    yield CheckResult(f"ETag on a cross-origin PUT from {origin}", ok, detail)
+
+
+def _post_round_trip(origin: str | None) -> CheckResult:
+    """A tiny signed POST, as a browser sends it, is stored; then it is deleted."""
+    key = _probe_key()
+    post = storage.presign_post(
+        key=key, content_type="text/plain", size=len(_PROBE_BODY), expires_in=60
+    )
+    boundary = uuid.uuid4().hex
+    body = _form(boundary, {**post.fields}, _PROBE_BODY)
+    headers = {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+    if origin:
+        headers["Origin"] = origin
+    answer = _http(post.url, method="POST", headers=headers, body=body)
+    try:
+        stored = storage.head_object(key).size == len(_PROBE_BODY)
+    except storage.ObjectNotFound:
+        stored = False
+    finally:
+        _cleanup(key)
+    ok = answer.status < 300 and stored
+    detail = "stored and deleted" if ok else f"HTTP {answer.status}, stored: {stored}"
+    return CheckResult("signed POST upload", ok, detail)
+
+
+def _form(boundary: str, fields: dict[str, str], file_body: bytes) -> bytes:
+    """Encode a multipart/form-data body: the signed fields, then the file last."""
+    lines: list[bytes] = []
+    for name, value in fields.items():
+        lines += [
+            f"--{boundary}".encode(),
+            f'Content-Disposition: form-data; name="{name}"'.encode(),
+            b"",
+            value.encode(),
+        ]
+    lines += [
+        f"--{boundary}".encode(),
+        b'Content-Disposition: form-data; name="file"; filename="check.txt"',
+        b"Content-Type: text/plain",
+        b"",
+        file_body,
+        f"--{boundary}--".encode(),
+        b"",
+    ]
+    return b"\r\n".join(lines)
+
+
+def _cleanup(key: str) -> None:
+    """Delete a probe object; a failure here is not the check's failure."""
+    with contextlib.suppress(storage.StorageError):
+        storage.delete_object(key)
