@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { ApiError, createApi } from "../../uploads/static/uploads/api.js";
+import { ApiError, createApi, isUploadExpired } from "../../uploads/static/uploads/api.js";
 
 /** A fetch that records each call and answers with `status` and `body`. */
 function fakeFetch(status = 200, body = {}, headers = {}) {
@@ -71,4 +71,11 @@ test("Retry-After is read; no answer at all is status 0", async () => {
     },
   });
   await assert.rejects(offline.get("x"), { status: 0, message: "Could not reach the server." });
+});
+
+test("only a 409 saying upload_expired means the record is past its deadline", () => {
+  assert.ok(isUploadExpired(new ApiError(409, { detail: "…", code: "upload_expired", status: "pending" })));
+  assert.ok(!isUploadExpired(new ApiError(409, { detail: "…", code: "not_received", status: "pending" })));
+  assert.ok(!isUploadExpired(new ApiError(400, { code: "upload_expired" })));
+  assert.ok(!isUploadExpired(new Error("upload_expired")));
 });

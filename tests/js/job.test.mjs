@@ -41,6 +41,14 @@ function fakeServer({ threshold = 10, partSize = 5 } = {}) {
       throw new ApiError(409, { detail: `This upload is ${entry.record.status}.`, status: entry.record.status });
     }
   };
+  // Records whose upload deadline has passed: the server signs nothing more for them.
+  const pastDeadline = new Set();
+  const authorisable = (entry) => {
+    pendingOnly(entry);
+    if (pastDeadline.has(entry.record.id)) {
+      throw new ApiError(409, { detail: "This upload's deadline has passed.", code: "upload_expired", status: "pending" });
+    }
+  };
   const partList = (entry) =>
     [...entry.parts.entries()].sort(([a], [b]) => a - b).map(([number, size]) => ({ part_number: number, size, etag: `e${number}` }));
 
@@ -67,13 +75,13 @@ function fakeServer({ threshold = 10, partSize = 5 } = {}) {
     async authorize(id) {
       calls.push(`authorize ${id}`);
       const entry = find(id);
-      pendingOnly(entry);
+      authorisable(entry);
       return { ...entry.record, upload: describeUpload(entry.record) };
     },
     async signParts(id, numbers) {
       calls.push(`sign ${numbers.join(",")}`);
       const entry = find(id);
-      pendingOnly(entry);
+      authorisable(entry);
       return { expires_at: later(60_000), parts: numbers.map((n) => ({ part_number: n, url: `https://s3/${id}/${n}`, size: 0 })) };
     },
     async listParts(id) {
@@ -133,7 +141,7 @@ function fakeServer({ threshold = 10, partSize = 5 } = {}) {
     records.get(id).parts.set(Number(number), body.size);
   }
 
-  return { api, postFile, putPart, records, calls, hooks };
+  return { api, postFile, putPart, records, calls, hooks, pastDeadline };
 }
 
 /** A job wired to the fake server, a real queue and an in-memory resume store. */
@@ -228,6 +236,54 @@ test("picking the same file again resumes its record and sends only the missing 
   assert.ok(!server.calls.includes("create"));
   assert.deepEqual(server.calls.slice(0, 2), ["get r1", "list-parts r1"]);
   assert.deepEqual(server.calls.filter((call) => call.startsWith("PUT")).sort(), ["PUT 3", "PUT 4", "PUT 5"]);
+});
+
+test("a resumed record past its deadline is cancelled and the file starts a new upload", async () => {
+  const server = fakeServer();
+  const store = createResumeStore(null);
+  const file = makeFile(23);
+  const first = setup(server, { store }).make(file);
+  server.hooks.beforePut = async (number) => {
+    if (number > 2) await new Promise(() => {});
+  };
+  first.enqueue();
+  while (server.records.get("r1")?.parts.size !== 2) await tick();
+  server.hooks.beforePut = async () => {};
+  server.pastDeadline.add("r1"); // a day later, say
+  server.calls.length = 0;
+
+  const second = setup(server, { store }).make(file);
+  const notes = [];
+  second.onChange((job) => notes.push(job.message));
+  second.enqueue();
+  await until(second, "uploaded", "failed");
+  assert.equal(second.status, "uploaded", second.message);
+  assert.equal(second.id, "r2");
+  assert.equal(server.records.get("r1").record.status, "aborted");
+  assert.deepEqual(server.calls.slice(0, 3), ["get r1", "list-parts r1", "sign 3,4,5"]);
+  const aborted = server.calls.indexOf("abort r1");
+  assert.ok(aborted > 0 && aborted < server.calls.indexOf("create"), server.calls.join(" | "));
+  // Nothing more is asked for the refused record: the new one is sent whole.
+  const afterwards = server.calls.slice(server.calls.indexOf("create"));
+  assert.deepEqual(afterwards.filter((call) => call.startsWith("PUT")).sort(), ["PUT 1", "PUT 2", "PUT 3", "PUT 4", "PUT 5"]);
+  assert.ok(notes.includes("The earlier upload ran out of time; starting it again."));
+  assert.equal([...server.records.get("r2").parts.values()].reduce((a, b) => a + b, 0), 23);
+});
+
+test("a record refused twice for its deadline fails instead of looping", async () => {
+  const server = fakeServer();
+  const { make } = setup(server);
+  const originalCreate = server.api.create;
+  server.api.create = async (file) => {
+    const created = await originalCreate(file);
+    server.pastDeadline.add(created.id); // every new record is already too late (a broken clock)
+    return created;
+  };
+  const job = make(makeFile(23));
+  job.enqueue();
+  await until(job, "uploaded", "failed");
+  assert.equal(job.status, "failed");
+  assert.equal(server.calls.filter((call) => call === "create").length, 2);
 });
 
 test("a remembered record that is no longer pending is forgotten and the file starts afresh", async () => {

@@ -12,6 +12,11 @@ export class ApiError extends Error {
   }
 }
 
+/** Tell whether the server refused to authorise a record whose upload deadline has passed. */
+export function isUploadExpired(error) {
+  return error instanceof ApiError && error.status === 409 && error.body?.code === "upload_expired";
+}
+
 /** Turn a DRF error body ({detail} or {field: [messages]}) into one sentence. */
 export function describeApiError(status, body) {
   if (status === 0) return "Could not reach the server.";

@@ -1,6 +1,7 @@
 // One file's upload as the page tracks it: status, progress and message, run in the queue, with
 // pause, resume, cancel and retry (the steps themselves are in flow.js).
 
+import { isUploadExpired } from "./api.js";
 import { authorize, begin, finish, sendForm, sendParts } from "./flow.js";
 import { describeError, describeRetry } from "./messages.js";
 import { createSpeedMeter } from "./progress.js";
@@ -149,18 +150,45 @@ export class UploadJob {
     await this.running;
   }
 
-  /** Take the job as far as it goes: record, authorisation, bytes, verification. */
+  /** Take the job as far as it goes; a record past its deadline is replaced by a new one, once. */
   async drive(signal) {
     try {
-      this.setStatus("preparing", this.note);
-      if (!this.id) await begin(this, signal);
-      else if (!this.upload) await authorize(this, signal);
-      if (this.multipart) await sendParts(this, signal);
-      else await sendForm(this, signal);
-      await finish(this, signal);
+      try {
+        await this.transfer(signal);
+      } catch (error) {
+        if (!isUploadExpired(error)) throw error;
+        await this.startOver(signal);
+        await this.transfer(signal);
+      }
     } catch (error) {
       this.fail(error);
     }
+  }
+
+  /** Record, authorisation, bytes, verification. */
+  async transfer(signal) {
+    this.setStatus("preparing", this.note);
+    if (!this.id) await begin(this, signal);
+    else if (!this.upload) await authorize(this, signal);
+    if (this.multipart) await sendParts(this, signal);
+    else await sendForm(this, signal);
+    await finish(this, signal);
+  }
+
+  /** Drop a record the server no longer authorises (its deadline passed) and begin a new one. */
+  async startOver(signal) {
+    const expired = this.id;
+    this.deps.store.forget(this.file);
+    this.id = null;
+    this.record = null;
+    this.upload = null;
+    this.plan = null;
+    this.missing = null;
+    this.setLoaded(0);
+    this.note = "The earlier upload ran out of time; starting it again.";
+    // Cancelled now rather than at the next expiry sweep, so its parts stop costing storage and
+    // the server's pending list no longer offers it for resuming.
+    await this.deps.api.abort(expired, signal).catch(() => null);
   }
 
   /** Call the API, retrying what is safe to retry and saying so on the row. */
