@@ -50,3 +50,24 @@ def test_policy_lifetime_out_of_range_is_an_error(settings):
 def test_half_set_credentials_warn(settings):
     settings.AWS_SECRET_ACCESS_KEY = ""
     assert "uploads.W001" in ids(check_upload_settings())
+
+
+def test_overlapping_key_spaces_are_an_error(settings):
+    settings.UPLOAD_KEY_PREFIX = "uploads/"
+    settings.UPLOAD_MEDIA_PREFIX = "uploads/verified/"
+    assert "uploads.E009" in ids(check_upload_settings())
+    settings.UPLOAD_MEDIA_PREFIX = ""
+    assert "uploads.E009" in ids(check_upload_settings())
+
+
+def test_minimum_throughput_must_be_positive(settings):
+    settings.UPLOAD_MIN_THROUGHPUT = 0
+    assert "uploads.E010" in ids(check_upload_settings())
+
+
+def test_a_post_policy_may_not_need_more_than_seven_days(settings):
+    settings.UPLOAD_MULTIPART_THRESHOLD = 5 * 1024**3  # POSTs up to 5 GiB
+    settings.UPLOAD_MIN_THROUGHPUT = 1024  # at 1 KiB/s: about 60 days
+    assert "uploads.E011" in ids(check_upload_settings())
+    settings.UPLOAD_MIN_THROUGHPUT = 64 * 1024  # under a day
+    assert check_upload_settings() == []

@@ -268,3 +268,13 @@ def test_check_bucket_fails_on_a_bucket_whose_cors_hides_etag(strict_bucket):
     assert error is not None
     assert f"FAIL ETag on a cross-origin PUT from {ORIGIN}" in printed
     assert "PASS signed POST upload" in printed
+
+
+@pytest.mark.django_db
+def test_check_bucket_fails_on_credentials_rgw_does_not_accept(strict_bucket, settings, rgw):
+    settings.AWS_SECRET_ACCESS_KEY = rgw.other.secret_key  # our access key, someone else's secret
+    printed, error = check_bucket()
+    assert error is not None
+    assert printed.splitlines() == [
+        "FAIL credentials: S3 does not accept them (SignatureDoesNotMatch)"
+    ]

@@ -47,14 +47,36 @@ def _allows(answer: _Answer, origin: str) -> bool:
     return answer.headers.get("Access-Control-Allow-Origin", "") in {origin, "*"}
 
 
+# S3's error codes for credentials it does not accept.
+_BAD_CREDENTIALS = {"InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidToken", "ExpiredToken"}
+_BUCKET_PROBLEMS = {
+    "NoSuchBucket": "does not exist: run configure_bucket",
+    "AccessDenied": "refuses these credentials: they need s3:ListBucket and the object rights",
+}
+
+
 def run_checks(origins: list[str]) -> Iterator[CheckResult]:
-    """Run every check in order; later checks are skipped once the bucket is unreachable."""
-    try:
-        storage.head_bucket()
-    except storage.StorageError as error:
-        yield CheckResult("credentials and bucket", False, f"{conf.bucket()}: {error}")
+    """Run every check in order; the rest are skipped once credentials or the bucket fail."""
+    if not storage.credentials_found():
+        yield CheckResult(
+            "credentials", False, "none found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+        )
         return
-    yield CheckResult("credentials and bucket", True, f"{conf.bucket()} is reachable")
+    try:
+        problem = storage.access_problem()
+    except storage.StorageError as error:
+        yield CheckResult("credentials", True, "found")
+        yield CheckResult("bucket reachable", False, f"{conf.bucket()}: {error}")
+        return
+    if problem in _BAD_CREDENTIALS:
+        yield CheckResult("credentials", False, f"S3 does not accept them ({problem})")
+        return
+    yield CheckResult("credentials", True, "found and accepted by S3")
+    if problem:
+        detail = _BUCKET_PROBLEMS.get(problem, f"S3 refused to list it ({problem})")
+        yield CheckResult("bucket reachable", False, f"{conf.bucket()} {detail}")
+        return
+    yield CheckResult("bucket reachable", True, f"{conf.bucket()} answers")
     yield _lifecycle()
     if not origins:
         yield CheckResult("CORS", False, "no origins to check: set UPLOAD_CORS_ORIGINS or --origin")

@@ -5,10 +5,10 @@ botocore's errors never leave it; callers see `ObjectNotFound`, `ObjectChanged`,
 """
 
 from uploads.storage.bucket import (
+    access_problem,
     configure_bucket,
     cors_configuration,
     cors_rules,
-    head_bucket,
     lifecycle_rules,
     our_rules,
 )
@@ -17,6 +17,7 @@ from uploads.storage.client import (
     ObjectNotFound,
     StorageError,
     StorageUnavailable,
+    credentials_found,
     get_client,
 )
 from uploads.storage.multipart import (
@@ -54,15 +55,16 @@ __all__ = [
     "StorageUnavailable",
     "StoredObject",
     "abort_multipart_upload",
+    "access_problem",
     "complete_multipart_upload",
     "configure_bucket",
     "copy_object",
     "cors_configuration",
     "cors_rules",
     "create_multipart_upload",
+    "credentials_found",
     "delete_object",
     "get_client",
-    "head_bucket",
     "head_object",
     "lifecycle_rules",
     "list_multipart_uploads",

@@ -103,10 +103,20 @@ def cors_rules() -> list[dict[str, Any]]:
     return [dict(rule) for rule in response.get("CORSRules", [])]
 
 
-def head_bucket() -> None:
-    """Check that the bucket exists and the credentials may use it (raises otherwise)."""
-    with translate_errors("HEAD bucket"):
-        get_client().head_bucket(Bucket=conf.bucket())
+def access_problem() -> str:
+    """List one key of the bucket; return S3's error code for the refusal, or '' when allowed.
+
+    A GET, not a HEAD: only a response body says *why* S3 refused (bad key, no bucket, no right).
+    """
+    with translate_errors("ListObjectsV2"):
+        try:
+            get_client().list_objects_v2(Bucket=conf.bucket(), Prefix=conf.key_prefix(), MaxKeys=1)
+        except ClientError as error:
+            status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+            if int(status or 0) >= 500:
+                raise
+            return error_code(error) or f"HTTP {status}"
+    return ""
 
 
 def _location_constraint() -> dict[str, Any]:

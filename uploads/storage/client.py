@@ -117,6 +117,13 @@ def _also_legacy_copy_condition(request: Any, **kwargs: Any) -> None:
         request.headers["x-amz-copy-if-match"] = condition
 
 
+def credentials_found() -> bool:
+    """Tell whether the server has S3 credentials: in settings, or from boto3's default chain."""
+    if conf.get("AWS_ACCESS_KEY_ID") and conf.get("AWS_SECRET_ACCESS_KEY"):
+        return True
+    return boto3.session.Session().get_credentials() is not None
+
+
 def get_client(*, slow: bool = False) -> "S3Client":
     """Return the S3 client for the current settings (`slow`: for whole-object server-side work)."""
     endpoint = str(conf.get("AWS_S3_ENDPOINT_URL"))
