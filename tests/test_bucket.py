@@ -2,6 +2,7 @@
 
 import io
 import uuid
+from typing import Any
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -29,33 +30,28 @@ def empty_bucket(moto_endpoint, settings) -> str:
 @pytest.mark.functional
 def test_configure_bucket_adds_our_lifecycle_rules_and_keeps_the_operators(empty_bucket):
     run("configure_bucket", "--origin", ORIGIN)
-    client = storage.get_client()
-    client.put_bucket_lifecycle_configuration(
-        Bucket=empty_bucket,
-        LifecycleConfiguration={
-            "Rules": [
-                *storage.lifecycle_rules(),
-                {
-                    "ID": "operators-own-rule",
-                    "Filter": {"Prefix": "logs/"},
-                    "Status": "Enabled",
-                    "Expiration": {"Days": 30},
-                },
-            ]
-        },
+    operators_rule: Any = {
+        "ID": "operators-own-rule",
+        "Filter": {"Prefix": "logs/"},
+        "Status": "Enabled",
+        "Expiration": {"Days": 30},
+    }
+    rules: Any = [*storage.lifecycle_rules(), operators_rule]
+    storage.get_client().put_bucket_lifecycle_configuration(
+        Bucket=empty_bucket, LifecycleConfiguration={"Rules": rules}
     )
     printed = run("configure_bucket", "--origin", ORIGIN)  # again: idempotent
     assert "mediaupload-abort-incomplete-multipart, mediaupload-expire-scratch" in printed
-    rules = {rule["ID"]: rule for rule in storage.lifecycle_rules()}
-    assert set(rules) == {
+    by_id = {rule["ID"]: rule for rule in storage.lifecycle_rules()}
+    assert set(by_id) == {
         "operators-own-rule",
         "mediaupload-abort-incomplete-multipart",
         "mediaupload-expire-scratch",
     }
-    abort = rules["mediaupload-abort-incomplete-multipart"]
+    abort = by_id["mediaupload-abort-incomplete-multipart"]
     assert abort["Filter"] == {"Prefix": "media/"}
     assert abort["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 2}
-    assert rules["mediaupload-expire-scratch"]["Filter"] == {"Prefix": "incoming/"}
+    assert by_id["mediaupload-expire-scratch"]["Filter"] == {"Prefix": "incoming/"}
 
 
 @pytest.mark.functional
