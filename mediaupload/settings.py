@@ -126,14 +126,22 @@ CONTENT_UPLOAD_BUCKET = env.str("CONTENT_UPLOAD_BUCKET", default="")
 # Upload rules; uploads/conf.py holds the same defaults for projects that omit them.
 UPLOAD_MAX_BYTES = env.int("UPLOAD_MAX_BYTES", default=5 * 1024**3)
 UPLOAD_ALLOWED_TYPES = env.list("UPLOAD_ALLOWED_TYPES", default=["video/*", "audio/*", "image/*"])
+UPLOAD_DENIED_TYPES = env.list("UPLOAD_DENIED_TYPES", default=["image/svg+xml"])
+UPLOAD_VERIFY_CONTENT = env.bool("UPLOAD_VERIFY_CONTENT", default=True)
 UPLOAD_POLICY_EXPIRES = env.int("UPLOAD_POLICY_EXPIRES", default=60)
+UPLOAD_MIN_THROUGHPUT = env.int("UPLOAD_MIN_THROUGHPUT", default=64 * 1024)
 UPLOAD_DOWNLOAD_EXPIRES = env.int("UPLOAD_DOWNLOAD_EXPIRES", default=300)
 UPLOAD_KEY_PREFIX = env.str("UPLOAD_KEY_PREFIX", default="incoming/")
+UPLOAD_MEDIA_PREFIX = env.str("UPLOAD_MEDIA_PREFIX", default="media/")
 UPLOAD_MULTIPART_THRESHOLD = env.int("UPLOAD_MULTIPART_THRESHOLD", default=64 * 1024**2)
 UPLOAD_PART_SIZE = env.int("UPLOAD_PART_SIZE", default=16 * 1024**2)
 UPLOAD_MULTIPART_EXPIRES = env.int("UPLOAD_MULTIPART_EXPIRES", default=24 * 3600)
 UPLOAD_PARALLEL_PARTS = env.int("UPLOAD_PARALLEL_PARTS", default=4)
 UPLOAD_PARALLEL_FILES = env.int("UPLOAD_PARALLEL_FILES", default=2)
+UPLOAD_CORS_ORIGINS = env.list("UPLOAD_CORS_ORIGINS", default=[])
+# Storage events (POST /api/s3-events/): the shared secret of direct pushes, and trusted SNS topics.
+UPLOAD_EVENTS_SECRET = env.str("UPLOAD_EVENTS_SECRET", default="")
+UPLOAD_EVENTS_SNS_TOPICS = env.list("UPLOAD_EVENTS_SNS_TOPICS", default=[])
 
 LOGGING = {
     "version": 1,

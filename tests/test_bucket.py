@@ -60,7 +60,8 @@ def test_configure_bucket_takes_its_origins_from_the_setting(empty_bucket, setti
         run("configure_bucket")
     settings.UPLOAD_CORS_ORIGINS = "https://a.example, https://b.example"
     run("configure_bucket")
-    assert storage.cors_rules()[0]["AllowedOrigins"] == ["https://a.example", "https://b.example"]
+    rules = storage.get_client().get_bucket_cors(Bucket=empty_bucket)["CORSRules"]
+    assert rules[0]["AllowedOrigins"] == ["https://a.example", "https://b.example"]
 
 
 @pytest.mark.functional

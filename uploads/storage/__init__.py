@@ -8,7 +8,6 @@ from uploads.storage.bucket import (
     access_problem,
     configure_bucket,
     cors_configuration,
-    cors_rules,
     lifecycle_rules,
     our_rules,
 )
@@ -60,7 +59,6 @@ __all__ = [
     "configure_bucket",
     "copy_object",
     "cors_configuration",
-    "cors_rules",
     "create_multipart_upload",
     "credentials_found",
     "delete_object",

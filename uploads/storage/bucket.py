@@ -14,7 +14,6 @@ EXPIRE_SCRATCH_RULE = "mediaupload-expire-scratch"
 # Scratch objects are garbage once verified or abandoned; no POST deadline comes near this.
 SCRATCH_EXPIRY_DAYS = 3
 _NO_LIFECYCLE = {"NoSuchLifecycleConfiguration"}
-_NO_CORS = {"NoSuchCORSConfiguration"}
 
 
 def configure_bucket(*, cors_origins: list[str]) -> None:
@@ -89,18 +88,6 @@ def lifecycle_rules() -> list[dict[str, Any]]:
                 return []
             raise
     return [dict(rule) for rule in response.get("Rules", [])]
-
-
-def cors_rules() -> list[dict[str, Any]]:
-    """Return the bucket's CORS rules ([] when it has none)."""
-    with translate_errors("GetBucketCors"):
-        try:
-            response = get_client().get_bucket_cors(Bucket=conf.bucket())
-        except ClientError as error:
-            if error_code(error) in _NO_CORS:
-                return []
-            raise
-    return [dict(rule) for rule in response.get("CORSRules", [])]
 
 
 def access_problem() -> str:
