@@ -115,18 +115,32 @@ def test_reconcile_removes_stray_scratch_objects_after_the_grace_period(api, buc
 
 
 @pytest.mark.django_db
-def test_reconcile_keeps_what_records_still_serve_or_await(api, bucket):
-    waiting = declare(api, media_bytes("video/mp4", 2048))
-    legacy = declare(api, media_bytes("video/mp4", 2048))
-    # A record verified before the two key spaces existed still serves its scratch key.
-    bucket.put(legacy["key"], b"served", "video/mp4")
-    MediaFile.objects.filter(pk=legacy["id"]).update(status=MediaFile.Status.UPLOADED)
-    bucket.put(waiting["key"][:-4] + ".partial", b"x", "video/mp4")
+def test_reconcile_moves_records_verified_before_the_two_key_spaces(api, bucket):
+    body = media_bytes("video/mp4", 2048)
+    legacy = declare(api, body)
+    bucket.put(legacy["key"], body, "video/mp4")
+    etag = bucket.client.head_object(Bucket=bucket.name, Key=legacy["key"])["ETag"].strip('"')
+    MediaFile.objects.filter(pk=legacy["id"]).update(status=MediaFile.Status.UPLOADED, etag=etag)
 
+    printed = run("reconcile_uploads", "--grace", "0")
+
+    target = f"media/{legacy['id']}.mp4"
+    assert f"moved {legacy['id']} from {legacy['key']} to {target}" in printed
+    assert bucket.keys() == [target]
+    assert bucket.read(target) == body
+    assert MediaFile.objects.get().key == target
+
+
+@pytest.mark.django_db
+def test_reconcile_keeps_what_pending_records_await(api, bucket):
+    waiting = lost_callback(api)
+    # Another worker is settling it right now: this sweep neither completes nor deletes anything.
+    MediaFile.objects.filter(pk=waiting["id"]).update(
+        claimed_until=timezone.now() + timedelta(minutes=1)
+    )
     run("reconcile_uploads", "--grace", "0")
-
-    assert legacy["key"] in set(bucket.keys())
-    assert MediaFile.objects.get(pk=waiting["id"]).status == MediaFile.Status.PENDING
+    assert bucket.keys() == [waiting["key"]]
+    assert MediaFile.objects.get().status == MediaFile.Status.PENDING
 
 
 @pytest.mark.django_db

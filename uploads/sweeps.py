@@ -80,6 +80,7 @@ def reconcile(*, grace: timedelta = DEFAULT_GRACE, say: Say = logger.info) -> Ta
     """Settle pending records whose files arrived, clean stray uploads, report what is missing."""
     tally = Tally()
     _complete_arrived(say, tally)
+    _promote_legacy(say, tally)
     cutoff = timezone.now() - grace
     scratch = list(storage.list_objects(conf.key_prefix()))
     _delete_stray_scratch(scratch, cutoff, say, tally)
@@ -104,6 +105,34 @@ def _complete_arrived(say: Say, tally: Tally) -> None:
             claims.release(held)
         else:
             _report_settled(completion.settle(held, outcome, via="reconcile"), say, tally)
+
+
+def _promote_legacy(say: Say, tally: Tally) -> None:
+    """Move records verified before the two key spaces existed out of the scratch prefix.
+
+    Their objects would otherwise be exposed to late POSTs and to the scratch lifecycle rule. The copy
+    is conditional on the ETag verified back then; an object that no longer has it is reported.
+    """
+    legacy = MediaFile.objects.filter(
+        status=MediaFile.Status.UPLOADED, key__startswith=conf.key_prefix()
+    )
+    for record in legacy.iterator():
+        target = keys.media_key(record.pk, record.content_type)
+        try:
+            etag = storage.copy_object(
+                source_key=record.key, target_key=target, if_match=record.etag
+            )
+        except (storage.ObjectChanged, storage.ObjectNotFound):
+            say(f"REPORT uploaded record {record.pk}: {record.key} is not the verified object")
+            tally.add("reported")
+            continue
+        moved = MediaFile.objects.filter(pk=record.pk, key=record.key).update(
+            key=target, etag=etag or record.etag
+        )
+        if moved:
+            storage.delete_object(record.key)
+            say(f"moved {record.pk} from {record.key} to {target}")
+            tally.add("moved")
 
 
 def _delete_stray_scratch(
