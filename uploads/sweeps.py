@@ -110,8 +110,8 @@ def _complete_arrived(say: Say, tally: Tally) -> None:
 def _promote_legacy(say: Say, tally: Tally) -> None:
     """Move records verified before the two key spaces existed out of the scratch prefix.
 
-    Their objects would otherwise be exposed to late POSTs and to the scratch lifecycle rule. The copy
-    is conditional on the ETag verified back then; an object that no longer has it is reported.
+    Their objects would otherwise be exposed to late POSTs and to the scratch lifecycle rule. The
+    copy is conditional on the ETag verified back then; an object that no longer has it is reported.
     """
     legacy = MediaFile.objects.filter(
         status=MediaFile.Status.UPLOADED, key__startswith=conf.key_prefix()
