@@ -7,6 +7,7 @@ under a claim (`claims.py`), never inside a transaction.
 import logging
 import math
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -133,21 +134,17 @@ def abort_upload(*, media_file: MediaFile) -> MediaFile:
         if held.record.status == MediaFile.Status.ABORTED:
             return held.record
         raise NotPending(held.record)
-    try:
-        completion.discard(held.record)
-    except BaseException:
-        claims.release(held)
-        raise
-    with transaction.atomic():
-        record = claims.locked_if_held(held)
-        if record is not None:
-            record.mark_aborted()
-    logger.info("Upload %s: pending → aborted (via api)", media_file.pk)
+    close_claimed(held, mark=MediaFile.mark_aborted, via="api")
     return MediaFile.objects.get(pk=media_file.pk)
 
 
-def expire_claimed(held: claims.Claim) -> MediaFile | None:
-    """Expire a claimed record past its deadline: free its parts, delete partial objects."""
+def close_claimed(
+    held: claims.Claim, *, mark: Callable[[MediaFile], None], via: str
+) -> MediaFile | None:
+    """Remove what the bucket holds for a claimed record, then `mark` it (aborted or expired).
+
+    Returns None, changing nothing, if another worker took the claim over meanwhile.
+    """
     try:
         completion.discard(held.record)
     except BaseException:
@@ -156,8 +153,8 @@ def expire_claimed(held: claims.Claim) -> MediaFile | None:
     with transaction.atomic():
         record = claims.locked_if_held(held)
         if record is not None:
-            record.mark_expired()
-            logger.info("Upload %s: pending → expired (via expire)", record.pk)
+            mark(record)
+            logger.info("Upload %s: pending → %s (via %s)", record.pk, record.status, via)
     return record
 
 

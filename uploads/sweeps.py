@@ -46,24 +46,28 @@ def _claimed_batches(pks: list[uuid.UUID]) -> Iterator[claims.Claim]:
         yield from claims.claim_batch(pks[start : start + BATCH_SIZE])
 
 
-def _inspect(held: claims.Claim, say: Say, tally: Tally) -> completion.Outcome | None:
-    """Check a claimed record's object; None (claim kept) when its file has not arrived."""
-    try:
-        return completion.inspect(held.record)
-    except UploadNotReceived:
-        return None
-    except storage.StorageError as error:
-        claims.release(held)
-        say(f"ERROR {held.record.pk}: {error}")
-        tally.add("errors")
-        raise _Skip() from error
-    except BaseException:
-        claims.release(held)
-        raise
+def _inspected(
+    pks: list[uuid.UUID], say: Say, tally: Tally
+) -> Iterator[tuple[claims.Claim, completion.Outcome | None]]:
+    """Claim these records a batch at a time and check each one's object.
 
-
-class _Skip(Exception):
-    """This record could not be checked now; the next sweep tries again."""
+    Yields each claim with its outcome, None (claim still held) when the file has not arrived. A
+    record S3 could not be asked about is released, reported, and left for the next run.
+    """
+    for held in _claimed_batches(pks):
+        try:
+            outcome = completion.inspect(held.record)
+        except UploadNotReceived:
+            outcome = None
+        except storage.StorageError as error:
+            claims.release(held)
+            say(f"ERROR {held.record.pk}: {error}")
+            tally.add("errors")
+            continue
+        except BaseException:
+            claims.release(held)
+            raise
+        yield held, outcome
 
 
 def _report_settled(record: MediaFile, say: Say, tally: Tally) -> None:
@@ -96,11 +100,7 @@ def _complete_arrived(say: Say, tally: Tally) -> None:
         .order_by("created_at")
         .values_list("pk", flat=True)
     )
-    for held in _claimed_batches(pending):
-        try:
-            outcome = _inspect(held, say, tally)
-        except _Skip:
-            continue
+    for held, outcome in _inspected(pending, say, tally):
         if outcome is None:
             claims.release(held)
         else:
@@ -209,16 +209,12 @@ def expire(*, grace: timedelta = DEFAULT_GRACE, say: Say = logger.info) -> Tally
         .order_by("expires_at")
         .values_list("pk", flat=True)
     )
-    for held in _claimed_batches(overdue):
-        try:
-            outcome = _inspect(held, say, tally)
-        except _Skip:
-            continue
+    for held, outcome in _inspected(overdue, say, tally):
         if outcome is not None:
             _report_settled(completion.settle(held, outcome, via="expire"), say, tally)
             continue
         try:
-            record = services.expire_claimed(held)
+            record = services.close_claimed(held, mark=MediaFile.mark_expired, via="expire")
         except storage.StorageError as error:
             say(f"ERROR {held.record.pk}: {error}")
             tally.add("errors")
