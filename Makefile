@@ -4,10 +4,12 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# The page's dev tools (TypeScript, to type-check its JSDoc), exactly as package-lock.json pins them.
+NODE_STAMP := node_modules/.package-lock.json
 # The database tier runs a second time on PostgreSQL; it skips with one line where none answers.
 TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 # Debian packages the browser and strict tiers need; installed when missing and we are root.
-SYSTEM_PACKAGES := chromium radosgw ceph-mon ceph-osd
+SYSTEM_PACKAGES := chromium ffmpeg radosgw ceph-mon ceph-osd
 
 # The embedded defaults `make run` uses when no .env exists: SQLite and a local S3 on :9000.
 LOCAL_DEFAULTS := DEBUG=$${DEBUG-true} \
@@ -18,11 +20,15 @@ LOCAL_DEFAULTS := DEBUG=$${DEBUG-true} \
 
 .PHONY: install run test test-python test-postgres test-strict test-js lint format system-deps bench clean
 
+# `local` brings the embedded S3 (moto) that `make run` and the tests start; production installs skip it.
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test,dev]'
+	$(PY) -m pip install --quiet -e '.[local,test,dev]'
 	touch $(STAMP)
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --silent --no-audit --no-fund
 
 install: $(STAMP)
 
@@ -47,10 +53,11 @@ test-strict: $(STAMP) system-deps
 test-js:
 	node --test tests/js/
 
-lint: $(STAMP)
+lint: $(STAMP) $(NODE_STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy .
+	node_modules/.bin/tsc --noEmit -p tsconfig.json
 
 format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .
@@ -73,4 +80,4 @@ bench: $(STAMP)
 	for script in bench/*.py; do $(PY) $$script; done
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache test-artifacts var staticfiles *.egg-info
+	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache test-artifacts var staticfiles *.egg-info
