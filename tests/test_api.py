@@ -48,7 +48,7 @@ def test_create_answers_record_and_signed_post(api, bucket, settings):
     assert re.fullmatch(ISO_RE, created["created_at"])
     assert created["uploaded_at"] is None
     upload = created["upload"]
-    assert upload["method"] == "POST"
+    assert upload["method"] == "post"
     assert upload["url"] == f"{settings.AWS_S3_ENDPOINT_URL}/{bucket.name}"
     assert upload["fields"]["key"] == created["key"]
     assert re.fullmatch(ISO_RE, upload["expires_at"])
@@ -164,8 +164,10 @@ def test_bad_input_gets_400_with_field_messages(api, bucket, payload, field, mes
     response = api.post("/api/media/", payload, format="json")
     assert response.status_code == 400
     body = response.json()
-    assert field in body, body
-    assert message.lower() in " ".join(body[field]).lower()
+    assert body["code"] == "invalid"
+    assert field in body["fields"], body
+    assert message.lower() in " ".join(body["fields"][field]).lower()
+    assert body["detail"].startswith(f"{field}: ")
     assert not MediaFile.objects.exists()
 
 
@@ -412,3 +414,25 @@ def test_session_auth_requires_csrf(user, bucket):
 def test_malformed_id_is_404(api, bucket):
     assert api.get("/api/media/not-a-uuid/").status_code == 404
     assert api.get("/api/media/12345678-1234-1234-1234-1234567890zz/").status_code == 404
+
+
+# ---------------------------------------------------------------- one error shape
+
+
+def test_every_error_answer_has_one_shape(api, bucket, user):
+    created = create(api, b"abc")
+    answers = {
+        "not_authenticated": APIClient().get("/api/media/"),
+        "not_found": api.get(f"/api/media/{uuid.uuid4()}/"),
+        "method_not_allowed": api.get(f"/api/media/{created['id']}/complete/"),
+        "unsupported_media_type": api.post("/api/media/", b"<x/>", content_type="application/xml"),
+        "parse_error": api.post("/api/media/", b"{nope", content_type="application/json"),
+        "invalid": api.post("/api/media/", {"filename": "a.mp4"}, format="json"),
+        "not_received": api.post(f"/api/media/{created['id']}/complete/"),
+    }
+    for code, response in answers.items():
+        body = response.json()
+        assert body.get("code") == code, (code, body)
+        assert isinstance(body["detail"], str) and body["detail"], (code, body)
+    assert answers["not_received"].json()["status"] == "pending"
+    assert set(answers["invalid"].json()["fields"]) == {"content_type", "size"}

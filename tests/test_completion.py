@@ -99,7 +99,7 @@ def test_svg_is_denied_by_default_even_though_image_star_is_allowed(api, bucket)
         "/api/media/", {"filename": "logo.svg", "content_type": "image/svg+xml", "size": 10}
     )
     assert response.status_code == 400
-    assert "not accepted" in response.json()["content_type"][0]
+    assert "not accepted" in response.json()["fields"]["content_type"][0]
     assert not MediaFile.objects.exists()
 
 
@@ -110,7 +110,7 @@ def test_types_whose_bytes_cannot_be_checked_are_refused_until_checks_are_off(
     declared = {"filename": "clip.xyz", "content_type": "video/x-exotic", "size": 64}
     refused = api.post("/api/media/", declared)
     assert refused.status_code == 400
-    assert "cannot be checked" in refused.json()["content_type"][0]
+    assert "cannot be checked" in refused.json()["fields"]["content_type"][0]
 
     settings.UPLOAD_VERIFY_CONTENT = False
     created = upload(api, bytes(range(64)), filename="clip.xyz", content_type="video/x-exotic")
@@ -156,7 +156,7 @@ def pass_the_deadline(media_id: str) -> None:
 
 
 @pytest.mark.django_db
-def test_no_authorisation_after_the_deadline(api, bucket, settings):
+def test_no_authorization_after_the_deadline(api, bucket, settings):
     settings.UPLOAD_MULTIPART_THRESHOLD = 1 * MiB
     created = declare(api, media_bytes("video/mp4", 6 * MiB))
     pass_the_deadline(created["id"])

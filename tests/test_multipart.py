@@ -66,7 +66,7 @@ def test_large_file_gets_a_multipart_plan(api, bucket, small_parts, video):
 
 def test_small_file_still_uses_a_single_post(api, bucket, small_parts):
     created = declare(api, b"x" * 6 * MiB)
-    assert created["upload"]["method"] == "POST"
+    assert created["upload"]["method"] == "post"
     assert created["upload_method"] == "post"
 
 
@@ -208,7 +208,7 @@ def test_bad_part_requests_get_400(api, bucket, small_parts, video, payload, mes
     created = declare(api, video)
     response = api.post(f"/api/media/{created['id']}/parts/", payload, format="json")
     assert response.status_code == 400
-    assert message in str(response.json()["part_numbers"])
+    assert message in str(response.json()["fields"]["part_numbers"])
 
 
 def test_parts_of_a_post_upload_are_a_conflict(api, bucket):
@@ -252,7 +252,7 @@ def test_sizes_above_the_post_limit_are_accepted_when_allowed(api, bucket, setti
     assert upload["part_size"] * upload["part_count"] >= 5 * 1024**4
 
 
-# ---------------------------------------------------------------- authorise again and list filters
+# ---------------------------------------------------------------- authorize again and list filters
 
 
 def test_pending_post_upload_gets_a_fresh_policy_for_the_same_key(api, bucket):
@@ -261,7 +261,7 @@ def test_pending_post_upload_gets_a_fresh_policy_for_the_same_key(api, bucket):
     response = api.post(f"/api/media/{created['id']}/authorize/")
     assert response.status_code == 200
     upload = response.json()["upload"]
-    assert upload["method"] == "POST"
+    assert upload["method"] == "post"
     assert upload["fields"]["key"] == created["key"]
     assert (
         requests.post(
@@ -276,7 +276,7 @@ def test_pending_post_upload_gets_a_fresh_policy_for_the_same_key(api, bucket):
     assert MediaFile.objects.count() == 1
 
 
-def test_terminal_records_get_no_new_authorisation(api, bucket):
+def test_terminal_records_get_no_new_authorization(api, bucket):
     created = api.post(
         "/api/media/", {"filename": "a.mp4", "content_type": "video/mp4", "size": 3}
     ).json()
@@ -286,7 +286,7 @@ def test_terminal_records_get_no_new_authorisation(api, bucket):
     assert response.json()["status"] == "aborted"
 
 
-def test_multipart_record_authorises_its_plan_again(api, bucket, small_parts, video):
+def test_multipart_record_authorizes_its_plan_again(api, bucket, small_parts, video):
     created = declare(api, video)
     upload = api.post(f"/api/media/{created['id']}/authorize/").json()["upload"]
     assert upload["method"] == "multipart"

@@ -1,6 +1,6 @@
 """The strict tier: a production S3 (Ceph RGW) refuses every upload our signed policies forbid.
 
-Each attack takes an authorisation issued by our own API, bends it one way, and checks three things:
+Each attack takes an authorization issued by our own API, bends it one way, and checks three things:
 RGW refuses the request, nothing is stored under the key, and `complete` leaves the record short of
 `uploaded`. moto would accept all of these, so this tier must run on RGW.
 """

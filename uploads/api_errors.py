@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from django.http import Http404
 from rest_framework import status
 from rest_framework.exceptions import (
     APIException,
@@ -54,8 +55,8 @@ def as_api_exception(exc: Exception) -> Exception:
         return ParseError(str(exc))
     if isinstance(exc, events.EventsForbidden):
         return PermissionDenied(str(exc))
-    if isinstance(exc, MediaFile.DoesNotExist):
-        return NotFound()  # deleted while this request was working on it
+    if isinstance(exc, MediaFile.DoesNotExist | Http404):
+        return NotFound()  # unknown, someone else's, or deleted while this request worked on it
     if isinstance(exc, storage.StorageUnavailable):
         return StorageUnavailableError()
     if isinstance(exc, storage.StorageError):
@@ -64,18 +65,38 @@ def as_api_exception(exc: Exception) -> Exception:
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    """DRF's handler, after translating the app's own exceptions; a `detail` gets its `code`."""
+    """DRF's handler after translating the app's exceptions, answering one shape for every error.
+
+    `{"detail": str, "code": str}`; a 409 adds the record's `status`; a 400 on fields adds `fields`
+    (`{name: [messages]}`) and says the first message in `detail`.
+    """
     translated = as_api_exception(exc)
     response = drf_exception_handler(translated, context)
-    if (
-        response is not None
-        and isinstance(translated, APIException)
-        and isinstance(response.data, dict)
-        and isinstance(response.data.get("detail"), str)
-        and "code" not in response.data
-    ):
-        response.data["code"] = translated.get_codes()
+    if response is not None and isinstance(translated, APIException):
+        response.data = error_body(translated)
     return response
+
+
+def error_body(exc: APIException) -> dict[str, Any]:
+    """Return the one error shape for an APIException."""
+    if isinstance(exc.detail, dict) and "detail" in exc.detail:  # Conflict: detail, code, status
+        return {key: str(value) for key, value in exc.detail.items()}
+    if isinstance(exc.detail, dict | list):
+        fields = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
+        messages = {name: _strings(value) for name, value in fields.items()}
+        first_field, first = next(iter(messages.items()), ("", ["Invalid input."]))
+        summary = first[0] if first_field == "non_field_errors" else f"{first_field}: {first[0]}"
+        return {"detail": summary, "code": "invalid", "fields": messages}
+    return {"detail": str(exc.detail), "code": str(exc.get_codes())}
+
+
+def _strings(value: Any) -> list[str]:
+    """Flatten DRF's nested error details into a list of messages."""
+    if isinstance(value, dict):
+        return [f"{key}: {message}" for key, inner in value.items() for message in _strings(inner)]
+    if isinstance(value, list):
+        return [message for item in value for message in _strings(item)]
+    return [str(value)]
 
 
 class AppErrorsMixin:

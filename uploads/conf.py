@@ -105,12 +105,12 @@ def accepted_types() -> list[str]:
 
 
 def policy_expires() -> int:
-    """Return how many seconds an upload authorisation stays valid."""
+    """Return how many seconds an upload authorization stays valid."""
     return int(get("UPLOAD_POLICY_EXPIRES"))
 
 
 def min_throughput() -> int:
-    """Return the slowest upload speed (bytes per second) a POST authorisation allows time for."""
+    """Return the slowest upload speed (bytes per second) a POST authorization allows time for."""
     return int(get("UPLOAD_MIN_THROUGHPUT"))
 
 

@@ -29,7 +29,7 @@ class NotPending(UploadConflict):
 
 
 class UploadExpired(UploadConflict):
-    """The upload's deadline has passed: no new authorisation; start a new upload instead."""
+    """The upload's deadline has passed: no new authorization; start a new upload instead."""
 
     code = "upload_expired"
 

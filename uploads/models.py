@@ -38,7 +38,7 @@ class MediaFile(models.Model):
     expires_at = models.DateTimeField(
         null=True,
         blank=True,
-        help_text="The upload deadline, fixed at creation: no authorisation is issued after it.",
+        help_text="The upload deadline, fixed at creation: no authorization is issued after it.",
     )
     # Multipart uploads only: the id S3 gave the upload (never shown to clients) and its part size.
     upload_id = models.CharField(max_length=1024, blank=True, editable=False)
@@ -75,7 +75,7 @@ class MediaFile(models.Model):
 
     @property
     def past_deadline(self) -> bool:
-        """Tell whether the upload deadline has passed (no new authorisation is issued then)."""
+        """Tell whether the upload deadline has passed (no new authorization is issued then)."""
         return self.expires_at is not None and self.expires_at <= timezone.now()
 
     def mark_uploaded(self, *, key: str, etag: str) -> None:

@@ -114,7 +114,7 @@ class MediaFileSerializer(serializers.ModelSerializer[MediaFile]):
 
 
 class CreatedUploadSerializer(MediaFileSerializer):
-    """A new record together with the authorisation to upload its file."""
+    """A new record together with the authorization to upload its file."""
 
     upload = serializers.SerializerMethodField()
 
@@ -123,11 +123,11 @@ class CreatedUploadSerializer(MediaFileSerializer):
         read_only_fields = fields
 
     def get_upload(self, media_file: MediaFile) -> dict[str, Any]:
-        """Describe the authorisation passed in the context."""
+        """Describe the authorization passed in the context."""
         return describe_upload(self.context["upload"])
 
 
-def describe_upload(upload: services.UploadAuthorisation) -> dict[str, Any]:
+def describe_upload(upload: services.UploadAuthorization) -> dict[str, Any]:
     """Describe how the client uploads: a signed POST form, or a multipart plan."""
     expires_at = serializers.DateTimeField().to_representation(upload.expires_at)
     if isinstance(upload, services.MultipartUpload):
@@ -137,11 +137,11 @@ def describe_upload(upload: services.UploadAuthorisation) -> dict[str, Any]:
             "part_count": upload.part_count,
             "expires_at": expires_at,
         }
-    return {"method": "POST", "url": upload.url, "fields": upload.fields, "expires_at": expires_at}
+    return {"method": "post", "url": upload.url, "fields": upload.fields, "expires_at": expires_at}
 
 
 def describe_parts(parts: list[storage.PartInfo], media_file: MediaFile) -> dict[str, Any]:
-    """Describe the parts S3 holds, for a client that resumes."""
+    """Describe the parts S3 holds and the ones it still misses, for a client that resumes."""
     plan = multipart.plan_of(media_file)
     return {
         "part_size": plan.part_size,
@@ -151,6 +151,7 @@ def describe_parts(parts: list[storage.PartInfo], media_file: MediaFile) -> dict
             {"part_number": part.part_number, "size": part.size, "etag": part.etag}
             for part in parts
         ],
+        "missing": multipart.missing_part_numbers(media_file, parts),
     }
 
 

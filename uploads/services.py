@@ -1,4 +1,4 @@
-"""Business rules for uploads: create, authorise, sign parts, abort, delete and re-verify records.
+"""Business rules for uploads: create, authorize, sign parts, abort, delete and re-verify records.
 
 Completion lives in `completion.py`; every rule that talks to S3 about a pending record does so
 under a claim (`claims.py`), never inside a transaction.
@@ -34,15 +34,15 @@ class MultipartUpload:
     expires_at: datetime
 
 
-UploadAuthorisation = storage.PresignedPost | MultipartUpload
+UploadAuthorization = storage.PresignedPost | MultipartUpload
 
 
 @dataclass(frozen=True)
 class CreatedUpload:
-    """A new pending record and the authorisation its browser needs."""
+    """A new pending record and the authorization its browser needs."""
 
     media_file: MediaFile
-    upload: UploadAuthorisation
+    upload: UploadAuthorization
 
 
 def post_lifetime(size: int) -> timedelta:
@@ -53,7 +53,7 @@ def post_lifetime(size: int) -> timedelta:
 
 
 def create_upload(*, owner: User, filename: str, content_type: str, size: int) -> CreatedUpload:
-    """Make a pending record with its deadline and authorise exactly its key, type and size."""
+    """Make a pending record with its deadline and authorize exactly its key, type and size."""
     media_id = uuid.uuid4()
     media_file = MediaFile(
         id=media_id, owner=owner, filename=filename, content_type=content_type, size=size
@@ -70,19 +70,19 @@ def create_upload(*, owner: User, filename: str, content_type: str, size: int) -
     else:
         media_file.key = keys.scratch_key(media_id, content_type)
         media_file.expires_at = timezone.now() + post_lifetime(size)
-    upload = _authorise(media_file)
+    upload = _authorize(media_file)
     media_file.save(force_insert=True)
     return CreatedUpload(media_file=media_file, upload=upload)
 
 
-def authorise_upload(*, media_file: MediaFile) -> UploadAuthorisation:
-    """Give a pending record a fresh authorisation for the same key, never past its deadline."""
+def authorize_upload(*, media_file: MediaFile) -> UploadAuthorization:
+    """Give a pending record a fresh authorization for the same key, never past its deadline."""
     if media_file.is_terminal:
         raise NotPending(media_file)
-    return _authorise(media_file)
+    return _authorize(media_file)
 
 
-def _authorise(media_file: MediaFile) -> UploadAuthorisation:
+def _authorize(media_file: MediaFile) -> UploadAuthorization:
     """Sign a POST policy that ends at the deadline, or describe the multipart plan."""
     assert media_file.expires_at is not None  # every record gets its deadline when it is created
     # Rounded up: boto3 writes the policy's expiration in whole seconds, rounding down.

@@ -1,9 +1,9 @@
-"""Routes of the uploads app: the API under /api/media/, storage events and the uploader page."""
+"""Routes of the uploads app: the API under /api/, the uploader page and each upload's page."""
 
 from django.urls import include, path
 from rest_framework.routers import SimpleRouter
 
-from uploads import views
+from uploads import pages, views
 
 app_name = "uploads"
 
@@ -11,7 +11,9 @@ router = SimpleRouter()
 router.register("api/media", views.MediaFileViewSet, basename="media")
 
 urlpatterns = [
-    path("upload/", views.uploader, name="uploader"),
+    path("upload/", pages.uploader, name="uploader"),
+    path("uploads/<uuid:pk>/", pages.media_page, name="detail"),
+    path("uploads/<uuid:pk>/delete/", pages.delete_media, name="delete"),
     path("api/s3-events/", views.StorageEventsView.as_view(), name="storage-events"),
     path("", include(router.urls)),
 ]

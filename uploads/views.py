@@ -1,13 +1,9 @@
-"""HTTP views: the MediaFile API (validate → one service call → serialize) and the uploader page."""
+"""The API: MediaFile records (validate → one service call → serialize) and storage events."""
 
 from typing import Any, cast
 
-from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
-from django.middleware.csrf import get_token
-from django.shortcuts import render
 from django.urls import reverse
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -18,7 +14,7 @@ from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 from rest_framework.views import APIView
 
-from uploads import conf, events, media_types, services
+from uploads import events, services
 from uploads.api_errors import AppErrorsMixin, Conflict
 from uploads.models import MediaFile
 from uploads.serializers import (
@@ -102,8 +98,8 @@ class MediaFileViewSet(
 
     @action(detail=True, methods=["post"])
     def authorize(self, request: Request, pk: str | None = None) -> Response:
-        """Give a pending upload a fresh authorisation for the same key, to retry its transfer."""
-        upload = services.authorise_upload(media_file=self.get_object())
+        """Give a pending upload a fresh authorization for the same key, to retry its transfer."""
+        upload = services.authorize_upload(media_file=self.get_object())
         return Response({"upload": describe_upload(upload)})
 
     @action(detail=True, methods=["get", "post"])
@@ -138,46 +134,3 @@ class StorageEventsView(AppErrorsMixin, APIView):
             sns_message_type=request.headers.get("x-amz-sns-message-type"),
         )
         return Response({"received": count})
-
-
-_KINDS = {"video": "video", "audio": "audio", "image": "images"}
-
-
-def describe_types(types: list[str]) -> str:
-    """Say accepted types in words: "video (MP4, MOV), images (PNG)"; patterns say their kind."""
-    by_kind: dict[str, list[str]] = {}
-    for content_type in types:
-        kind, _, subtype = content_type.partition("/")
-        label = _KINDS.get(kind, kind)
-        names = by_kind.setdefault(label, [])
-        if subtype == "*":
-            names.clear()
-            names.append("*")
-            continue
-        if "*" in names:
-            continue
-        name = (media_types.extension_for(content_type).lstrip(".") or subtype).upper()
-        if name not in names:
-            names.append(name)
-    return ", ".join(
-        label if names == ["*"] else f"{label} ({', '.join(names)})"
-        for label, names in by_kind.items()
-    )
-
-
-@login_required
-def uploader(request: HttpRequest) -> HttpResponse:
-    """Serve the uploader page with the settings its script needs."""
-    config = {
-        "api": reverse("uploads:media-list"),
-        "csrfToken": get_token(request),
-        "maxBytes": conf.max_bytes(),
-        "allowedTypes": conf.accepted_types(),
-        "acceptedSummary": describe_types(conf.accepted_types()),
-        "multipartThreshold": conf.multipart_threshold(),
-        "partSize": conf.part_size(),
-        "parallelParts": conf.parallel_parts(),
-        "parallelFiles": conf.parallel_files(),
-        "policyExpires": conf.policy_expires(),
-    }
-    return render(request, "uploads/uploader.html", {"uploader_config": config})

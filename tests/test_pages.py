@@ -1,0 +1,141 @@
+"""The HTML pages: the uploader's config and each upload's own page (view, download, delete)."""
+
+import pytest
+import requests
+
+from tests.conftest import create_with_object
+from tests.support.media import media_bytes
+from uploads import services
+from uploads.models import MediaFile
+from uploads.pages import describe_types
+
+
+def test_accepted_types_are_said_in_words():
+    assert describe_types(["video/mp4", "video/quicktime", "image/png"]) == (
+        "video (MP4, MOV), images (PNG)"
+    )
+    assert describe_types(["video/*", "audio/x-foo"]) == "video, audio (X-FOO)"
+
+
+@pytest.mark.functional
+@pytest.mark.django_db
+def test_an_upload_page_shows_the_file_details_and_a_download(client, user, bucket):
+    body = media_bytes("video/mp4", 4096)
+    record = services.complete_upload(
+        media_file=create_with_object(user, body, "Summer.mp4"), via="api"
+    )
+    client.force_login(user)
+    response = client.get(f"/uploads/{record.pk}/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "<h1" in html and "Summer.mp4" in html
+    assert "<video" in html and "video/mp4" in html
+    url = response.context["media_url"]
+    assert requests.get(url, timeout=10).content == body
+    assert "download>Download</a>" in html
+
+
+@pytest.mark.django_db
+def test_another_users_upload_page_is_404(client, user, other_user):
+    record = MediaFile.objects.create(
+        owner=user, key="incoming/x.mp4", filename="x.mp4", content_type="video/mp4", size=1
+    )
+    client.force_login(other_user)
+    assert client.get(f"/uploads/{record.pk}/").status_code == 404
+    assert client.post(f"/uploads/{record.pk}/delete/").status_code == 404
+    assert MediaFile.objects.filter(pk=record.pk).exists()
+
+
+@pytest.mark.django_db
+def test_upload_pages_need_a_signed_in_user(client, user):
+    record = MediaFile.objects.create(
+        owner=user, key="incoming/x.mp4", filename="x.mp4", content_type="video/mp4", size=1
+    )
+    response = client.get(f"/uploads/{record.pk}/")
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+@pytest.mark.functional
+@pytest.mark.django_db
+def test_delete_from_the_page_removes_record_and_object(client, user, bucket):
+    record = services.complete_upload(media_file=create_with_object(user), via="api")
+    client.force_login(user)
+    assert client.get(f"/uploads/{record.pk}/delete/").status_code == 405
+    response = client.post(f"/uploads/{record.pk}/delete/")
+    assert response.status_code == 302 and response["Location"] == "/upload/"
+    assert not MediaFile.objects.exists()
+    assert bucket.keys() == []
+
+
+@pytest.mark.django_db
+def test_delete_when_storage_is_down_keeps_everything_and_says_so(client, user, s3_down):
+    record = MediaFile.objects.create(
+        owner=user,
+        key="media/x.mp4",
+        filename="x.mp4",
+        content_type="video/mp4",
+        size=1,
+        status=MediaFile.Status.UPLOADED,
+    )
+    client.force_login(user)
+    response = client.post(f"/uploads/{record.pk}/delete/")
+    assert response.status_code == 503
+    assert "nothing was deleted" in response.content.decode()
+    assert MediaFile.objects.filter(pk=record.pk).exists()
+
+
+# ---------------------------------------------------------------- the uploader page
+
+
+@pytest.mark.django_db
+def test_anonymous_visitor_is_sent_to_login(client):
+    response = client.get("/upload/")
+    assert response.status_code == 302
+    assert response["Location"] == "/accounts/login/?next=/upload/"
+
+
+@pytest.mark.django_db
+def test_root_leads_to_the_uploader(client):
+    assert client.get("/")["Location"] == "/upload/"
+
+
+@pytest.mark.django_db
+def test_login_page_renders(client):
+    response = client.get("/accounts/login/")
+    assert response.status_code == 200
+    assert b'name="username"' in response.content
+
+
+@pytest.mark.django_db
+def test_login_lands_on_the_uploader(client, user):
+    response = client.post("/accounts/login/", {"username": "alice", "password": "alice-password"})
+    assert response["Location"] == "/upload/"
+
+
+@pytest.mark.django_db
+def test_page_carries_config_and_module(client, user, settings):
+    settings.UPLOAD_MAX_BYTES = 1234
+    client.force_login(user)
+    response = client.get("/upload/")
+    assert response.status_code == 200
+    config = response.context["uploader_config"]
+    assert config["api"] == "/api/media/"
+    assert config["maxBytes"] == 1234
+    # Checked types only: everything the table can verify that the allowed patterns admit.
+    assert {"video/mp4", "video/webm", "audio/mpeg", "image/png"} <= set(config["allowedTypes"])
+    assert "image/svg+xml" not in config["allowedTypes"]
+    assert config["acceptedSummary"].startswith("video (MP4, M4V, MOV")
+    html = response.content.decode()
+    assert '<script id="uploader-config" type="application/json">' in html
+    assert 'type="module"' in html and "uploads/uploader.js" in html
+    assert 'accept="video/mp4,' in html
+    assert "Accepted: video (MP4" in html
+
+
+@pytest.mark.django_db
+def test_page_never_contains_s3_credentials(client, user, settings):
+    settings.AWS_SECRET_ACCESS_KEY = "super-secret-value"
+    settings.AWS_ACCESS_KEY_ID = "AKIAEXAMPLEKEY"
+    client.force_login(user)
+    html = client.get("/upload/").content.decode()
+    assert "super-secret-value" not in html and "AKIAEXAMPLEKEY" not in html
