@@ -1,21 +1,22 @@
-"""Shared fixtures: users, API clients, a moto S3 server process, per-test buckets, tier rules."""
+"""Fixtures: users, API clients, S3 servers and buckets (moto, RGW), browser launch, tier rules.
+
+Helpers that are not fixtures live in tests/support/.
+"""
 
 import os
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-import requests
-from botocore.config import Config
 from django.contrib.auth.models import User
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from tests.support import media
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
+from tests.support.s3 import Bucket, raw_s3_client
+from tests.support.uploads import token_client
 from uploads import local_s3
 
 # Under CI every tier must run: a missing system part fails the run instead of skipping.
@@ -83,14 +84,6 @@ def other_user(db: None) -> User:
     return User.objects.create_user("bob", "bob@example.com", "bob-password")
 
 
-def token_client(user: User) -> APIClient:
-    """Return an API client that authenticates with the user's DRF token."""
-    client = APIClient()
-    token, _ = Token.objects.get_or_create(user=user)
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
-    return client
-
-
 @pytest.fixture
 def api(user: User) -> APIClient:
     """alice's API client (token auth)."""
@@ -117,40 +110,6 @@ def moto_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         skip_or_fail(f"cannot start the moto S3 server: {error}")
     yield f"http://127.0.0.1:{port}"
     local_s3.stop_process(process)
-
-
-@dataclass
-class Bucket:
-    """A bucket the test owns, with a raw boto3 client to look inside it."""
-
-    name: str
-    client: Any
-
-    def read(self, key: str) -> bytes:
-        """Return the object's bytes."""
-        body: bytes = self.client.get_object(Bucket=self.name, Key=key)["Body"].read()
-        return body
-
-    def keys(self) -> list[str]:
-        """Return every key in the bucket."""
-        listing = self.client.list_objects_v2(Bucket=self.name)
-        return [item["Key"] for item in listing.get("Contents", [])]
-
-    def put(self, key: str, body: bytes, content_type: str) -> None:
-        """Store an object directly, as a misbehaving client might."""
-        self.client.put_object(Bucket=self.name, Key=key, Body=body, ContentType=content_type)
-
-
-def raw_s3_client(endpoint: str, access_key: str = "testing", secret_key: str = "testing") -> Any:
-    """Return a boto3 client for inspecting a test S3 server directly."""
-    return boto3.client(
-        "s3",
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        aws_access_key_id=access_key,
-        aws_secret_access_key=secret_key,
-        config=Config(signature_version="s3v4", s3={"addressing_style": "path"}),
-    )
 
 
 @pytest.fixture
@@ -191,36 +150,7 @@ def media_bytes() -> bytes:
     return media.media_bytes("video/mp4", 300 * 1024)
 
 
-def post_to_s3(
-    upload: dict[str, Any],
-    body: bytes,
-    *,
-    filename: str = "clip.mp4",
-    content_type: str | None = None,
-    fields: dict[str, str] | None = None,
-) -> requests.Response:
-    """POST a file as a browser would: the signed fields first, then the file last, as `file`."""
-    form = dict(upload["fields"]) if fields is None else fields
-    file_type = content_type or form.get("Content-Type", "application/octet-stream")
-    return requests.post(
-        upload["url"], data=form, files={"file": (filename, body, file_type)}, timeout=30
-    )
-
-
 # ---------------------------------------------------------------- browser tier
-
-CHROMIUM = "/usr/bin/chromium"
-# Without the background-networking flags Chromium keeps calling home and fails on a closed network.
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 @pytest.fixture(scope="session")
@@ -250,27 +180,13 @@ def browser_bucket(bucket: Bucket, live_server: Any) -> Bucket:
     return bucket
 
 
-def create_with_object(user: User, body: bytes | None = None, filename: str = "clip.mp4") -> Any:
-    """Create a pending single-POST record and upload its file (an MP4) with its signed policy."""
-    from uploads import services, storage
-
-    body = media.media_bytes("video/mp4", 2048) if body is None else body
-    created = services.create_upload(
-        owner=user, filename=filename, content_type="video/mp4", size=len(body)
-    )
-    assert isinstance(created.upload, storage.PresignedPost)
-    upload = {"url": created.upload.url, "fields": created.upload.fields}
-    assert post_to_s3(upload, body).status_code == 204
-    return created.media_file
-
-
 # ---------------------------------------------------------------- strict tier (Ceph RGW)
 
 
 @pytest.fixture(scope="session")
 def rgw(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """A throwaway Ceph RADOS Gateway for the session; its daemons are stopped by PID at the end."""
-    from tests.rgw_cluster import missing_binaries, start_rgw_cluster
+    from tests.support.rgw_cluster import missing_binaries, start_rgw_cluster
 
     missing = missing_binaries()
     if missing:
@@ -294,17 +210,3 @@ def strict_bucket(rgw: Any, settings: Any) -> Bucket:
     client = raw_s3_client(rgw.endpoint, rgw.admin.access_key, rgw.admin.secret_key)
     client.create_bucket(Bucket=name)
     return Bucket(name=name, client=client)
-
-
-def declare(
-    api: APIClient, body: bytes, *, filename: str = "clip.mp4", content_type: str = "video/mp4"
-) -> dict[str, Any]:
-    """Declare an upload of `body` through the API and return the 201 body."""
-    response = api.post(
-        "/api/media/",
-        {"filename": filename, "content_type": content_type, "size": len(body)},
-        format="json",
-    )
-    assert response.status_code == 201, response.content
-    created: dict[str, Any] = response.json()
-    return created

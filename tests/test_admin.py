@@ -3,7 +3,7 @@
 import pytest
 from django.contrib.auth.models import User
 
-from tests.conftest import create_with_object
+from tests.support.uploads import sent_record
 from uploads import services
 from uploads.models import MediaFile
 
@@ -20,7 +20,7 @@ def staff_client(client, db):
 
 def upload(user, filename="clip.mp4", body=None, complete=True) -> MediaFile:
     """Create a record with its object in the bucket, and optionally complete it."""
-    record = create_with_object(user, body, filename)
+    record = sent_record(user, body, filename=filename)
     return services.complete_upload(media_file=record, via="api") if complete else record
 
 

@@ -10,8 +10,9 @@ import pytest
 import requests
 from rest_framework.test import APIClient
 
-from tests.conftest import declare, post_to_s3
 from tests.support.media import media_bytes
+from tests.support.s3 import post_to_s3
+from tests.support.uploads import declare, send
 from uploads.models import MediaFile
 
 pytestmark = [pytest.mark.functional, pytest.mark.django_db]
@@ -27,8 +28,7 @@ def create(api: APIClient, body: bytes, **declared: str) -> dict[str, Any]:
 
 def upload_and_complete(api: APIClient, body: bytes, **declared):
     """Run the whole happy path and return the complete response."""
-    created = create(api, body, **declared)
-    assert post_to_s3(created["upload"], body).status_code == 204
+    created = send(api, body, **{"filename": "Holiday.MP4", **declared})
     return api.post(f"/api/media/{created['id']}/complete/")
 
 

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser import MiB, media_file, screenshot, sign_in
+from tests.support.browser import MiB, media_file, screenshot, sign_in
 from uploads.models import MediaFile
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 from playwright.sync_api import Page, Request, Route, expect
 
-from tests.browser import (
+from tests.support.browser import (
     MiB,
     media_file,
     screenshot,

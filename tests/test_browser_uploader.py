@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, Request, Route, expect
 
-from tests.browser import (
+from tests.support.browser import (
     MiB,
     drop_files,
     media_file,

@@ -15,9 +15,9 @@ from django.contrib.auth.models import User
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
-from tests.conftest import create_with_object, declare, post_to_s3
 from tests.support.fake_s3 import failing_s3, stalled_s3
 from tests.support.media import media_bytes
+from tests.support.uploads import declare, send, sent_record
 from uploads import services, storage
 from uploads.models import MediaFile
 from uploads.signals import media_uploaded
@@ -27,20 +27,13 @@ pytestmark = [pytest.mark.functional]
 MiB = 1024**2
 
 
-def upload(api, body: bytes, **declared: str) -> dict[str, Any]:
-    """Declare an upload and POST its bytes with the signed policy; return the 201 body."""
-    created = declare(api, body, **declared)
-    assert post_to_s3(created["upload"], body).status_code == 204
-    return created
-
-
 # ---------------------------------------------------------------- promotion to the media key
 
 
 @pytest.mark.django_db(transaction=True)
 def test_a_verified_post_upload_is_promoted_and_its_scratch_copy_deleted(api, bucket, signals):
     body = media_bytes("video/mp4", 4096)
-    created = upload(api, body)
+    created = send(api, body)
     assert created["key"] == f"incoming/{created['id']}.mp4"
     completed = api.post(f"/api/media/{created['id']}/complete/")
     assert completed.status_code == 200, completed.content
@@ -76,7 +69,7 @@ def test_the_key_extension_comes_from_the_declared_type_not_the_filename(api, bu
 def test_html_declared_as_png_fails_and_its_object_is_deleted(api, bucket, signals):
     page = b"<!doctype html><html><script>alert(document.cookie)</script></html>"
     body = page + b" " * (2048 - len(page))
-    created = upload(api, body, filename="page.html", content_type="image/png")
+    created = send(api, body, filename="page.html", content_type="image/png")
     completed = api.post(f"/api/media/{created['id']}/complete/")
     assert completed.status_code == 409
     assert completed.json()["status"] == "failed"
@@ -89,7 +82,7 @@ def test_html_declared_as_png_fails_and_its_object_is_deleted(api, bucket, signa
 @pytest.mark.django_db
 def test_bytes_of_a_shared_container_pass_under_either_type(api, bucket):
     body = media_bytes("video/webm", 4096)
-    created = upload(api, body, filename="voice.webm", content_type="audio/webm")
+    created = send(api, body, filename="voice.webm", content_type="audio/webm")
     assert api.post(f"/api/media/{created['id']}/complete/").status_code == 200
 
 
@@ -113,7 +106,7 @@ def test_types_whose_bytes_cannot_be_checked_are_refused_until_checks_are_off(
     assert "cannot be checked" in refused.json()["fields"]["content_type"][0]
 
     settings.UPLOAD_VERIFY_CONTENT = False
-    created = upload(api, bytes(range(64)), filename="clip.xyz", content_type="video/x-exotic")
+    created = send(api, bytes(range(64)), filename="clip.xyz", content_type="video/x-exotic")
     assert api.post(f"/api/media/{created['id']}/complete/").status_code == 200
 
 
@@ -169,7 +162,7 @@ def test_no_authorization_after_the_deadline(api, bucket, settings):
 
 @pytest.mark.django_db
 def test_complete_after_the_deadline_still_settles_bytes_that_arrived(api, bucket):
-    created = upload(api, media_bytes("video/mp4", 4096))
+    created = send(api, media_bytes("video/mp4", 4096))
     pass_the_deadline(created["id"])
     assert api.post(f"/api/media/{created['id']}/complete/").status_code == 200
 
@@ -180,7 +173,7 @@ def test_complete_after_the_deadline_still_settles_bytes_that_arrived(api, bucke
 @pytest.mark.django_db
 @pytest.mark.parametrize("status", [500, 503])
 def test_s3_server_errors_answer_503_not_502(api, bucket, settings, status):
-    created = upload(api, media_bytes("video/mp4", 2048))
+    created = send(api, media_bytes("video/mp4", 2048))
     with failing_s3(status) as endpoint:
         settings.AWS_S3_ENDPOINT_URL = endpoint
         response = api.post(f"/api/media/{created['id']}/complete/")
@@ -237,7 +230,7 @@ def test_cancelling_an_upload_s3_already_aborted_answers_200(api, bucket, settin
 
 @pytest.mark.django_db
 def test_reverify_reports_an_object_replaced_after_verification(api, bucket):
-    created = upload(api, media_bytes("video/mp4", 4096))
+    created = send(api, media_bytes("video/mp4", 4096))
     key = api.post(f"/api/media/{created['id']}/complete/").json()["key"]
     bucket.put(key, media_bytes("video/mp4", 4096), "video/mp4")  # same size and type
     outcome = services.reverify(media_file=MediaFile.objects.get())
@@ -289,7 +282,7 @@ def test_stalled_s3_answers_503_within_15_s_while_others_still_create(
 @pytest.mark.db
 @pytest.mark.django_db(transaction=True)
 def test_delete_racing_complete_never_answers_500(user, bucket, live_server, monkeypatch):
-    token = Token.objects.create(user=user).key
+    token = Token.objects.get_or_create(user=user)[0].key
     real_head = storage.head_object
 
     def slow_head(key):
@@ -300,7 +293,7 @@ def test_delete_racing_complete_never_answers_500(user, bucket, live_server, mon
     headers = {"Authorization": f"Token {token}"}
     codes: list[tuple[int, int]] = []
     for _ in range(3):
-        url = f"{live_server.url}/api/media/{create_with_object(user).pk}/"
+        url = f"{live_server.url}/api/media/{sent_record(user).pk}/"
         start = threading.Barrier(2)
 
         def complete(url=url, start=start) -> int:
@@ -336,8 +329,8 @@ def test_abort_and_authorize_of_a_deleted_record_are_404(api, bucket):
 
 @pytest.mark.django_db(transaction=True)
 def test_deleting_a_user_deletes_their_objects(user, bucket, settings):
-    services.complete_upload(media_file=create_with_object(user), via="api")
-    create_with_object(user)  # pending, its file in the bucket
+    services.complete_upload(media_file=sent_record(user), via="api")
+    sent_record(user)  # pending, its file in the bucket
     settings.UPLOAD_MULTIPART_THRESHOLD = 1 * MiB
     services.create_upload(owner=user, filename="c.mp4", content_type="video/mp4", size=6 * MiB)
     assert len(bucket.keys()) == 2
@@ -354,7 +347,7 @@ def test_deleting_a_user_deletes_their_objects(user, bucket, settings):
 def test_the_signal_is_sent_once_after_commit_whatever_the_number_of_completes(
     user, bucket, signals
 ):
-    record = create_with_object(user)
+    record = sent_record(user)
     seen_committed: list[str] = []
 
     def check_committed(sender, media_file, via, **kwargs):

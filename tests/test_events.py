@@ -11,8 +11,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from rest_framework.test import APIClient
 
-from tests.conftest import declare, post_to_s3
 from tests.support.media import media_bytes
+from tests.support.s3 import post_to_s3
 from tests.support.sns import (
     CERT_URL,
     SUBSCRIBE_URL,
@@ -24,6 +24,7 @@ from tests.support.sns import (
     pem_of,
     sign_sns,
 )
+from tests.support.uploads import declare, send
 from uploads import sns
 from uploads.models import MediaFile
 
@@ -63,19 +64,11 @@ def push(body: Any, *, secret: str | None = SECRET, raw: bytes | None = None) ->
     return client.post(URL, data, content_type="application/json")
 
 
-def uploaded_but_not_completed(api, body: bytes | None = None) -> dict[str, Any]:
-    """A browser that POSTed its file and died before calling complete."""
-    body = body or media_bytes("video/mp4", 2048)
-    created = declare(api, body)
-    assert post_to_s3(created["upload"], body).status_code == 204
-    return created
-
-
 # ---------------------------------------------------------------- direct pushes
 
 
 def test_a_push_with_the_bearer_secret_completes_a_lost_callback(api, bucket, events_on, signals):
-    created = uploaded_but_not_completed(api)
+    created = send(api, media_bytes("video/mp4", 2048))
     response = push(s3_event(bucket.name, created["key"]))
     assert response.status_code == 200, response.content
     assert response.json() == {"received": 1}
@@ -86,7 +79,7 @@ def test_a_push_with_the_bearer_secret_completes_a_lost_callback(api, bucket, ev
 
 
 def test_the_secret_may_come_as_each_records_opaque_data(api, bucket, events_on):
-    created = uploaded_but_not_completed(api)
+    created = send(api, media_bytes("video/mp4", 2048))
     response = push(s3_event(bucket.name, created["key"], opaqueData=SECRET), secret=None)
     assert response.status_code == 200
     assert MediaFile.objects.get().status == MediaFile.Status.UPLOADED
@@ -98,7 +91,7 @@ def test_the_secret_may_come_as_each_records_opaque_data(api, bucket, events_on)
     ids=["wrong-bearer", "no-secret", "wrong-opaque-data", "empty-bearer"],
 )
 def test_a_push_without_the_right_secret_is_refused(api, bucket, events_on, secret, opaque):
-    created = uploaded_but_not_completed(api)
+    created = send(api, media_bytes("video/mp4", 2048))
     extra = {"opaqueData": opaque} if opaque else {}
     response = push(s3_event(bucket.name, created["key"], **extra), secret=secret)
     assert response.status_code == 403
@@ -108,7 +101,7 @@ def test_a_push_without_the_right_secret_is_refused(api, bucket, events_on, secr
 
 def test_direct_pushes_are_refused_when_no_secret_is_configured(api, bucket, settings):
     settings.UPLOAD_EVENTS_SECRET = ""
-    created = uploaded_but_not_completed(api)
+    created = send(api, media_bytes("video/mp4", 2048))
     for opaque in ({}, {"opaqueData": ""}):
         response = push(s3_event(bucket.name, created["key"], **opaque), secret="")
         assert response.status_code == 403
@@ -136,7 +129,7 @@ def test_malformed_bodies_get_400(bucket, events_on, raw):
 
 
 def test_duplicates_and_either_order_make_one_transition(api, bucket, events_on, signals):
-    created = uploaded_but_not_completed(api)
+    created = send(api, media_bytes("video/mp4", 2048))
     event = s3_event(bucket.name, created["key"])
     assert push(event).status_code == 200
     assert push(event).status_code == 200
@@ -147,7 +140,7 @@ def test_duplicates_and_either_order_make_one_transition(api, bucket, events_on,
 
 
 def test_events_of_other_buckets_and_kinds_are_acknowledged_and_ignored(api, bucket, events_on):
-    created = uploaded_but_not_completed(api)
+    created = send(api, media_bytes("video/mp4", 2048))
     assert push(s3_event("another-bucket", created["key"])).status_code == 200
     removed = s3_event(bucket.name, created["key"], name="ObjectRemoved:Delete")
     assert push(removed).status_code == 200
@@ -189,7 +182,7 @@ def test_a_post_after_abort_leaves_no_object_once_the_event_ran(api, bucket, eve
 
 def test_a_repost_after_complete_is_removed_and_changes_nothing_served(api, bucket, events_on):
     body = media_bytes("video/mp4", 2048)
-    created = uploaded_but_not_completed(api, body)
+    created = send(api, body)
     served = api.post(f"/api/media/{created['id']}/complete/").json()
     swapped = media_bytes("video/mp4", 2048)
     assert post_to_s3(created["upload"], swapped).status_code == 204
@@ -229,7 +222,7 @@ def sns_post(body: dict[str, Any]):
 def test_a_signed_sns_notification_completes_an_upload(
     api, bucket, events_on, sns_key, trusted_certificate, signals
 ):
-    created = uploaded_but_not_completed(api)
+    created = send(api, media_bytes("video/mp4", 2048))
     message = json.dumps(s3_event(bucket.name, created["key"], name="ObjectCreated:Post"))
     response = sns_post(sign_sns(notification(Message=message), sns_key))
     assert response.status_code == 200, response.content
@@ -245,7 +238,7 @@ def test_a_subscription_confirmation_is_confirmed(events_on, sns_key, trusted_ce
 
 
 def test_a_tampered_sns_message_is_refused(api, bucket, events_on, sns_key, trusted_certificate):
-    created = uploaded_but_not_completed(api)
+    created = send(api, media_bytes("video/mp4", 2048))
     signed = sign_sns(notification(), sns_key)
     signed["Message"] = json.dumps(s3_event(bucket.name, created["key"]))
     assert sns_post(signed).status_code == 403
@@ -269,7 +262,7 @@ def test_a_certificate_off_the_sns_hosts_is_refused_without_fetching(
 def test_an_sns_envelope_cannot_hide_behind_the_bearer_secret(
     api, bucket, events_on, sns_key, trusted_certificate
 ):
-    created = uploaded_but_not_completed(api)
+    created = send(api, media_bytes("video/mp4", 2048))
     unsigned = notification(Message=json.dumps(s3_event(bucket.name, created["key"])))
     unsigned.update(SignatureVersion="2", Signature="AAAA")
     assert push(unsigned).status_code == 403

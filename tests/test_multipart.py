@@ -5,8 +5,8 @@ from typing import Any
 import pytest
 import requests
 
-from tests.conftest import declare
 from tests.support.media import media_bytes
+from tests.support.uploads import declare
 from uploads.models import MediaFile
 
 pytestmark = [pytest.mark.functional, pytest.mark.django_db]

@@ -3,8 +3,8 @@
 import pytest
 import requests
 
-from tests.conftest import create_with_object
 from tests.support.media import media_bytes
+from tests.support.uploads import sent_record
 from uploads import services
 from uploads.models import MediaFile
 from uploads.pages import describe_types
@@ -22,7 +22,7 @@ def test_accepted_types_are_said_in_words():
 def test_an_upload_page_shows_the_file_details_and_a_download(client, user, bucket):
     body = media_bytes("video/mp4", 4096)
     record = services.complete_upload(
-        media_file=create_with_object(user, body, "Summer.mp4"), via="api"
+        media_file=sent_record(user, body, filename="Summer.mp4"), via="api"
     )
     client.force_login(user)
     response = client.get(f"/uploads/{record.pk}/")
@@ -58,7 +58,7 @@ def test_upload_pages_need_a_signed_in_user(client, user):
 @pytest.mark.functional
 @pytest.mark.django_db
 def test_delete_from_the_page_removes_record_and_object(client, user, bucket):
-    record = services.complete_upload(media_file=create_with_object(user), via="api")
+    record = services.complete_upload(media_file=sent_record(user), via="api")
     client.force_login(user)
     assert client.get(f"/uploads/{record.pk}/delete/").status_code == 405
     response = client.post(f"/uploads/{record.pk}/delete/")

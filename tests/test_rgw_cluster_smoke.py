@@ -12,7 +12,7 @@ from botocore import UNSIGNED
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from tests.rgw_cluster import RgwCluster, RgwUser, start_rgw_cluster
+from tests.support.rgw_cluster import RgwCluster, RgwUser, start_rgw_cluster
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client

@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from django.db import connection, connections
 
-from tests.conftest import create_with_object
+from tests.support.uploads import sent_record
 from uploads import services, storage
 from uploads.models import MediaFile
 
@@ -17,7 +17,7 @@ CONCURRENT_CALLS = 8
 @pytest.mark.functional
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_completes_make_exactly_one_transition(user, bucket, monkeypatch):
-    record = create_with_object(user)
+    record = sent_record(user)
     transitions: list[str] = []
     real_mark_uploaded = MediaFile.mark_uploaded
     real_head = storage.head_object
@@ -61,8 +61,8 @@ def test_concurrent_completes_over_http_never_error(user, bucket, live_server):
     import requests
     from rest_framework.authtoken.models import Token
 
-    record = create_with_object(user)
-    token = Token.objects.create(user=user)
+    record = sent_record(user)
+    token, _ = Token.objects.get_or_create(user=user)
     url = f"{live_server.url}/api/media/{record.pk}/complete/"
     start = threading.Barrier(CONCURRENT_CALLS)
 
@@ -80,7 +80,7 @@ def test_concurrent_completes_over_http_never_error(user, bucket, live_server):
 @pytest.mark.functional
 @pytest.mark.django_db
 def test_reverify_completes_a_pending_record_whose_object_arrived(user, bucket):
-    record = create_with_object(user)
+    record = sent_record(user)
     outcome = services.reverify(media_file=record)
     assert outcome.ok and outcome.message == "now uploaded"
 
@@ -88,7 +88,7 @@ def test_reverify_completes_a_pending_record_whose_object_arrived(user, bucket):
 @pytest.mark.functional
 @pytest.mark.django_db
 def test_reverify_reports_an_uploaded_record_whose_object_vanished(user, bucket):
-    record = services.complete_upload(media_file=create_with_object(user), via="api")
+    record = services.complete_upload(media_file=sent_record(user), via="api")
     bucket.client.delete_object(Bucket=bucket.name, Key=record.key)
     outcome = services.reverify(media_file=record)
     assert not outcome.ok and "missing" in outcome.message

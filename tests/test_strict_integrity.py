@@ -14,8 +14,9 @@ import pytest
 import requests
 from django.core.management import CommandError, call_command
 
-from tests.conftest import Bucket, declare, post_to_s3
 from tests.support.media import media_bytes
+from tests.support.s3 import Bucket, post_to_s3
+from tests.support.uploads import declare, send
 from uploads import services, storage
 from uploads.models import MediaFile
 
@@ -28,14 +29,6 @@ SECRET = "rgw-topic-shared-secret"
 def stored(bucket: Bucket, key: str) -> bool:
     """Tell whether RGW holds an object under the key."""
     return key in set(bucket.keys())
-
-
-def upload(api, body: bytes = BODY) -> dict[str, Any]:
-    """Declare an upload and POST its bytes with the signed policy."""
-    created = declare(api, body)
-    response = post_to_s3(created["upload"], body)
-    assert response.status_code == 204, response.text
-    return created
 
 
 def download(api, media_id: str) -> bytes:
@@ -51,7 +44,7 @@ def download(api, media_id: str) -> bytes:
 
 @pytest.mark.django_db
 def test_a_repost_with_a_still_valid_policy_changes_nothing_served(api, strict_bucket):
-    created = upload(api)
+    created = send(api, BODY)
     served = api.post(f"/api/media/{created['id']}/complete/").json()
     swapped = media_bytes("video/mp4", len(BODY))  # same size, same type, other bytes
     assert post_to_s3(created["upload"], swapped).status_code == 204  # RGW takes it...
@@ -65,7 +58,7 @@ def test_a_repost_with_a_still_valid_policy_changes_nothing_served(api, strict_b
 def test_bytes_swapped_between_verification_and_promotion_are_never_promoted(
     api, strict_bucket, monkeypatch
 ):
-    created = upload(api)
+    created = send(api, BODY)
     swapped = media_bytes("video/mp4", len(BODY))
     real_copy = storage.copy_object
 
@@ -183,7 +176,7 @@ def wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> bool:
 def test_an_rgw_push_completes_an_upload_that_never_called_complete(
     api, strict_bucket, rgw_pushes_to_the_app, signals
 ):
-    created = upload(api)
+    created = send(api, BODY)
     assert wait_for(lambda: MediaFile.objects.get().status == MediaFile.Status.UPLOADED)
     assert signals == [(created["id"], "event")]
 

@@ -15,8 +15,9 @@ import pytest
 import requests
 from botocore.exceptions import ClientError
 
-from tests.conftest import Bucket, declare, post_to_s3, raw_s3_client
 from tests.support.media import media_bytes
+from tests.support.s3 import Bucket, post_to_s3, raw_s3_client
+from tests.support.uploads import declare, send
 from uploads.models import MediaFile
 
 pytestmark = [pytest.mark.s3strict, pytest.mark.django_db]
@@ -199,8 +200,7 @@ def test_policy_signed_by_another_access_key_is_refused(api, strict_bucket, rgw)
 
 def uploaded(api, bucket: Bucket) -> dict[str, Any]:
     """Upload and complete a file, returning the record with its download_url."""
-    created = create(api, filename="Été.mp4")
-    assert post_to_s3(created["upload"], BODY).status_code == 204
+    created = send(api, BODY, filename="Été.mp4")
     assert api.post(f"/api/media/{created['id']}/complete/").status_code == 200
     record: dict[str, Any] = api.get(f"/api/media/{created['id']}/").json()
     return record

@@ -13,8 +13,9 @@ from django.core.management import CommandError, call_command
 from django.db import connections
 from django.utils import timezone
 
-from tests.conftest import declare, post_to_s3
 from tests.support.media import media_bytes
+from tests.support.s3 import post_to_s3
+from tests.support.uploads import declare, send
 from uploads import sweeps
 from uploads.models import MediaFile
 
@@ -28,14 +29,6 @@ def run(command: str, *args: str) -> str:
     out = io.StringIO()
     call_command(command, *args, stdout=out)
     return out.getvalue()
-
-
-def lost_callback(api, body: bytes | None = None) -> dict[str, Any]:
-    """An upload whose browser POSTed the file and never called complete."""
-    body = body or media_bytes("video/mp4", 2048)
-    created = declare(api, body)
-    assert post_to_s3(created["upload"], body).status_code == 204
-    return created
 
 
 @pytest.fixture
@@ -71,7 +64,7 @@ def overdue(media_id: str) -> None:
 
 @pytest.mark.django_db(transaction=True)
 def test_reconcile_completes_lost_callbacks_of_both_kinds(api, bucket, small_parts):
-    post = lost_callback(api)
+    post = send(api, media_bytes("video/mp4", 2048))
     body = media_bytes("video/mp4", 6 * MiB)
     parts = declare(api, body)
     send_parts(api, parts, body, [1, 2])
@@ -91,7 +84,7 @@ def test_reconcile_completes_lost_callbacks_of_both_kinds(api, bucket, small_par
 
 @pytest.mark.django_db(transaction=True)
 def test_reconcile_fails_a_lost_callback_whose_bytes_are_wrong(api, bucket):
-    created = lost_callback(api, b"<html><script>x</script></html>" + b" " * 2000)
+    created = send(api, b"<html><script>x</script></html>" + b" " * 2000)
     assert f"failed {created['id']}" in run("reconcile_uploads")
     assert MediaFile.objects.get().status == MediaFile.Status.FAILED
     assert bucket.keys() == []
@@ -133,7 +126,7 @@ def test_reconcile_moves_records_verified_before_the_two_key_spaces(api, bucket)
 
 @pytest.mark.django_db
 def test_reconcile_keeps_what_pending_records_await(api, bucket):
-    waiting = lost_callback(api)
+    waiting = send(api, media_bytes("video/mp4", 2048))
     # Another worker is settling it right now: this sweep neither completes nor deletes anything.
     MediaFile.objects.filter(pk=waiting["id"]).update(
         claimed_until=timezone.now() + timedelta(minutes=1)
@@ -163,7 +156,7 @@ def test_reconcile_aborts_multipart_uploads_no_live_record_owns(api, bucket, sma
 def test_reconcile_reports_but_never_deletes_media_problems(api, bucket):
     stray = f"media/{uuid.uuid4()}.mp4"
     bucket.put(stray, b"who made this", "video/mp4")
-    created = lost_callback(api)
+    created = send(api, media_bytes("video/mp4", 2048))
     run("reconcile_uploads")  # completes it: the record now serves media/<id>.mp4
     record = MediaFile.objects.get()
     bucket.client.delete_object(Bucket=bucket.name, Key=record.key)
@@ -198,7 +191,7 @@ def test_expire_aborts_a_half_done_multipart_upload(api, bucket, small_parts):
 
 @pytest.mark.django_db(transaction=True)
 def test_expire_first_completes_a_file_that_arrived(api, bucket):
-    created = lost_callback(api)
+    created = send(api, media_bytes("video/mp4", 2048))
     overdue(created["id"])
     assert f"completed {created['id']}" in run("expire_uploads")
     assert MediaFile.objects.get().status == MediaFile.Status.UPLOADED

@@ -11,6 +11,19 @@ from tests.support.media import media_bytes
 from uploads.media_types import SNIFF_BYTES, is_known
 
 MiB = 1024**2
+CHROMIUM = "/usr/bin/chromium"
+# Without the background-networking flags Chromium keeps calling home and fails on a closed network.
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
 # Screenshots for a person to look at; git-ignored.
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 
