@@ -162,6 +162,16 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[s
 
 
 @pytest.fixture
+def clips() -> Any:
+    """Debian's ffmpeg, for playable test media (the tests that need it skip without it)."""
+    from tests.support import clips
+
+    if clips.missing():
+        skip_or_fail("ffmpeg is missing (make system-deps installs it)")
+    return clips
+
+
+@pytest.fixture
 def browser_bucket(bucket: Bucket, live_server: Any) -> Bucket:
     """The test bucket with CORS rules that let the live server's pages upload to it."""
     bucket.client.put_bucket_cors(
