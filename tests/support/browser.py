@@ -25,7 +25,7 @@ CHROMIUM_ARGS = [
 ]
 
 # Screenshots for a person to look at; git-ignored.
-ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
 def sign_in(page: Page, base_url: str) -> None:
