@@ -78,7 +78,7 @@ def upload_multipart(
     plan = multipart.plan_of(record)
 
     def send(number: int) -> None:
-        (signed,), _ = multipart.sign_parts(media_file=record, part_numbers=[number])
+        (signed,) = multipart.sign_parts(media_file=record, part_numbers=[number]).parts
         with path.open("rb") as source:
             source.seek((number - 1) * plan.part_size)
             chunk = source.read(signed.size)

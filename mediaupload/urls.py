@@ -1,12 +1,15 @@
-"""Top-level URL routes: the API, the uploader page, accounts and the admin."""
+"""Top-level URL routes: the API and its schema, the pages, accounts and the admin."""
 
 from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="uploads:uploader", permanent=False)),
     path("", include("uploads.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -3,6 +3,7 @@
 import base64
 import json
 import re
+import time
 import uuid
 from typing import Any
 
@@ -436,3 +437,44 @@ def test_every_error_answer_has_one_shape(api, bucket, user):
         assert isinstance(body["detail"], str) and body["detail"], (code, body)
     assert answers["not_received"].json()["status"] == "pending"
     assert set(answers["invalid"].json()["fields"]) == {"content_type", "size"}
+
+
+def test_errors_outside_the_views_are_json_too(api, settings):
+    unknown = api.get("/api/nothing-here/")
+    assert unknown.status_code == 404
+    assert unknown.json() == {"detail": "Not Found.", "code": "not_found"}
+    page = api.get("/no-such-page/")  # pages keep their HTML
+    assert page.status_code == 404 and not page["Content-Type"].startswith("application/json")
+
+
+def test_deeply_nested_json_is_a_400_not_a_500(api):
+    response = api.post(
+        "/api/media/", b"[" * 100_000 + b"]" * 100_000, content_type="application/json"
+    )
+    assert response.status_code == 400
+    assert response.json()["code"] == "parse_error"
+
+
+def test_an_oversized_body_is_a_413(api, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1024
+    response = api.post(
+        "/api/media/", {"filename": "a" * 2000, "content_type": "video/mp4", "size": 1}
+    )
+    assert response.status_code == 413
+    assert response.json()["code"] == "request_too_large"
+
+
+def test_a_10000_element_part_list_is_refused_quickly_with_a_small_answer(api, bucket, settings):
+    settings.UPLOAD_MULTIPART_THRESHOLD = 1024**2
+    created = declare(api, media_bytes("video/mp4", 6 * 1024**2))
+    started = time.process_time()
+    response = api.post(
+        f"/api/media/{created['id']}/parts/",
+        {"part_numbers": ["x"] * 10_000},
+        format="json",
+    )
+    spent = time.process_time() - started
+    assert response.status_code == 400
+    assert "no more than 100" in response.json()["fields"]["part_numbers"][0]
+    assert len(response.content) < 1000
+    assert spent < 1.0, spent  # the list's length is checked before any element

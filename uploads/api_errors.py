@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from django.core.exceptions import RequestDataTooBig
 from django.http import Http404
 from rest_framework import status
 from rest_framework.exceptions import (
@@ -17,6 +18,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from uploads import events, storage
 from uploads.errors import InvalidPartNumbers, UploadConflict
 from uploads.models import MediaFile
+from uploads.parsers import RequestTooLarge
 
 
 class StorageUnavailableError(APIException):
@@ -55,6 +57,8 @@ def as_api_exception(exc: Exception) -> Exception:
         return ParseError(str(exc))
     if isinstance(exc, events.EventsForbidden):
         return PermissionDenied(str(exc))
+    if isinstance(exc, RequestDataTooBig):
+        return RequestTooLarge()
     if isinstance(exc, MediaFile.DoesNotExist | Http404):
         return NotFound()  # unknown, someone else's, or deleted while this request worked on it
     if isinstance(exc, storage.StorageUnavailable):

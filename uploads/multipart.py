@@ -24,6 +24,25 @@ class SignedPart:
     size: int
 
 
+@dataclass(frozen=True)
+class SignedParts:
+    """Part URLs signed together, valid until `expires_at`."""
+
+    expires_at: datetime
+    parts: list[SignedPart]
+
+
+@dataclass(frozen=True)
+class PartsListing:
+    """What S3 holds of a multipart upload, and which planned parts it still misses."""
+
+    part_size: int
+    part_count: int
+    bytes_confirmed: int
+    parts: list[storage.PartInfo]
+    missing: list[int]
+
+
 def plan_of(media_file: MediaFile) -> PartPlan:
     """Return the part plan fixed when the record was created."""
     if not media_file.is_multipart or not media_file.part_size:
@@ -31,9 +50,7 @@ def plan_of(media_file: MediaFile) -> PartPlan:
     return PartPlan(size=media_file.size, part_size=media_file.part_size)
 
 
-def sign_parts(
-    *, media_file: MediaFile, part_numbers: list[int]
-) -> tuple[list[SignedPart], datetime]:
+def sign_parts(*, media_file: MediaFile, part_numbers: list[int]) -> SignedParts:
     """Sign short-lived PUT URLs for these parts, each pinned to its exact length.
 
     The URLs never outlive the upload's deadline. Raises InvalidPartNumbers for parts outside
@@ -50,7 +67,7 @@ def sign_parts(
         left = (media_file.expires_at - timezone.now()).total_seconds()
         expires_in = max(1, min(expires_in, int(left)))
     expires_at = timezone.now() + timedelta(seconds=expires_in)
-    signed = [
+    parts = [
         SignedPart(
             part_number=number,
             size=plan.size_of(number),
@@ -64,7 +81,7 @@ def sign_parts(
         )
         for number in part_numbers
     ]
-    return signed, expires_at
+    return SignedParts(expires_at=expires_at, parts=parts)
 
 
 def confirmed_parts(media_file: MediaFile) -> list[storage.PartInfo]:
@@ -72,6 +89,19 @@ def confirmed_parts(media_file: MediaFile) -> list[storage.PartInfo]:
     parts = storage.list_parts(key=media_file.key, upload_id=media_file.upload_id)
     media_file.record_progress(parts=len(parts), bytes_held=sum(part.size for part in parts))
     return parts
+
+
+def listing(media_file: MediaFile) -> PartsListing:
+    """Ask S3 which parts it holds (remembering the progress) and say which are missing."""
+    plan = plan_of(media_file)
+    parts = confirmed_parts(media_file)
+    return PartsListing(
+        part_size=plan.part_size,
+        part_count=plan.part_count,
+        bytes_confirmed=sum(part.size for part in parts),
+        parts=parts,
+        missing=missing_part_numbers(media_file, parts),
+    )
 
 
 def missing_part_numbers(media_file: MediaFile, parts: list[storage.PartInfo]) -> list[int]:

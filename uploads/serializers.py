@@ -4,6 +4,7 @@ import re
 from typing import Any
 
 from django.template.defaultfilters import filesizeformat
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_field
 from rest_framework import serializers
 
 from uploads import conf, multipart, services, storage
@@ -113,6 +114,49 @@ class MediaFileSerializer(serializers.ModelSerializer[MediaFile]):
         return "multipart" if media_file.is_multipart else "post"
 
 
+class PostUploadSerializer(serializers.Serializer[storage.PresignedPost]):
+    """A signed browser form: POST every field, then the file as the LAST field, named `file`."""
+
+    method = serializers.ChoiceField(choices=["post"])
+    url = serializers.URLField()
+    expires_at = serializers.DateTimeField()
+
+    def get_fields(self) -> dict[str, serializers.Field]:  # type: ignore[type-arg]
+        """Add `fields`, a name DRF keeps for itself on a serializer class."""
+        fields = super().get_fields()
+        fields["fields"] = serializers.DictField(
+            child=serializers.CharField(), help_text="The signed form fields, sent in this order."
+        )
+        return fields
+
+
+class MultipartUploadSerializer(serializers.Serializer[services.MultipartUpload]):
+    """A multipart plan: `part_count` parts of `part_size` bytes (the last may be smaller)."""
+
+    method = serializers.ChoiceField(choices=["multipart"])
+    part_size = serializers.IntegerField()
+    part_count = serializers.IntegerField()
+    expires_at = serializers.DateTimeField(help_text="The upload's deadline.")
+
+
+UPLOAD_SCHEMA = PolymorphicProxySerializer(
+    component_name="Upload",
+    serializers={"post": PostUploadSerializer, "multipart": MultipartUploadSerializer},
+    resource_type_field_name="method",
+)
+
+
+@extend_schema_field(UPLOAD_SCHEMA)
+class UploadField(serializers.Field):  # type: ignore[type-arg]
+    """How the client sends the bytes: a signed POST form, or a multipart plan."""
+
+    def to_representation(self, value: services.UploadAuthorization) -> dict[str, Any]:
+        """Describe the authorization with the serializer of its kind."""
+        if isinstance(value, services.MultipartUpload):
+            return dict(MultipartUploadSerializer(value).data)
+        return dict(PostUploadSerializer(value).data)
+
+
 class CreatedUploadSerializer(MediaFileSerializer):
     """A new record together with the authorization to upload its file."""
 
@@ -122,44 +166,60 @@ class CreatedUploadSerializer(MediaFileSerializer):
         fields = [*MediaFileSerializer.Meta.fields, "upload"]
         read_only_fields = fields
 
-    def get_upload(self, media_file: MediaFile) -> dict[str, Any]:
-        """Describe the authorization passed in the context."""
-        return describe_upload(self.context["upload"])
+    @extend_schema_field(
+        PolymorphicProxySerializer(
+            component_name="Upload",
+            serializers=UPLOAD_SCHEMA.serializers,
+            resource_type_field_name="method",
+            allow_null=True,
+        )
+    )
+    def get_upload(self, media_file: MediaFile) -> dict[str, Any] | None:
+        """Describe the authorization passed in the context (none for a final record)."""
+        upload = self.context.get("upload")
+        return None if upload is None else UploadField().to_representation(upload)
 
 
-def describe_upload(upload: services.UploadAuthorization) -> dict[str, Any]:
-    """Describe how the client uploads: a signed POST form, or a multipart plan."""
-    expires_at = serializers.DateTimeField().to_representation(upload.expires_at)
-    if isinstance(upload, services.MultipartUpload):
-        return {
-            "method": "multipart",
-            "part_size": upload.part_size,
-            "part_count": upload.part_count,
-            "expires_at": expires_at,
-        }
-    return {"method": "post", "url": upload.url, "fields": upload.fields, "expires_at": expires_at}
+class AuthorizationSerializer(serializers.Serializer[Any]):
+    """A fresh authorization for a pending record."""
+
+    upload = UploadField()
 
 
-def describe_parts(parts: list[storage.PartInfo], media_file: MediaFile) -> dict[str, Any]:
-    """Describe the parts S3 holds and the ones it still misses, for a client that resumes."""
-    plan = multipart.plan_of(media_file)
-    return {
-        "part_size": plan.part_size,
-        "part_count": plan.part_count,
-        "bytes_confirmed": sum(part.size for part in parts),
-        "parts": [
-            {"part_number": part.part_number, "size": part.size, "etag": part.etag}
-            for part in parts
-        ],
-        "missing": multipart.missing_part_numbers(media_file, parts),
-    }
+class SignedPartSerializer(serializers.Serializer[multipart.SignedPart]):
+    """A presigned PUT for one part: send exactly `size` bytes, no extra headers."""
+
+    part_number = serializers.IntegerField()
+    url = serializers.URLField()
+    size = serializers.IntegerField()
 
 
-def describe_signed_parts(parts: list[multipart.SignedPart], expires_at: Any) -> dict[str, Any]:
-    """Describe freshly signed part URLs."""
-    return {
-        "expires_at": serializers.DateTimeField().to_representation(expires_at),
-        "parts": [
-            {"part_number": part.part_number, "url": part.url, "size": part.size} for part in parts
-        ],
-    }
+class SignedPartsSerializer(serializers.Serializer[multipart.SignedParts]):
+    """Part URLs signed together."""
+
+    expires_at = serializers.DateTimeField()
+    parts = SignedPartSerializer(many=True)
+
+
+class HeldPartSerializer(serializers.Serializer[storage.PartInfo]):
+    """A part S3 holds."""
+
+    part_number = serializers.IntegerField()
+    size = serializers.IntegerField()
+    etag = serializers.CharField()
+
+
+class PartsListingSerializer(serializers.Serializer[multipart.PartsListing]):
+    """The parts S3 holds and the planned parts it misses, for a client that resumes."""
+
+    part_size = serializers.IntegerField()
+    part_count = serializers.IntegerField()
+    bytes_confirmed = serializers.IntegerField()
+    parts = HeldPartSerializer(many=True)
+    missing = serializers.ListField(child=serializers.IntegerField())
+
+
+class EventsReceivedSerializer(serializers.Serializer[Any]):
+    """How many event records a delivery carried (each acted on, or acknowledged)."""
+
+    received = serializers.IntegerField()

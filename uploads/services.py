@@ -32,6 +32,7 @@ class MultipartUpload:
     part_size: int
     part_count: int
     expires_at: datetime
+    method: str = "multipart"
 
 
 UploadAuthorization = storage.PresignedPost | MultipartUpload
@@ -100,9 +101,7 @@ def _authorize(media_file: MediaFile) -> UploadAuthorization:
     )
 
 
-def sign_parts(
-    *, media_file: MediaFile, part_numbers: list[int]
-) -> tuple[list[multipart.SignedPart], datetime]:
+def sign_parts(*, media_file: MediaFile, part_numbers: list[int]) -> multipart.SignedParts:
     """Sign PUT URLs for parts of a pending multipart upload whose deadline has not passed."""
     _check_multipart_pending(media_file)
     if media_file.past_deadline:
@@ -110,11 +109,11 @@ def sign_parts(
     return multipart.sign_parts(media_file=media_file, part_numbers=part_numbers)
 
 
-def held_parts(*, media_file: MediaFile) -> list[storage.PartInfo]:
-    """Return the parts S3 holds for a pending multipart upload (to resume it)."""
+def held_parts(*, media_file: MediaFile) -> multipart.PartsListing:
+    """Return the parts S3 holds for a pending multipart upload, and those missing (to resume)."""
     _check_multipart_pending(media_file)
     try:
-        return multipart.confirmed_parts(media_file)
+        return multipart.listing(media_file)
     except storage.ObjectNotFound as gone:
         # Aborted outside the app (e.g. by a lifecycle rule): nothing left to resume.
         raise PartsGone(media_file) from gone

@@ -5,6 +5,8 @@ from typing import Any, cast
 from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
@@ -17,14 +19,17 @@ from rest_framework.views import APIView
 from uploads import events, services
 from uploads.api_errors import AppErrorsMixin, Conflict
 from uploads.models import MediaFile
+from uploads.parsers import BoundedJSONParser
+from uploads.schema import COMMON, errors
 from uploads.serializers import (
+    AuthorizationSerializer,
     CreatedUploadSerializer,
     CreateUploadSerializer,
+    EventsReceivedSerializer,
     MediaFileSerializer,
     PartNumbersSerializer,
-    describe_parts,
-    describe_signed_parts,
-    describe_upload,
+    PartsListingSerializer,
+    SignedPartsSerializer,
 )
 
 _NOT_COMPLETABLE = {
@@ -34,6 +39,32 @@ _NOT_COMPLETABLE = {
 }
 
 
+_RECORD = {200: MediaFileSerializer}
+_STORAGE = (502, 503)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="The user's uploads, newest first",
+        parameters=[
+            OpenApiParameter("status", enum=MediaFile.Status.values, description="Only these."),
+        ],
+        responses={200: MediaFileSerializer(many=True), **errors(400, *COMMON)},
+    ),
+    retrieve=extend_schema(
+        summary="One upload (an uploaded one has a short-lived download_url)",
+        responses={**_RECORD, **errors(*COMMON, *_STORAGE)},
+    ),
+    create=extend_schema(
+        summary="Declare a file: a pending record and the authorization to upload it",
+        request=CreateUploadSerializer,
+        responses={201: CreatedUploadSerializer, **errors(400, *COMMON, *_STORAGE)},
+    ),
+    destroy=extend_schema(
+        summary="Delete the upload: its object, then the record",
+        responses={204: None, **errors(409, *COMMON, *_STORAGE)},
+    ),
+)
 class MediaFileViewSet(
     AppErrorsMixin,
     mixins.ListModelMixin,
@@ -44,6 +75,7 @@ class MediaFileViewSet(
     """Create, list, inspect, complete and delete the signed-in user's uploads."""
 
     serializer_class = MediaFileSerializer
+    parser_classes = [BoundedJSONParser]
     lookup_value_regex = r"[0-9a-fA-F-]{32,36}"
 
     def get_queryset(self) -> QuerySet[MediaFile]:
@@ -79,6 +111,11 @@ class MediaFileViewSet(
         """Delete the object in the bucket, then the record."""
         services.delete_media_file(media_file=instance)
 
+    @extend_schema(
+        summary="Verify the file in the bucket and settle the record",
+        request=None,
+        responses={**_RECORD, **errors(409, *COMMON, *_STORAGE)},
+    )
     @action(detail=True, methods=["post"])
     def complete(self, request: Request, pk: str | None = None) -> Response:
         """Verify the object (assembling multipart parts first) and settle the record."""
@@ -90,30 +127,51 @@ class MediaFileViewSet(
             raise Conflict(detail, record.status, record.status)
         return Response(MediaFileSerializer(record).data)
 
+    @extend_schema(
+        summary="Cancel a pending upload: its parts are freed and any object deleted",
+        request=None,
+        responses={**_RECORD, **errors(409, *COMMON, *_STORAGE)},
+    )
     @action(detail=True, methods=["post"])
     def abort(self, request: Request, pk: str | None = None) -> Response:
         """Cancel a pending upload: its parts are freed and any object deleted."""
         record = services.abort_upload(media_file=self.get_object())
         return Response(MediaFileSerializer(record).data)
 
+    @extend_schema(
+        summary="A fresh authorization for a pending upload (never past its deadline)",
+        request=None,
+        responses={200: AuthorizationSerializer, **errors(409, *COMMON, *_STORAGE)},
+    )
     @action(detail=True, methods=["post"])
     def authorize(self, request: Request, pk: str | None = None) -> Response:
         """Give a pending upload a fresh authorization for the same key, to retry its transfer."""
         upload = services.authorize_upload(media_file=self.get_object())
-        return Response({"upload": describe_upload(upload)})
+        return Response(AuthorizationSerializer({"upload": upload}).data)
 
+    @extend_schema(
+        methods=["GET"],
+        summary="The parts storage holds and the ones it misses, to resume",
+        responses={200: PartsListingSerializer, **errors(409, *COMMON, *_STORAGE)},
+    )
+    @extend_schema(
+        methods=["POST"],
+        summary="Sign PUT URLs for up to 100 parts, each pinned to its exact size",
+        request=PartNumbersSerializer,
+        responses={200: SignedPartsSerializer, **errors(400, 409, *COMMON, *_STORAGE)},
+    )
     @action(detail=True, methods=["get", "post"])
     def parts(self, request: Request, pk: str | None = None) -> Response:
         """GET: the parts S3 holds (to resume). POST: sign URLs for the parts asked for."""
         record = self.get_object()
         if request.method == "GET":
-            return Response(describe_parts(services.held_parts(media_file=record), record))
+            return Response(PartsListingSerializer(services.held_parts(media_file=record)).data)
         asked = PartNumbersSerializer(data=request.data)
         asked.is_valid(raise_exception=True)
-        signed, expires_at = services.sign_parts(
+        signed = services.sign_parts(
             media_file=record, part_numbers=asked.validated_data["part_numbers"]
         )
-        return Response(describe_signed_parts(signed, expires_at))
+        return Response(SignedPartsSerializer(signed).data)
 
 
 class StorageEventsView(AppErrorsMixin, APIView):
@@ -126,6 +184,12 @@ class StorageEventsView(AppErrorsMixin, APIView):
     # SNS posts JSON as text/plain; the body is read raw and parsed by events.receive.
     parser_classes: list[type] = []
 
+    @extend_schema(
+        summary="S3 event notifications from the bucket (not for users)",
+        request={"application/json": OpenApiTypes.OBJECT, "text/plain": OpenApiTypes.OBJECT},
+        responses={200: EventsReceivedSerializer, **errors(400, 403, 413, 503)},
+        auth=[],
+    )
     def post(self, request: Request) -> Response:
         """Act on every record of the delivery; 400 if unreadable, 403 if untrusted."""
         count = events.receive(

@@ -18,6 +18,7 @@ class PresignedPost:
     url: str
     fields: dict[str, str]
     expires_at: datetime
+    method: str = "post"
 
 
 @dataclass(frozen=True)
