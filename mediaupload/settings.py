@@ -81,6 +81,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         {"transaction_mode": "IMMEDIATE", "timeout": 20}
     )
 
+# Throttle counts live here: local memory by default; a Redis URL (redis://host:6379/0) shares
+# them between app nodes.
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -162,6 +166,11 @@ UPLOAD_MULTIPART_EXPIRES = env.int("UPLOAD_MULTIPART_EXPIRES", default=24 * 3600
 UPLOAD_PARALLEL_PARTS = env.int("UPLOAD_PARALLEL_PARTS", default=4)
 UPLOAD_PARALLEL_FILES = env.int("UPLOAD_PARALLEL_FILES", default=2)
 UPLOAD_CORS_ORIGINS = env.list("UPLOAD_CORS_ORIGINS", default=[])
+UPLOAD_USER_QUOTA_BYTES = env.int("UPLOAD_USER_QUOTA_BYTES", default=100 * 1024**3)
+UPLOAD_USER_MAX_PENDING = env.int("UPLOAD_USER_MAX_PENDING", default=20)
+UPLOAD_THROTTLE_CREATE = env.str("UPLOAD_THROTTLE_CREATE", default="120/minute")
+UPLOAD_THROTTLE_AUTHORIZE = env.str("UPLOAD_THROTTLE_AUTHORIZE", default="60/minute")
+UPLOAD_THROTTLE_PARTS = env.str("UPLOAD_THROTTLE_PARTS", default="300/minute")
 # Storage events (POST /api/s3-events/): the shared secret of direct pushes, and trusted SNS topics.
 UPLOAD_EVENTS_SECRET = env.str("UPLOAD_EVENTS_SECRET", default="")
 UPLOAD_EVENTS_SNS_TOPICS = env.list("UPLOAD_EVENTS_SNS_TOPICS", default=[])

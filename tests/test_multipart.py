@@ -241,6 +241,7 @@ def test_create_when_s3_is_down_for_multipart_answers_503(api, s3_down, small_pa
 
 def test_sizes_above_the_post_limit_are_accepted_when_allowed(api, bucket, settings):
     settings.UPLOAD_MAX_BYTES = 5 * 1024**4
+    settings.UPLOAD_USER_QUOTA_BYTES = 0  # no quota: the size limit is the point here
     response = api.post(
         "/api/media/",
         {"filename": "film.mkv", "content_type": "video/x-matroska", "size": 5 * 1024**4},

@@ -16,7 +16,12 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from uploads import events, storage
-from uploads.errors import InvalidPartNumbers, UploadConflict
+from uploads.errors import (
+    IdempotencyKeyReused,
+    InvalidPartNumbers,
+    QuotaExceeded,
+    UploadConflict,
+)
 from uploads.models import MediaFile
 from uploads.parsers import RequestTooLarge
 
@@ -37,6 +42,20 @@ class StorageRefusedError(APIException):
     default_code = "storage_error"
 
 
+class QuotaExceededError(APIException):
+    """The user's quota would be exceeded; the message says how much is left."""
+
+    status_code = status.HTTP_403_FORBIDDEN
+    default_code = "quota_exceeded"
+
+
+class IdempotencyKeyReusedError(APIException):
+    """An Idempotency-Key came back with another declaration."""
+
+    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+    default_code = "idempotency_key_reused"
+
+
 class Conflict(APIException):
     """The record's state does not allow the request; the body says why and which state it is in."""
 
@@ -51,6 +70,10 @@ def as_api_exception(exc: Exception) -> Exception:
     """Translate a service, storage or lookup exception into the APIException that answers it."""
     if isinstance(exc, UploadConflict):
         return Conflict(exc.detail, exc.code, exc.media_file.status)
+    if isinstance(exc, QuotaExceeded):
+        return QuotaExceededError(str(exc))
+    if isinstance(exc, IdempotencyKeyReused):
+        return IdempotencyKeyReusedError(str(exc))
     if isinstance(exc, InvalidPartNumbers):
         return ValidationError({"part_numbers": [str(exc)]})
     if isinstance(exc, events.EventsMalformed):

@@ -60,6 +60,8 @@ def settle_claimed(held: claims.Claim, *, via: str) -> MediaFile:
 
 def inspect(record: MediaFile) -> Outcome:
     """Assemble (multipart) and check the object; promote a verified POST to the media key."""
+    if record.is_multipart and not record.upload_id:
+        raise UploadNotReceived(record, "This upload is still being prepared.")
     if record.is_multipart:
         problem = _assemble_parts(record)
         if problem:
@@ -126,7 +128,7 @@ def _content_problem(record: MediaFile, etag: str) -> str:
 
 def discard(record: MediaFile) -> None:
     """Remove whatever the bucket holds for a pending record: its parts and its object."""
-    if record.is_multipart:
+    if record.upload_id:
         storage.abort_multipart_upload(key=record.key, upload_id=record.upload_id)
     # A wrong (or late) object must not linger under a key we signed.
     storage.delete_object(record.key)

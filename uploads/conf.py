@@ -40,6 +40,13 @@ DEFAULTS: dict[str, Any] = {
     "UPLOAD_PARALLEL_PARTS": 4,
     "UPLOAD_PARALLEL_FILES": 2,
     "UPLOAD_CORS_ORIGINS": [],
+    # Per user: uploaded plus pending bytes, and uploads in progress (0 turns a limit off).
+    "UPLOAD_USER_QUOTA_BYTES": 100 * 1024**3,
+    "UPLOAD_USER_MAX_PENDING": 20,
+    # Per user, DRF rate strings ("N/second|minute|hour|day").
+    "UPLOAD_THROTTLE_CREATE": "120/minute",
+    "UPLOAD_THROTTLE_AUTHORIZE": "60/minute",
+    "UPLOAD_THROTTLE_PARTS": "300/minute",
     "UPLOAD_EVENTS_SECRET": "",
     "UPLOAD_EVENTS_SNS_TOPICS": [],
 }
@@ -167,3 +174,18 @@ def events_secret() -> str:
 def events_sns_topics() -> list[str]:
     """Return the SNS topic ARNs whose signed messages the events endpoint accepts."""
     return _list("UPLOAD_EVENTS_SNS_TOPICS")
+
+
+def user_quota_bytes() -> int:
+    """Return how many bytes (uploaded plus pending) one user may hold; 0 means no limit."""
+    return int(get("UPLOAD_USER_QUOTA_BYTES"))
+
+
+def user_max_pending() -> int:
+    """Return how many uploads one user may have in progress; 0 means no limit."""
+    return int(get("UPLOAD_USER_MAX_PENDING"))
+
+
+def throttle_rate(scope: str) -> str | None:
+    """Return the rate for a throttled call ("create", "authorize", "parts"); '' turns it off."""
+    return str(get(f"UPLOAD_THROTTLE_{scope.upper()}")) or None

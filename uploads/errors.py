@@ -79,5 +79,13 @@ class Busy(UploadConflict):
         )
 
 
+class QuotaExceeded(Exception):
+    """The user's storage or pending-upload quota would be exceeded (HTTP 403 `quota_exceeded`)."""
+
+
+class IdempotencyKeyReused(Exception):
+    """An `Idempotency-Key` came back with another declaration (HTTP 422)."""
+
+
 class InvalidPartNumbers(Exception):
     """Part numbers outside the upload's plan (HTTP 400 on `part_numbers`)."""

@@ -65,8 +65,8 @@ class MediaFile(models.Model):
 
     @property
     def is_multipart(self) -> bool:
-        """Tell whether the file goes up as an S3 multipart upload."""
-        return bool(self.upload_id)
+        """Tell whether the file goes up as an S3 multipart upload (planned when it was created)."""
+        return self.part_size is not None
 
     @property
     def is_terminal(self) -> bool:
@@ -117,3 +117,22 @@ class MediaFile(models.Model):
         MediaFile.objects.filter(pk=self.pk).update(
             parts_confirmed=parts, bytes_confirmed=bytes_held, updated_at=timezone.now()
         )
+
+
+class IdempotencyKey(models.Model):
+    """A client's `Idempotency-Key` on a create: a repeat returns the same record, for a day."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64, help_text="SHA-256 of the declaration.")
+    media_file = models.ForeignKey(MediaFile, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        constraints = [
+            # Concurrent repeats and several app nodes agree: one row per user and key.
+            models.UniqueConstraint(fields=["owner", "key"], name="idempotency_key_per_owner"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key} → {self.media_file_id}"

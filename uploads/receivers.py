@@ -26,7 +26,7 @@ def delete_objects(records: list[MediaFile]) -> None:
     """Delete every object, part and scratch copy these records had; log what S3 refuses."""
     for record in records:
         try:
-            if record.status == MediaFile.Status.PENDING and record.is_multipart:
+            if record.status == MediaFile.Status.PENDING and record.upload_id:
                 storage.abort_multipart_upload(key=record.key, upload_id=record.upload_id)
             storage.delete_object(record.key)
             scratch = keys.scratch_key(record.pk, record.content_type)

@@ -56,6 +56,7 @@ _ERRORS: dict[int, tuple[type[serializers.Serializer[Any]], str]] = {
     409: (ConflictSerializer, "The record's state does not allow this."),
     413: (ErrorSerializer, "The request body is too large."),
     415: (ErrorSerializer, "The body is not JSON."),
+    422: (ErrorSerializer, "The Idempotency-Key was used for another declaration."),
     429: (ErrorSerializer, "Too many requests; see the Retry-After header."),
     502: (ErrorSerializer, "The storage service refused a request of the server's."),
     503: (ErrorSerializer, "The storage service cannot be reached; nothing was changed."),

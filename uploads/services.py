@@ -4,6 +4,7 @@ Completion lives in `completion.py`; every rule that talks to S3 about a pending
 under a claim (`claims.py`), never inside a transaction.
 """
 
+import contextlib
 import logging
 import math
 import uuid
@@ -12,12 +13,19 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.contrib.auth.models import User
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from uploads import claims, completion, conf, keys, multipart, storage
-from uploads.errors import NotPending, PartsGone, UploadExpired, UploadNotReceived
-from uploads.models import MediaFile
+from uploads import claims, completion, conf, idempotency, keys, multipart, quotas, storage
+from uploads.errors import (
+    Busy,
+    IdempotencyKeyReused,
+    NotPending,
+    PartsGone,
+    UploadExpired,
+    UploadNotReceived,
+)
+from uploads.models import IdempotencyKey, MediaFile
 from uploads.parts import plan_parts, uses_multipart
 
 logger = logging.getLogger(__name__)
@@ -40,10 +48,11 @@ UploadAuthorization = storage.PresignedPost | MultipartUpload
 
 @dataclass(frozen=True)
 class CreatedUpload:
-    """A new pending record and the authorization its browser needs."""
+    """A record and the authorization its client needs (None once it is final or expired)."""
 
     media_file: MediaFile
-    upload: UploadAuthorization
+    upload: UploadAuthorization | None
+    replayed: bool = False
 
 
 def post_lifetime(size: int) -> timedelta:
@@ -53,8 +62,41 @@ def post_lifetime(size: int) -> timedelta:
     return timedelta(seconds=conf.policy_expires() + math.ceil(size / conf.min_throughput()))
 
 
-def create_upload(*, owner: User, filename: str, content_type: str, size: int) -> CreatedUpload:
-    """Make a pending record with its deadline and authorize exactly its key, type and size."""
+def create_upload(
+    *, owner: User, filename: str, content_type: str, size: int, idempotency_key: str = ""
+) -> CreatedUpload:
+    """Make a pending record with its deadline and authorize exactly its key, type and size.
+
+    A repeated `idempotency_key` returns the first request's record instead (IdempotencyKeyReused
+    if it declared something else). Quotas are checked, and the space reserved, under a short
+    lock on the owner's row, before any S3 call.
+    """
+    digest = idempotency.fingerprint(filename=filename, content_type=content_type, size=size)
+    if idempotency_key and (earlier := idempotency.find(owner=owner, key=idempotency_key)):
+        return _replay(earlier, digest)
+    media_file = _new_record(owner, filename, content_type, size)
+    try:
+        with transaction.atomic():
+            User.objects.select_for_update().filter(pk=owner.pk).exists()  # the per-user lock
+            quotas.check_room(owner=owner, size=size)
+            media_file.save(force_insert=True)
+            if idempotency_key:
+                idempotency.remember(
+                    owner=owner, key=idempotency_key, digest=digest, media_file=media_file
+                )
+    except IntegrityError:
+        # A concurrent request with the same key got there first: answer with its record.
+        earlier = idempotency.find(owner=owner, key=idempotency_key) if idempotency_key else None
+        if earlier is None:
+            raise
+        return _replay(earlier, digest)
+    if media_file.is_multipart:
+        _start_multipart(media_file)
+    return CreatedUpload(media_file=media_file, upload=_authorize(media_file))
+
+
+def _new_record(owner: User, filename: str, content_type: str, size: int) -> MediaFile:
+    """Build (unsaved) a pending record: its key, its plan and its deadline."""
     media_id = uuid.uuid4()
     media_file = MediaFile(
         id=media_id, owner=owner, filename=filename, content_type=content_type, size=size
@@ -65,15 +107,36 @@ def create_upload(*, owner: User, filename: str, content_type: str, size: int) -
         media_file.key = keys.media_key(media_id, content_type)
         media_file.part_size = plan_parts(size).part_size
         media_file.expires_at = timezone.now() + timedelta(seconds=conf.multipart_expires())
-        media_file.upload_id = storage.create_multipart_upload(
-            key=media_file.key, content_type=content_type
-        )
     else:
         media_file.key = keys.scratch_key(media_id, content_type)
         media_file.expires_at = timezone.now() + post_lifetime(size)
-    upload = _authorize(media_file)
-    media_file.save(force_insert=True)
-    return CreatedUpload(media_file=media_file, upload=upload)
+    return media_file
+
+
+def _start_multipart(media_file: MediaFile) -> None:
+    """Start the S3 multipart upload of a saved record; without it, the record goes away."""
+    try:
+        media_file.upload_id = storage.create_multipart_upload(
+            key=media_file.key, content_type=media_file.content_type
+        )
+    except BaseException:
+        MediaFile.objects.filter(pk=media_file.pk).delete()  # frees the reserved space
+        raise
+    MediaFile.objects.filter(pk=media_file.pk).update(upload_id=media_file.upload_id)
+
+
+def _replay(earlier: IdempotencyKey, digest: str) -> CreatedUpload:
+    """Answer a repeated create: the same record, re-authorized while it can still be uploaded."""
+    if earlier.fingerprint != digest:
+        raise IdempotencyKeyReused(
+            "This Idempotency-Key was used for another file; use a new key for each file."
+        )
+    record = MediaFile.objects.get(pk=earlier.media_file_id)
+    upload: UploadAuthorization | None = None
+    if not record.is_terminal and (record.upload_id or not record.is_multipart):
+        with contextlib.suppress(UploadExpired):
+            upload = _authorize(record)
+    return CreatedUpload(media_file=record, upload=upload, replayed=True)
 
 
 def authorize_upload(*, media_file: MediaFile) -> UploadAuthorization:
@@ -86,8 +149,8 @@ def authorize_upload(*, media_file: MediaFile) -> UploadAuthorization:
 def _authorize(media_file: MediaFile) -> UploadAuthorization:
     """Sign a POST policy that ends at the deadline, or describe the multipart plan."""
     assert media_file.expires_at is not None  # every record gets its deadline when it is created
-    # Rounded up: boto3 writes the policy's expiration in whole seconds, rounding down.
-    seconds_left = math.ceil((media_file.expires_at - timezone.now()).total_seconds())
+    # Rounded down, so the policy (whole seconds) never outlives the deadline.
+    seconds_left = math.floor((media_file.expires_at - timezone.now()).total_seconds())
     if seconds_left < 1:
         raise UploadExpired(media_file)
     if media_file.is_multipart:
@@ -120,10 +183,12 @@ def held_parts(*, media_file: MediaFile) -> multipart.PartsListing:
 
 
 def _check_multipart_pending(media_file: MediaFile) -> None:
-    """Refuse part requests for terminal records and single-POST uploads."""
+    """Refuse part requests for terminal records, single-POST uploads and unstarted ones."""
     if media_file.is_terminal:
         raise NotPending(media_file)
     multipart.plan_of(media_file)  # raises NotMultipart
+    if not media_file.upload_id:
+        raise Busy(media_file)  # its create is still starting the S3 upload
 
 
 def abort_upload(*, media_file: MediaFile) -> MediaFile:

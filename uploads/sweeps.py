@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from django.utils import timezone
 
-from uploads import claims, completion, conf, events, keys, services, storage
+from uploads import claims, completion, conf, events, idempotency, keys, services, storage
 from uploads.errors import UploadNotReceived
 from uploads.models import MediaFile
 
@@ -222,4 +222,8 @@ def expire(*, grace: timedelta = DEFAULT_GRACE, say: Say = logger.info) -> Tally
         if record is not None:
             say(f"expired {record.pk} ({record.filename}): deadline {held.record.expires_at}")
             tally.add("expired")
+    forgotten = idempotency.forget_old()
+    if forgotten:
+        say(f"forgot {forgotten} idempotency keys older than a day")
+        tally.counts["forgotten keys"] = forgotten
     return tally

@@ -14,9 +14,10 @@ from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
+from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
-from uploads import events, services
+from uploads import events, idempotency, services
 from uploads.api_errors import AppErrorsMixin, Conflict
 from uploads.models import MediaFile
 from uploads.parsers import BoundedJSONParser
@@ -31,6 +32,7 @@ from uploads.serializers import (
     PartsListingSerializer,
     SignedPartsSerializer,
 )
+from uploads.throttles import UploadRateThrottle
 
 _NOT_COMPLETABLE = {
     MediaFile.Status.FAILED: "This upload failed verification.",
@@ -57,8 +59,20 @@ _STORAGE = (502, 503)
     ),
     create=extend_schema(
         summary="Declare a file: a pending record and the authorization to upload it",
+        description=(
+            "With an `Idempotency-Key` header (one per file, e.g. a UUID), repeating the same "
+            "declaration within a day returns the same record (header `Idempotent-Replayed: "
+            "true`), re-authorized while it is pending; a final or expired record comes back "
+            "with `upload: null`. The same key with another declaration answers 422. Over the "
+            "user's quota: 403 `quota_exceeded`."
+        ),
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key", location=OpenApiParameter.HEADER, required=False, type=str
+            )
+        ],
         request=CreateUploadSerializer,
-        responses={201: CreatedUploadSerializer, **errors(400, *COMMON, *_STORAGE)},
+        responses={201: CreatedUploadSerializer, **errors(400, 422, *COMMON, *_STORAGE)},
     ),
     destroy=extend_schema(
         summary="Delete the upload: its object, then the record",
@@ -98,14 +112,38 @@ class MediaFileViewSet(
             return CreateUploadSerializer
         return MediaFileSerializer
 
+    def get_throttles(self) -> list[BaseThrottle]:
+        """Rate-limit the calls that start or sign uploads, per user."""
+        scope = {"create": "create", "authorize": "authorize", "parts": "parts"}.get(
+            self.action or ""
+        )
+        if scope is None or (scope == "parts" and self.request.method != "POST"):
+            return []
+        return [UploadRateThrottle(scope)]
+
+    def check_throttles(self, request: Request) -> None:
+        """A repeated create (same Idempotency-Key) is answered before any throttle."""
+        key = _idempotency_key(request)
+        if self.action == "create" and key and idempotency.find(owner=self._owner(), key=key):
+            return
+        super().check_throttles(request)
+
     def create(self, request: Request) -> Response:
-        """Make a pending record and answer with a signed POST policy for its file."""
+        """Make a pending record and answer with the authorization to upload its file."""
         request_serializer = CreateUploadSerializer(data=request.data)
         request_serializer.is_valid(raise_exception=True)
-        created = services.create_upload(owner=self._owner(), **request_serializer.validated_data)
+        created = services.create_upload(
+            owner=self._owner(),
+            idempotency_key=_idempotency_key(request),
+            **request_serializer.validated_data,
+        )
         body = CreatedUploadSerializer(created.media_file, context={"upload": created.upload}).data
-        location = reverse("uploads:media-detail", kwargs={"pk": created.media_file.pk})
-        return Response(body, status=status.HTTP_201_CREATED, headers={"Location": location})
+        headers = {
+            "Location": reverse("uploads:media-detail", kwargs={"pk": created.media_file.pk})
+        }
+        if created.replayed:
+            headers["Idempotent-Replayed"] = "true"
+        return Response(body, status=status.HTTP_201_CREATED, headers=headers)
 
     def perform_destroy(self, instance: MediaFile) -> None:
         """Delete the object in the bucket, then the record."""
@@ -172,6 +210,16 @@ class MediaFileViewSet(
             media_file=record, part_numbers=asked.validated_data["part_numbers"]
         )
         return Response(SignedPartsSerializer(signed).data)
+
+
+def _idempotency_key(request: Request) -> str:
+    """Return the request's Idempotency-Key header ('' without one); 400 if it is unusable."""
+    key = request.headers.get("Idempotency-Key", "").strip()
+    if len(key) > 255 or not key.isprintable() or not key.isascii():
+        raise ValidationError(
+            {"idempotency_key": ["Send at most 255 printable ASCII characters, e.g. a UUID."]}
+        )
+    return key
 
 
 class StorageEventsView(AppErrorsMixin, APIView):
