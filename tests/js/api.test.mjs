@@ -1,24 +1,58 @@
-// Unit tests for the API client: paths, methods, the CSRF header, and errors (with a fake fetch).
+// The API client: paths, methods, the CSRF header, and the server's answers read once into typed
+// facts, every refusal into one ApiError shape (with a fake fetch).
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { ApiError, createApi, isUploadExpired } from "../../uploads/static/uploads/api.js";
+import { createApi } from "../../uploads/static/uploads/api.js";
+import { ApiError, ContractError } from "../../uploads/static/uploads/errors.js";
 
-/** A fetch that records each call and answers with `status` and `body`. */
-function fakeFetch(status = 200, body = {}, headers = {}) {
+const RECORD = {
+  id: "id1",
+  key: "incoming/id1.mp4",
+  filename: "a.MP4",
+  content_type: "video/mp4",
+  size: 3,
+  status: "pending",
+  upload_method: "post",
+  bytes_confirmed: 0,
+  etag: "",
+  failure_reason: "",
+  created_at: "2026-11-01T00:00:00Z",
+  uploaded_at: null,
+  download_url: null,
+};
+const POST = { method: "post", url: "https://s3.test/b", fields: { key: "incoming/id1.mp4", policy: "p" }, expires_at: "2026-11-01T00:01:00Z" };
+const MULTIPART = { method: "multipart", part_size: 5, part_count: 3, expires_at: "2026-11-02T00:00:00Z" };
+
+/** A fetch that records each call and answers `answer(url, options)` → [status, body, headers]. */
+function fakeFetch(answer) {
   const calls = [];
   const fetch = async (url, options) => {
     calls.push({ url, ...options });
+    const [status, body, headers = {}] = answer(url, options);
     return new Response(status === 204 ? null : JSON.stringify(body), { status, headers });
   };
   return { fetch, calls };
 }
 
+/** The contract's answer to each call. */
+function contractAnswer(url, { method }) {
+  if (url.endsWith("/parts/") && method === "POST") {
+    return [200, { expires_at: "2026-11-01T00:01:00Z", parts: [{ part_number: 1, url: "https://s3.test/p1", size: 5 }] }];
+  }
+  if (url.endsWith("/parts/")) {
+    return [200, { part_size: 5, part_count: 3, bytes_confirmed: 5, parts: [{ part_number: 1, size: 5, etag: '"e"' }], missing: [2, 3] }];
+  }
+  if (url.endsWith("/authorize/")) return [200, { upload: MULTIPART }];
+  if (url.includes("?")) return [200, { count: 1, next: null, previous: null, results: [RECORD] }];
+  if (url === "/api/media/") return [201, { ...RECORD, upload: POST }];
+  return [200, RECORD];
+}
+
 test("every call goes to /api/media/ with JSON, and writes carry the CSRF token", async () => {
-  const { fetch, calls } = fakeFetch(200, { ok: true });
+  const { fetch, calls } = fakeFetch(contractAnswer);
   const api = createApi({ base: "/api/media/", csrfToken: "tok", fetch });
-  const file = { name: "a.MP4", size: 3, type: "Video/MP4" };
-  await api.create(file);
+  await api.create({ name: "a.MP4", size: 3, type: "Video/MP4" });
   await api.get("id1");
   await api.authorize("id1");
   await api.signParts("id1", [1, 2]);
@@ -48,21 +82,61 @@ test("every call goes to /api/media/ with JSON, and writes carry the CSRF token"
   assert.equal(calls[0].credentials, "same-origin");
 });
 
-test("a refusal becomes an ApiError with the body and status", async () => {
-  const { fetch } = fakeFetch(409, { detail: "This upload was cancelled.", status: "aborted" });
-  const api = createApi({ base: "/api/media/", csrfToken: "t", fetch });
-  await assert.rejects(api.complete("x"), (error) => {
+test("answers become typed facts: the record and its upload, signed parts, the part listing", async () => {
+  const api = createApi({ base: "/api/media/", csrfToken: "t", fetch: fakeFetch(contractAnswer).fetch });
+  const created = await api.create({ name: "a.MP4", size: 3, type: "video/mp4" });
+  assert.equal(created.id, "id1");
+  assert.equal(created.upload_method, "post");
+  assert.deepEqual(created.upload, POST);
+  assert.deepEqual(await api.authorize("id1"), MULTIPART);
+  assert.deepEqual((await api.signParts("id1", [1])).parts, [{ part_number: 1, url: "https://s3.test/p1", size: 5 }]);
+  const listing = await api.listParts("id1");
+  assert.deepEqual(listing.missing, [2, 3]);
+  assert.equal(listing.bytes_confirmed, 5);
+  assert.equal((await api.list(10)).results[0].filename, "a.MP4");
+});
+
+test("an answer off the contract is refused at once, not half-used", async () => {
+  const answering = (body) => createApi({ base: "/", csrfToken: "", fetch: fakeFetch(() => [200, body]).fetch });
+  // The POST method is spelled "post": the old "POST" is no known method.
+  await assert.rejects(answering({ upload: { ...POST, method: "POST" } }).authorize("x"), ContractError);
+  await assert.rejects(answering({ upload: { ...MULTIPART, part_size: "5" } }).authorize("x"), /part_size/);
+  await assert.rejects(answering({ expires_at: "t", parts: [{ part_number: 1, url: "u" }] }).signParts("x", [1]), /size/);
+  await assert.rejects(answering({ ...RECORD, status: "done" }).get("x"), /status "done"/);
+  await assert.rejects(answering({ part_size: 5, part_count: 1, bytes_confirmed: 0, parts: [] }).listParts("x"), /missing/);
+});
+
+test("part numbers are asked for 1 to 100 at a time", async () => {
+  const api = createApi({ base: "/", csrfToken: "", fetch: fakeFetch(contractAnswer).fetch });
+  await assert.rejects(api.signParts("x", []), RangeError);
+  await assert.rejects(api.signParts("x", Array.from({ length: 101 }, (_, i) => i + 1)), RangeError);
+});
+
+test("a refusal is one ApiError: detail, code, the record's status on a 409, fields on a 400", async () => {
+  const refusing = (status, body, headers) => createApi({ base: "/", csrfToken: "t", fetch: fakeFetch(() => [status, body, headers]).fetch });
+  await assert.rejects(refusing(409, { detail: "This upload was cancelled.", code: "not_pending", status: "aborted" }).complete("x"), (error) => {
     assert.ok(error instanceof ApiError);
     assert.equal(error.status, 409);
-    assert.equal(error.body.status, "aborted");
+    assert.equal(error.code, "not_pending");
+    assert.equal(error.recordStatus, "aborted");
     assert.equal(error.message, "This upload was cancelled.");
     return true;
   });
+  const fields = { size: ["Files larger than 10 bytes are not accepted."], filename: ["Too long.", "Bad."] };
+  await assert.rejects(refusing(400, { detail: "Check the fields.", code: "invalid", fields }).create({ name: "a", size: 1, type: "" }), {
+    status: 400,
+    detail: "Check the fields.",
+    fields,
+  });
+  await assert.rejects(refusing(429, { detail: "Slow down.", code: "throttled" }, { "Retry-After": "3" }).get("x"), {
+    code: "throttled",
+    retryAfterMs: 3000,
+  });
+  // A body that is not the shape (a proxy's HTML page) still gives a sentence, and no code.
+  await assert.rejects(refusing(502, null).get("x"), { code: "", message: "The server answered 502." });
 });
 
-test("Retry-After is read; no answer at all is status 0", async () => {
-  const throttled = createApi({ base: "/", csrfToken: "", fetch: fakeFetch(429, {}, { "Retry-After": "3" }).fetch });
-  await assert.rejects(throttled.get("x"), { status: 429, retryAfterMs: 3000 });
+test("no answer at all is status 0; a cancelled request stays an abort", async () => {
   const offline = createApi({
     base: "/",
     csrfToken: "",
@@ -71,11 +145,14 @@ test("Retry-After is read; no answer at all is status 0", async () => {
     },
   });
   await assert.rejects(offline.get("x"), { status: 0, message: "Could not reach the server." });
-});
-
-test("only a 409 saying upload_expired means the record is past its deadline", () => {
-  assert.ok(isUploadExpired(new ApiError(409, { detail: "…", code: "upload_expired", status: "pending" })));
-  assert.ok(!isUploadExpired(new ApiError(409, { detail: "…", code: "not_received", status: "pending" })));
-  assert.ok(!isUploadExpired(new ApiError(400, { code: "upload_expired" })));
-  assert.ok(!isUploadExpired(new Error("upload_expired")));
+  const controller = new AbortController();
+  const aborting = createApi({
+    base: "/",
+    csrfToken: "",
+    fetch: async (url, { signal }) => {
+      controller.abort();
+      signal.throwIfAborted();
+    },
+  });
+  await assert.rejects(aborting.get("x", controller.signal), { name: "AbortError" });
 });

@@ -1,31 +1,46 @@
-// Unit tests for the page's config defaults and the limits checked before any request.
+// The page's config (defaults for what is left out, the server's values used as sent, nonsense
+// refused out loud) and the limits checked before any request.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { DEFAULTS, readConfig } from "../../uploads/static/uploads/config.js";
+import { ConfigError, DEFAULTS, readConfig } from "../../uploads/static/uploads/config.js";
 import { checkFile, typeAllowed } from "../../uploads/static/uploads/limits.js";
 
 test("missing settings take their defaults; present ones are kept", () => {
-  const config = readConfig({ api: "/api/media/", csrfToken: "t", maxBytes: 100, allowedTypes: ["Video/*"] });
+  const config = readConfig({ api: "/api/media/", csrfToken: "t", maxBytes: 100, allowedTypes: ["Video/*"], uploadsPage: "/u/" });
   assert.equal(config.maxBytes, 100);
   assert.deepEqual(config.allowedTypes, ["video/*"]);
+  assert.equal(config.uploadsPage, "/u/");
   assert.equal(config.multipartThreshold, 64 * 1024 * 1024);
   assert.equal(config.parallelParts, 4);
   assert.equal(config.parallelFiles, 2);
   assert.equal(config.policyExpires, 60);
   assert.deepEqual(readConfig(null), { ...DEFAULTS });
+  assert.equal(readConfig({}).maxBytes, Number.POSITIVE_INFINITY, "no limit unless the server sends one");
 });
 
-test("files above S3's 5 GiB POST limit always go in parts", () => {
-  assert.equal(readConfig({ multipartThreshold: 10 * 1024 ** 3 }).multipartThreshold, 5 * 1024 ** 3);
+test("the server's settings are used as sent, never quietly changed", () => {
+  const config = readConfig({ multipartThreshold: 10 * 1024 ** 3, parallelParts: 500, parallelFiles: 12 });
+  assert.equal(config.multipartThreshold, 10 * 1024 ** 3);
+  assert.equal(config.parallelParts, 500);
+  assert.equal(config.parallelFiles, 12);
+  // A setting the page no longer uses (the part size is the server's, per upload) is ignored.
+  assert.ok(!("partSize" in readConfig({ partSize: 5 })));
 });
 
-test("nonsense numbers fall back, and parallelism stays small", () => {
-  const config = readConfig({ parallelParts: 500, parallelFiles: "0", partSize: -1, maxBytes: "abc" });
-  assert.equal(config.parallelParts, 8);
-  assert.equal(config.parallelFiles, 2);
-  assert.equal(config.partSize, DEFAULTS.partSize);
-  assert.equal(config.maxBytes, Number.POSITIVE_INFINITY);
+test("a setting that makes no sense is refused out loud, naming each", () => {
+  assert.throws(
+    () => readConfig({ parallelParts: 0, parallelFiles: "2", maxBytes: "abc", allowedTypes: "video/*" }),
+    (error) => {
+      assert.ok(error instanceof ConfigError);
+      assert.equal(error.problems.length, 4);
+      assert.match(error.message, /parallelParts must be a whole number above 0, not 0\./);
+      assert.match(error.message, /parallelFiles must be a whole number above 0, not "2"\./);
+      assert.match(error.message, /allowedTypes must be a list of types/);
+      return true;
+    },
+  );
+  assert.throws(() => readConfig({ policyExpires: 1.5 }), ConfigError);
 });
 
 test("types match exactly or through type/* patterns, like the server's fnmatch", () => {
@@ -40,21 +55,22 @@ test("types match exactly or through type/* patterns, like the server's fnmatch"
   assert.ok(typeAllowed("anything/at-all", []));
 });
 
-const limits = { maxBytes: 1024, allowedTypes: ["video/*", "audio/*"] };
+const limits = { maxBytes: 1024, allowedTypes: ["video/*", "audio/*"], acceptedSummary: "" };
 
 test("a file within the limits passes", () => {
-  assert.equal(checkFile({ name: "a.mp4", size: 1024, type: "video/mp4" }, limits), "");
+  assert.equal(checkFile({ size: 1024, type: "video/mp4" }, limits), "");
 });
 
-test("refusals are plain sentences", () => {
-  assert.equal(checkFile({ name: "a.mp4", size: 0, type: "video/mp4" }, limits), "This file is empty.");
+test("refusals are plain sentences, in the server's words for the accepted types when it gives them", () => {
+  assert.equal(checkFile({ size: 0, type: "video/mp4" }, limits), "This file is empty.");
+  assert.equal(checkFile({ size: 4096, type: "video/mp4" }, limits), "Too large: 4.0 KB. The limit is 1.0 KB.");
   assert.equal(
-    checkFile({ name: "a.mp4", size: 4096, type: "video/mp4" }, limits),
-    "Too large: 4.0 KB. The limit is 1.0 KB.",
-  );
-  assert.equal(
-    checkFile({ name: "a.txt", size: 10, type: "text/plain" }, limits),
+    checkFile({ size: 10, type: "text/plain" }, limits),
     "Files of type text/plain are not accepted. Accepted: video files, audio files.",
   );
-  assert.match(checkFile({ name: "a", size: 10, type: "" }, limits), /unknown type/);
+  assert.equal(
+    checkFile({ size: 10, type: "text/plain" }, { ...limits, acceptedSummary: "video (MP4, WEBM)" }),
+    "Files of type text/plain are not accepted. Accepted: video (MP4, WEBM).",
+  );
+  assert.match(checkFile({ size: 10, type: "" }, limits), /unknown type/);
 });

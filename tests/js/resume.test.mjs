@@ -1,4 +1,5 @@
-// Unit tests for resume matching: fingerprints, the localStorage record, and choosing a pending record.
+// Resume matching: fingerprints, this browser's memory (localStorage), choosing a pending record.
+// (Resuming itself, against the server, is in upload.test.mjs.)
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
@@ -40,8 +41,16 @@ test("the store remembers, finds and forgets a record per file", () => {
   // A second store over the same storage (a reloaded page) sees it too.
   assert.equal(createResumeStore(storage).get(file), "id-1");
   assert.equal(store.get({ ...file, size: 5 }), null);
-  store.forget(file);
+  store.forget(file, "id-1");
   assert.equal(store.get(file), null);
+});
+
+test("forgetting a record leaves alone a newer one remembered for the same file", () => {
+  const store = createResumeStore(fakeStorage());
+  store.remember(file, "first");
+  store.remember(file, "second"); // the same file picked again while the first went up
+  store.forget(file, "first"); // the first finishes
+  assert.equal(store.get(file), "second");
 });
 
 test("old entries expire and only the newest are kept", () => {
@@ -99,9 +108,9 @@ test("the newest pending multipart record with the same name, size and type is c
   assert.equal(chooseRecord(file, records).id, "new");
 });
 
-test("records the page is already uploading are skipped", () => {
+test("records another upload holds are skipped", () => {
   const records = [record("a", { created_at: "2026-11-02T00:00:00Z" }), record("b", { created_at: "2026-11-01T00:00:00Z" })];
-  assert.equal(chooseRecord(file, records, { busy: new Set(["a"]) }).id, "b");
-  assert.equal(chooseRecord(file, records, { busy: new Set(["a", "b"]) }), null);
+  assert.equal(chooseRecord(file, records, new Set(["a"])).id, "b");
+  assert.equal(chooseRecord(file, records, new Set(["a", "b"])), null);
   assert.equal(chooseRecord(file, []), null);
 });

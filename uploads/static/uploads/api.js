@@ -1,45 +1,55 @@
-// The mediaupload API, as the page calls it: JSON over fetch with the session cookie and CSRF token.
+// @ts-check
+// The mediaupload API as the uploader calls it: JSON over fetch, with the session cookie and the
+// CSRF token. Its answers are read by answers.js, into typed facts.
 
-/** An API answer that was not 2xx (status 0: no answer at all), with a message a person can read. */
-export class ApiError extends Error {
-  constructor(status, body, { retryAfterMs = 0 } = {}) {
-    super(describeApiError(status, body));
-    this.name = "ApiError";
-    this.source = "api";
-    this.status = status;
-    this.body = body;
-    this.retryAfterMs = retryAfterMs;
-  }
-}
+import {
+  readAuthorization,
+  readCreated,
+  readPage,
+  readPartListing,
+  readRecord,
+  readSignedParts,
+  refusal,
+} from "./answers.js";
+import { ApiError } from "./errors.js";
 
-/** Tell whether the server refused to authorise a record whose upload deadline has passed. */
-export function isUploadExpired(error) {
-  return error instanceof ApiError && error.status === 409 && error.body?.code === "upload_expired";
-}
+/**
+ * @import { CreatedRecord, FileFacts, MediaRecord, PartListing, RecordPage, SignedParts,
+ *   UploadDescriptor } from "./answers.js"
+ */
 
-/** Turn a DRF error body ({detail} or {field: [messages]}) into one sentence. */
-export function describeApiError(status, body) {
-  if (status === 0) return "Could not reach the server.";
-  if (body && typeof body === "object") {
-    if (typeof body.detail === "string") return body.detail;
-    const parts = Object.entries(body).map(([field, messages]) => {
-      const text = Array.isArray(messages) ? messages.join(" ") : String(messages);
-      return field === "non_field_errors" ? text : `${field}: ${text}`;
-    });
-    if (parts.length) return parts.join(" ");
-  }
-  return `The server answered ${status}.`;
-}
+/**
+ * @typedef {object} ApiClient
+ * @property {(file: FileFacts, signal?: AbortSignal) => Promise<CreatedRecord>} create declare a file
+ * @property {(id: string, signal?: AbortSignal) => Promise<MediaRecord>} get
+ * @property {(id: string, signal?: AbortSignal) => Promise<UploadDescriptor>} authorize a fresh
+ *   authorisation for the same pending record
+ * @property {(id: string, partNumbers: number[], signal?: AbortSignal) => Promise<SignedParts>} signParts
+ * @property {(id: string, signal?: AbortSignal) => Promise<PartListing>} listParts what storage holds
+ * @property {(id: string, signal?: AbortSignal) => Promise<MediaRecord>} complete verify (and assemble)
+ * @property {(id: string, signal?: AbortSignal) => Promise<MediaRecord>} abort discard the upload
+ * @property {(pageSize: number, signal?: AbortSignal) => Promise<RecordPage>} list the newest records
+ * @property {(signal?: AbortSignal) => Promise<RecordPage>} listPending where a resumable upload may be
+ */
 
-/** Read a Retry-After header given in seconds (the form DRF's throttling sends). */
-function retryAfterMs(response) {
-  const seconds = Number(response.headers.get("Retry-After"));
-  return Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : 0;
-}
+/** The API signs at most this many part URLs per call. */
+export const MAX_PART_NUMBERS = 100;
 
-/** Make a client for the API rooted at `base` (e.g. "/api/media/"). */
+/**
+ * Make a client for the API rooted at `base` (e.g. "/api/media/").
+ * @param {{base: string, csrfToken: string, fetch?: typeof globalThis.fetch}} options
+ * @returns {ApiClient}
+ */
 export function createApi({ base, csrfToken, fetch = globalThis.fetch.bind(globalThis) }) {
+  /**
+   * @param {string} method
+   * @param {string} path
+   * @param {unknown} body
+   * @param {AbortSignal | undefined} signal
+   * @returns {Promise<unknown>}
+   */
   async function request(method, path, body, signal) {
+    /** @type {Response} */
     let response;
     try {
       response = await fetch(base + path, {
@@ -54,41 +64,32 @@ export function createApi({ base, csrfToken, fetch = globalThis.fetch.bind(globa
         body: body === undefined ? undefined : JSON.stringify(body),
       });
     } catch (error) {
-      if (error?.name === "AbortError") throw error;
-      throw new ApiError(0, null); // fetch rejects only when no answer came back at all
+      if (signal?.aborted) throw error;
+      throw new ApiError(0); // fetch rejects only when no answer came back at all
     }
     const data = response.status === 204 ? null : await response.json().catch(() => null);
-    if (!response.ok) {
-      throw new ApiError(response.status, data, { retryAfterMs: retryAfterMs(response) });
-    }
+    if (!response.ok) throw refusal(response, data);
     return data;
   }
 
   return {
-    /** Declare a file: 201 with the pending record and its `upload` descriptor. */
-    create: (file, signal) =>
-      request(
-        "POST",
-        "",
-        { filename: file.name, content_type: file.type.toLowerCase(), size: file.size },
-        signal,
-      ),
-    /** Read one record. */
-    get: (id, signal) => request("GET", `${id}/`, undefined, signal),
-    /** Fresh authorisation for a pending record (same key): a POST policy or the multipart plan. */
-    authorize: (id, signal) => request("POST", `${id}/authorize/`, undefined, signal),
-    /** Signed PUT URLs for these parts (at most 100 a call). */
-    signParts: (id, partNumbers, signal) =>
-      request("POST", `${id}/parts/`, { part_numbers: partNumbers }, signal),
-    /** The parts S3 already holds, for resuming. */
-    listParts: (id, signal) => request("GET", `${id}/parts/`, undefined, signal),
-    /** Ask the server to verify (and for multipart, assemble) the file. */
-    complete: (id, signal) => request("POST", `${id}/complete/`, undefined, signal),
-    /** Cancel: the server frees the parts, deletes any object and marks the record aborted. */
-    abort: (id, signal) => request("POST", `${id}/abort/`, undefined, signal),
-    /** The newest records, for the "My uploads" list. */
-    list: (pageSize = 10, signal) => request("GET", `?page_size=${pageSize}`, undefined, signal),
-    /** Pending records, newest first: where a resumable upload may be found without localStorage. */
-    listPending: (signal) => request("GET", "?status=pending&page_size=100", undefined, signal),
+    create: async (file, signal) => {
+      const facts = { filename: file.name, content_type: file.type.toLowerCase(), size: file.size };
+      return readCreated(await request("POST", "", facts, signal));
+    },
+    get: async (id, signal) => readRecord(await request("GET", `${id}/`, undefined, signal)),
+    authorize: async (id, signal) => readAuthorization(await request("POST", `${id}/authorize/`, undefined, signal)),
+    signParts: async (id, partNumbers, signal) => {
+      if (!partNumbers.length || partNumbers.length > MAX_PART_NUMBERS) {
+        throw new RangeError(`Ask for 1 to ${MAX_PART_NUMBERS} parts at a time, not ${partNumbers.length}.`);
+      }
+      return readSignedParts(await request("POST", `${id}/parts/`, { part_numbers: partNumbers }, signal));
+    },
+    listParts: async (id, signal) => readPartListing(await request("GET", `${id}/parts/`, undefined, signal)),
+    complete: async (id, signal) => readRecord(await request("POST", `${id}/complete/`, undefined, signal)),
+    abort: async (id, signal) => readRecord(await request("POST", `${id}/abort/`, undefined, signal)),
+    list: async (pageSize, signal) => readPage(await request("GET", `?page_size=${pageSize}`, undefined, signal)),
+    listPending: async (signal) => readPage(await request("GET", "?status=pending&page_size=100", undefined, signal)),
   };
 }
+

@@ -1,55 +1,105 @@
-// The page's settings, read from the json_script config the server renders, with safe defaults.
+// @ts-check
+// The page's settings, read from the config the server renders (json_script). A setting the
+// server leaves out takes its default; one it sends is used as sent, or refused out loud when it
+// makes no sense. Nothing is quietly changed: the server is the authority.
 
-const MiB = 1024 * 1024;
-/** S3 takes at most 5 GiB in one POST: anything bigger goes up in parts whatever the threshold. */
-export const SINGLE_POST_MAX_BYTES = 5 * 1024 ** 3;
+/**
+ * @typedef {object} UploaderConfig
+ * @property {string} api the API's root, e.g. "/api/media/"
+ * @property {string} csrfToken
+ * @property {number} maxBytes the largest file accepted (Infinity: the server alone decides)
+ * @property {string[]} allowedTypes explicit types ("video/mp4") or patterns ("video/*"); [] allows all
+ * @property {string} acceptedSummary the accepted types in words, for messages
+ * @property {number} multipartThreshold files above this go up in parts (so only they can resume)
+ * @property {number} parallelParts parts of one file sent at once
+ * @property {number} parallelFiles files uploaded at once
+ * @property {number} policyExpires seconds a part URL lives
+ * @property {string} uploadsPage where an upload's own page lives: `${uploadsPage}${id}/`
+ */
 
-/** Defaults used when the server leaves a setting out (it stays the authority: it validates again). */
+/** A setting the server sent that the page cannot use. */
+export class ConfigError extends Error {
+  /** @param {string[]} problems */
+  constructor(problems) {
+    super(`The uploader's settings are wrong: ${problems.join(" ")}`);
+    this.name = "ConfigError";
+    this.problems = problems;
+  }
+}
+
+/**
+ * What the page uses when the server leaves a setting out.
+ * @type {Readonly<UploaderConfig>}
+ */
 export const DEFAULTS = Object.freeze({
   api: "/api/media/",
   csrfToken: "",
-  // No client-side size limit unless the server sends one; the API refuses what it must.
   maxBytes: Number.POSITIVE_INFINITY,
   allowedTypes: [],
-  // The accepted types in words (the server's summary); empty means "say the patterns".
   acceptedSummary: "",
-  multipartThreshold: 64 * MiB,
-  partSize: 16 * MiB,
+  multipartThreshold: 64 * 1024 * 1024,
   parallelParts: 4,
   parallelFiles: 2,
   policyExpires: 60,
+  uploadsPage: "/uploads/",
 });
 
-/** Return `value` if it is a positive finite number, else `fallback`. */
-function positive(value, fallback) {
-  const number = Number(value);
-  return Number.isFinite(number) && number > 0 ? number : fallback;
-}
-
-/** Clamp a whole number into [low, high]; browsers cap connections per host, so keep counts small. */
-function between(value, low, high) {
-  return Math.min(high, Math.max(low, Math.floor(value)));
-}
-
-/** Normalise the raw page config into the settings the uploader uses. */
-export function readConfig(raw = {}) {
-  const source = raw && typeof raw === "object" ? raw : {};
-  return {
-    api: typeof source.api === "string" && source.api ? source.api : DEFAULTS.api,
-    csrfToken: typeof source.csrfToken === "string" ? source.csrfToken : DEFAULTS.csrfToken,
-    maxBytes: positive(source.maxBytes, DEFAULTS.maxBytes),
-    allowedTypes: Array.isArray(source.allowedTypes)
-      ? source.allowedTypes.map((type) => String(type).trim().toLowerCase()).filter(Boolean)
-      : DEFAULTS.allowedTypes,
-    acceptedSummary:
-      typeof source.acceptedSummary === "string" ? source.acceptedSummary : DEFAULTS.acceptedSummary,
-    multipartThreshold: Math.min(
-      positive(source.multipartThreshold, DEFAULTS.multipartThreshold),
-      SINGLE_POST_MAX_BYTES,
-    ),
-    partSize: positive(source.partSize, DEFAULTS.partSize),
-    parallelParts: between(positive(source.parallelParts, DEFAULTS.parallelParts), 1, 8),
-    parallelFiles: between(positive(source.parallelFiles, DEFAULTS.parallelFiles), 1, 6),
-    policyExpires: positive(source.policyExpires, DEFAULTS.policyExpires),
+/** Read the raw page config into the uploader's settings; throws a ConfigError naming what is wrong. */
+export function readConfig(/** @type {unknown} */ raw) {
+  const source = raw && typeof raw === "object" && !Array.isArray(raw) ? Object.fromEntries(Object.entries(raw)) : {};
+  /** @type {string[]} */
+  const problems = [];
+  /**
+   * Take a setting: its default when absent, else the value if `valid`, else note the problem.
+   * @template T
+   * @param {keyof UploaderConfig} key
+   * @param {T} fallback
+   * @param {(value: unknown) => value is T} valid
+   * @param {string} what
+   * @returns {T}
+   */
+  function take(key, fallback, valid, what) {
+    const value = source[key];
+    if (value === undefined || value === null) return fallback;
+    if (valid(value)) return value;
+    problems.push(`${key} must be ${what}, not ${JSON.stringify(value)}.`);
+    return fallback;
+  }
+  const whole = (/** @type {"maxBytes" | "multipartThreshold" | "parallelParts" | "parallelFiles" | "policyExpires"} */ key) =>
+    take(key, DEFAULTS[key], positiveWhole, "a whole number above 0");
+  /** @type {UploaderConfig} */
+  const config = {
+    api: take("api", DEFAULTS.api, nonEmptyText, "a path"),
+    csrfToken: take("csrfToken", DEFAULTS.csrfToken, isText, "text"),
+    maxBytes: whole("maxBytes"),
+    allowedTypes: take("allowedTypes", DEFAULTS.allowedTypes, textList, "a list of types").map((type) => type.trim().toLowerCase()),
+    acceptedSummary: take("acceptedSummary", DEFAULTS.acceptedSummary, isText, "text"),
+    multipartThreshold: whole("multipartThreshold"),
+    parallelParts: whole("parallelParts"),
+    parallelFiles: whole("parallelFiles"),
+    policyExpires: whole("policyExpires"),
+    uploadsPage: take("uploadsPage", DEFAULTS.uploadsPage, nonEmptyText, "a path"),
   };
+  if (problems.length) throw new ConfigError(problems);
+  return config;
+}
+
+/** @returns {value is string} */
+function isText(/** @type {unknown} */ value) {
+  return typeof value === "string";
+}
+
+/** @returns {value is string} */
+function nonEmptyText(/** @type {unknown} */ value) {
+  return typeof value === "string" && value.length > 0;
+}
+
+/** @returns {value is number} */
+function positiveWhole(/** @type {unknown} */ value) {
+  return typeof value === "number" && Number.isInteger(value) && value > 0;
+}
+
+/** @returns {value is string[]} */
+function textList(/** @type {unknown} */ value) {
+  return Array.isArray(value) && value.every((item) => typeof item === "string");
 }

@@ -1,15 +1,18 @@
+// @ts-check
 // The server's upload limits, checked in the page so a file that breaks them costs no request at all.
 
 import { formatBytes } from "./format.js";
 
+/** @typedef {{maxBytes: number, allowedTypes: readonly string[], acceptedSummary: string}} Limits */
+
 /** Turn a `type/*` pattern (the server matches with fnmatch) into a regular expression. */
-function patternToRegExp(pattern) {
+function patternToRegExp(/** @type {string} */ pattern) {
   const escaped = pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".");
   return new RegExp(`^${escaped}$`);
 }
 
 /** Tell whether a content type matches one of the allowed patterns (an empty list allows all). */
-export function typeAllowed(type, patterns) {
+export function typeAllowed(/** @type {string} */ type, /** @type {readonly string[]} */ patterns) {
   if (!patterns.length) return true;
   const wanted = String(type || "").toLowerCase();
   if (!wanted) return false;
@@ -17,14 +20,16 @@ export function typeAllowed(type, patterns) {
 }
 
 /** Say the allowed patterns in words: ["video/*", "image/png"] → "video files, image/png". */
-export function describeAllowed(patterns) {
-  return patterns
-    .map((pattern) => (pattern.endsWith("/*") ? `${pattern.slice(0, -2)} files` : pattern))
-    .join(", ");
+function describeAllowed(/** @type {readonly string[]} */ patterns) {
+  return patterns.map((pattern) => (pattern.endsWith("/*") ? `${pattern.slice(0, -2)} files` : pattern)).join(", ");
 }
 
-/** Return why the page refuses this file, in plain words, or "" when it may be uploaded. */
-export function checkFile(file, { maxBytes, allowedTypes, acceptedSummary = "" }) {
+/**
+ * Return why the page refuses this file, in plain words, or "" when it may be uploaded.
+ * @param {{size: number, type: string}} file
+ * @param {Limits} limits
+ */
+export function checkFile(file, { maxBytes, allowedTypes, acceptedSummary }) {
   if (!file.size) return "This file is empty.";
   if (file.size > maxBytes) {
     return `Too large: ${formatBytes(file.size)}. The limit is ${formatBytes(maxBytes)}.`;

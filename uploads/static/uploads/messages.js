@@ -1,46 +1,34 @@
-// Everything the page says about an upload, in plain words: statuses, errors, retries.
+// @ts-check
+// What the page says about an upload's course, in plain words: why it stopped, that it retries,
+// renews or resumes. (Each status's own name is in states.js.)
 
-import { formatDuration } from "./format.js";
-import { isExpired } from "./retry.js";
+import { ApiError, attemptsOf, isSignatureExpired, StorageError } from "./errors.js";
+import { formatBytes, formatDuration } from "./format.js";
 
-/** What each status (the record's, or the page's own) is called on screen. */
-export const STATUS_TEXT = Object.freeze({
-  queued: "Waiting for its turn",
-  preparing: "Preparing…",
-  uploading: "Uploading…",
-  paused: "Paused",
-  verifying: "Checking the file in storage…",
+/** A try that failed and the wait before the next; `offline` when the browser knows it is. */
+/** @typedef {{error: unknown, delay: number, offline?: boolean}} RetryNote */
+
+/** Fixed sentences, said as an upload moves. */
+export const SAY = Object.freeze({
+  paused: "Paused. The parts already sent are kept.",
   cancelling: "Cancelling…",
-  uploaded: "Uploaded",
-  pending: "Not finished",
-  failed: "Failed",
-  expired: "Expired",
-  aborted: "Cancelled",
-  rejected: "Not accepted",
+  cancelled: "Cancelled.",
+  cancelledClean: "Cancelled. Nothing was kept in storage.",
+  finishedFirst: "It finished before it could be cancelled.",
+  renewing: "Upload permission expired. Renewing…",
+  offline: "You are offline. The upload goes on when the connection is back…",
 });
 
-/** The status in words (unknown statuses are shown as they are). */
-export function statusText(status) {
-  return STATUS_TEXT[status] ?? status;
-}
-
-/** Join the messages of a DRF validation body, leaving out the field names people do not need. */
-function fieldMessages(body) {
-  return Object.values(body)
-    .flatMap((messages) => (Array.isArray(messages) ? messages : [String(messages)]))
-    .join(" ");
-}
-
 /** Explain, in a sentence or two, why an upload stopped. */
-export function describeError(error) {
-  if (error?.source === "storage") {
+export function describeError(/** @type {unknown} */ error) {
+  if (error instanceof StorageError) {
     if (error.status === 0) {
       return (
         "Could not reach storage: the network connection was lost, " +
         "or the bucket does not accept uploads from this site (CORS)."
       );
     }
-    if (isExpired(error)) {
+    if (isSignatureExpired(error)) {
       return "The upload permission kept expiring. Check this computer's clock, then retry.";
     }
     if (error.status >= 500) {
@@ -48,35 +36,53 @@ export function describeError(error) {
       return `Storage is having trouble (${what}). Try again later.`;
     }
     const why = [error.code, error.detail].filter(Boolean).join(": ");
-    const because = why ? ` (${why})` : ` (${error.status})`;
-    return `Storage refused the file${because}. Its upload policy or CORS rules do not allow it.`;
+    return `Storage refused the file (${why || error.status}). Its upload policy or CORS rules do not allow it.`;
   }
-  if (error?.source === "api") {
-    const { status, body } = error;
-    if (status === 0) return "Could not reach the server. Check your connection, then retry.";
-    if (status === 401 || status === 403) return "Your session has ended. Sign in again, then retry.";
-    if (status === 404) return "This upload no longer exists on the server.";
-    if (status === 400 && body && typeof body === "object" && typeof body.detail !== "string") {
-      return `The server refused the file: ${fieldMessages(body)}`;
-    }
+  if (error instanceof ApiError) {
+    if (error.status === 0) return "Could not reach the server. Check your connection, then retry.";
+    if (error.status === 401 || error.status === 403) return "Your session has ended. Sign in again, then retry.";
+    if (error.status === 404) return "This upload no longer exists on the server.";
+    const fields = Object.values(error.fields ?? {}).flat();
+    if (error.status === 400 && fields.length) return `The server refused the file: ${fields.join(" ")}`;
     return error.message;
   }
-  return error?.message || "Something went wrong.";
+  return error instanceof Error && error.message ? error.message : "Something went wrong.";
 }
 
-/** Say that a try failed and another follows, e.g. "Connection lost. Retrying in 3 s…". */
+/** Why an upload stopped, saying so when it gave up after several tries. */
+export function describeFailure(/** @type {unknown} */ error) {
+  const tries = attemptsOf(error);
+  return `${tries > 1 ? `Gave up after ${tries} tries. ` : ""}${describeError(error)}`;
+}
+
+/**
+ * Say that a try failed and another follows, e.g. "Connection lost. Retrying in 3 s…".
+ * @param {RetryNote} retry
+ */
 export function describeRetry({ error, delay, offline = false }) {
-  if (offline) return "You are offline. The upload goes on when the connection is back…";
+  if (offline) return SAY.offline;
   const when = delay >= 1000 ? ` in ${formatDuration(delay / 1000)}` : "";
-  if (error?.source === "storage") {
-    if (error.status === 0) return `Connection lost. Retrying${when}…`;
-    return `Storage is busy. Retrying${when}…`;
+  if (error instanceof StorageError) {
+    return error.status === 0 ? `Connection lost. Retrying${when}…` : `Storage is busy. Retrying${when}…`;
   }
-  if (error?.status === 0) return `The server cannot be reached. Retrying${when}…`;
+  if (error instanceof ApiError && error.status === 0) return `The server cannot be reached. Retrying${when}…`;
   return `The server is busy. Retrying${when}…`;
 }
 
-/** Say that a signed URL or policy expired and a fresh one is on its way. */
-export function describeRenew() {
-  return "Upload permission expired. Renewing…";
+/** Say how much of a resumed file storage already held ("" when nothing). */
+export function describeResumed(/** @type {number} */ bytes) {
+  return bytes > 0 ? `Resumed: ${formatBytes(bytes)} was already in storage.` : "";
+}
+
+/** Say why the file starts over as a new upload. */
+export function describeRestart(/** @type {unknown} */ error) {
+  if (error instanceof ApiError && error.code === "parts_gone") {
+    return "Storage no longer held the earlier parts; starting the upload again.";
+  }
+  return "The earlier upload ran out of time; starting it again.";
+}
+
+/** Say that a cancel did not go through. */
+export function describeCancelFailure(/** @type {unknown} */ error) {
+  return `Could not cancel: ${describeError(error)}`;
 }

@@ -1,17 +1,36 @@
+// @ts-check
 // A first-in, first-out queue that runs at most `concurrency` tasks at a time.
 
 /**
- * Make a queue. `add(task, {front})` schedules an async function and returns a ticket whose
- * `cancel()` removes it while it still waits (a running task stops itself; the queue only frees its slot).
+ * @typedef {object} Ticket
+ * @property {"waiting" | "running" | "done" | "cancelled"} state
+ * @property {() => boolean} cancel remove the task while it still waits (false once it runs)
+ */
+
+/**
+ * @typedef {object} Queue
+ * @property {(task: () => Promise<void>, options?: {front?: boolean}) => Ticket} add schedule a task;
+ *   `front` puts it ahead of the others (a resumed file goes next)
+ * @property {number} running tasks running now
+ * @property {number} waiting tasks waiting for a slot
+ * @property {() => Promise<void>} idle resolves once nothing runs or waits
+ */
+
+/**
+ * Make a queue. A running task stops itself; the queue only frees its slot.
+ * @param {{concurrency?: number, onError?: (error: unknown) => void}} [options]
+ * @returns {Queue}
  */
 export function createQueue({ concurrency = 2, onError = (error) => console.error(error) } = {}) {
+  /** @type {(Ticket & {task: () => Promise<void>})[]} */
   const waiting = [];
   let running = 0;
+  /** @type {(() => void)[]} */
   let idleWaiters = [];
 
   function pump() {
     while (running < concurrency && waiting.length) {
-      const ticket = waiting.shift();
+      const ticket = /** @type {Ticket & {task: () => Promise<void>}} */ (waiting.shift());
       ticket.state = "running";
       running += 1;
       Promise.resolve()
@@ -31,8 +50,8 @@ export function createQueue({ concurrency = 2, onError = (error) => console.erro
   }
 
   return {
-    /** Schedule `task`; `front` puts it ahead of the others (a resumed file goes next). */
     add(task, { front = false } = {}) {
+      /** @type {Ticket & {task: () => Promise<void>}} */
       const ticket = {
         task,
         state: "waiting",
@@ -51,15 +70,12 @@ export function createQueue({ concurrency = 2, onError = (error) => console.erro
       queueMicrotask(pump);
       return ticket;
     },
-    /** Tasks running now. */
     get running() {
       return running;
     },
-    /** Tasks waiting for a slot. */
     get waiting() {
       return waiting.length;
     },
-    /** Resolve once nothing runs or waits. */
     idle() {
       if (!running && !waiting.length) return Promise.resolve();
       return new Promise((resolve) => idleWaiters.push(resolve));

@@ -1,57 +1,102 @@
-// The "My uploads" table: the newest records with their status and, once uploaded, a download link.
+// @ts-check
+// The "My uploads" table: the newest records, each named with a link to the upload's own page, its
+// status in words, and for an uploaded picture or video a small preview from its download link.
 
 import { formatBytes } from "./format.js";
-import { statusText } from "./messages.js";
+import { mediaKind } from "./media.js";
+import { describeError } from "./messages.js";
+import { recordWords } from "./states.js";
 
-/** Make the table body's renderer; `refresh()` reloads it, and calls close together share one load. */
-export function createRecentList({ body, load }) {
-  let timer = 0;
-  let loading = null;
+/** @import { MediaRecord, RecordPage } from "./answers.js" */
 
-  function message(text) {
-    body.innerHTML = "";
-    const cell = body.insertRow().insertCell();
-    cell.colSpan = 4;
-    cell.textContent = text;
+/**
+ * @typedef {object} RecentListOptions
+ * @property {HTMLTableSectionElement} body the table's <tbody>
+ * @property {() => Promise<RecordPage>} load the newest records
+ * @property {string} uploadsPage where an upload's own page lives: `${uploadsPage}${id}/`
+ */
+
+/** Make the table's renderer; `refresh()` reloads it, and calls close together share one load. */
+export function createRecentList(/** @type {RecentListOptions} */ { body, load, uploadsPage }) {
+  const doc = body.ownerDocument;
+  /** @type {ReturnType<typeof setTimeout> | undefined} */
+  let timer;
+  /** @type {Promise<void>} */
+  let loading = Promise.resolve();
+
+  /** A cell, with a class when given. */
+  const cell = (/** @type {HTMLTableRowElement} */ row, className = "") => {
+    const td = doc.createElement("td");
+    if (className) td.className = className;
+    row.append(td);
+    return td;
+  };
+
+  function say(/** @type {string} */ text) {
+    const row = doc.createElement("tr");
+    const td = cell(row);
+    td.colSpan = 4;
+    td.textContent = text;
+    body.replaceChildren(row);
   }
 
-  function draw(records) {
-    body.innerHTML = "";
+  /** A small preview of an uploaded picture or video, fetched only when scrolled to; none for audio. */
+  function thumbnail(/** @type {MediaRecord} */ record) {
+    const kind = mediaKind(record.content_type);
+    if (record.status !== "uploaded" || !record.download_url || (kind !== "image" && kind !== "video")) return null;
+    /** @type {HTMLImageElement | HTMLVideoElement} */
+    let preview;
+    if (kind === "image") {
+      preview = doc.createElement("img");
+      preview.alt = ""; // the name beside it says what it is
+      preview.loading = "lazy";
+    } else {
+      preview = doc.createElement("video");
+      preview.preload = "metadata";
+      preview.muted = true;
+      preview.setAttribute("aria-hidden", "true");
+    }
+    preview.className = "thumb";
+    // One the browser cannot show (or whose short-lived link has lapsed) goes, rather than a broken icon.
+    preview.addEventListener("error", () => (preview.hidden = true), { once: true });
+    preview.src = record.download_url;
+    return preview;
+  }
+
+  function draw(/** @type {MediaRecord[]} */ records) {
     if (!records.length) {
-      message("Nothing uploaded yet.");
+      say("Nothing uploaded yet.");
       return;
     }
-    for (const item of records) {
-      const row = body.insertRow();
-      row.dataset.id = item.id;
-      row.dataset.status = item.status;
-      const name = row.insertCell();
-      name.className = "file";
-      if (item.download_url) {
-        const link = document.createElement("a");
-        link.href = item.download_url;
-        link.textContent = item.filename;
+    body.replaceChildren(
+      ...records.map((record) => {
+        const row = doc.createElement("tr");
+        row.dataset.id = record.id;
+        row.dataset.status = record.status;
+        const name = cell(row, "file");
+        const preview = thumbnail(record);
+        if (preview) name.append(preview);
+        const link = doc.createElement("a");
+        link.href = `${uploadsPage}${record.id}/`;
+        link.textContent = record.filename;
         name.append(link);
-      } else {
-        name.textContent = item.filename;
-      }
-      row.insertCell().textContent = formatBytes(item.size);
-      const status = row.insertCell();
-      status.className = "status";
-      status.textContent = statusText(item.status);
-      row.insertCell().textContent = item.uploaded_at ? new Date(item.uploaded_at).toLocaleString() : "—";
-    }
+        cell(row).textContent = formatBytes(record.size);
+        cell(row, "status").textContent = recordWords(record.status);
+        cell(row).textContent = record.uploaded_at ? new Date(record.uploaded_at).toLocaleString() : "—";
+        return row;
+      }),
+    );
   }
 
   async function reload() {
-    body.closest("table")?.setAttribute("aria-busy", "true");
+    const table = body.closest("table");
+    table?.setAttribute("aria-busy", "true");
     try {
-      const page = await load();
-      draw(page.results ?? []);
+      draw((await load()).results);
     } catch (error) {
-      message(`Could not load your uploads: ${error.message}`);
+      say(`Could not load your uploads: ${describeError(error)}`);
     } finally {
-      body.closest("table")?.removeAttribute("aria-busy");
+      table?.removeAttribute("aria-busy");
     }
   }
 
@@ -60,7 +105,7 @@ export function createRecentList({ body, load }) {
     refresh(delayMs = 250) {
       clearTimeout(timer);
       timer = setTimeout(() => {
-        loading = (loading ?? Promise.resolve()).then(reload);
+        loading = loading.then(reload);
       }, delayMs);
     },
   };

@@ -1,21 +1,52 @@
-// The uploader page: wires the config, API, queue, jobs and view together (the only module that
-// touches the page at import time).
+// @ts-check
+// The uploader page: reads the server's config, builds the uploader core with the browser's own
+// collaborators, and lets the views render it. The only module that touches the page on load.
 
 import { createApi } from "./api.js";
 import { readConfig } from "./config.js";
 import { bindDropZone } from "./dropzone.js";
-import { UploadJob } from "./job.js";
-import { checkFile } from "./limits.js";
-import { createQueue } from "./queue.js";
+import { createPreviewer } from "./preview.js";
 import { createRecentList } from "./recent.js";
 import { createResumeStore } from "./resume.js";
-import { postFile, putPart } from "./transfer.js";
-import { createView } from "./view.js";
+import { STATES } from "./states.js";
+import { createXhrSenders } from "./transfer.js";
+import { createUploader } from "./uploader-core.js";
+import { createTransferView } from "./view.js";
 
-const config = readConfig(JSON.parse(document.getElementById("uploader-config").textContent));
-const api = createApi({ base: config.api, csrfToken: config.csrfToken });
-const queue = createQueue({ concurrency: config.parallelFiles });
-const jobs = [];
+/**
+ * @import { Upload } from "./upload.js"
+ * @import { TransferViewOptions } from "./view.js"
+ */
+
+/** The page's view of its uploads, whose buttons act on them. */
+/** @typedef {TransferViewOptions<Upload>} PageViewOptions */
+
+/**
+ * The page's element with this id.
+ * @template {HTMLElement} T
+ * @param {string} id
+ * @param {new () => T} type
+ * @returns {T}
+ */
+function byId(id, type) {
+  const element = document.getElementById(id);
+  if (!(element instanceof type)) throw new Error(`The page has no ${type.name} #${id}.`);
+  return element;
+}
+
+/**
+ * The element matching `selector` inside `root`.
+ * @template {Element} T
+ * @param {Element} root
+ * @param {string} selector
+ * @param {new () => T} type
+ * @returns {T}
+ */
+function within(root, selector, type) {
+  const element = root.querySelector(selector);
+  if (!(element instanceof type)) throw new Error(`The page has no ${type.name} ${selector} in #${root.id}.`);
+  return element;
+}
 
 /** localStorage, or null where the browser refuses it (privacy modes throw on access). */
 function browserStorage() {
@@ -27,70 +58,60 @@ function browserStorage() {
     return null;
   }
 }
-const store = createResumeStore(browserStorage());
 
+const root = byId("uploader", HTMLElement);
+let config;
+try {
+  config = readConfig(JSON.parse(byId("uploader-config", HTMLScriptElement).textContent || "null"));
+} catch (error) {
+  // Said on the page rather than half-working: the server's settings need fixing.
+  byId("uploader-problem", HTMLElement).hidden = false;
+  byId("uploader-problem", HTMLElement).textContent = error instanceof Error ? error.message : String(error);
+  throw error;
+}
+
+const api = createApi({ base: config.api, csrfToken: config.csrfToken });
+const uploader = createUploader({ config, api, ...createXhrSenders(), store: createResumeStore(browserStorage()) });
 const recent = createRecentList({
-  body: document.getElementById("recent-uploads"),
+  body: byId("recent-uploads", HTMLTableSectionElement),
   load: () => api.list(10),
+  uploadsPage: config.uploadsPage,
 });
-
-const view = createView({
-  list: document.getElementById("transfers"),
-  overall: document.getElementById("overall"),
-  announcer: document.getElementById("announcer"),
-  onAction: (job, action) => {
-    if (action === "pause") job.pause();
-    else if (action === "resume") job.resume();
-    else if (action === "retry") job.retry();
-    else if (action === "cancel") job.cancel();
+const overall = byId("overall", HTMLElement);
+/** @type {PageViewOptions} */
+const viewOptions = {
+  list: byId("transfers", HTMLElement),
+  overall: {
+    box: overall,
+    bar: within(overall, "progress", HTMLProgressElement),
+    text: within(overall, ".overall-text", HTMLElement),
   },
+  announcer: byId("announcer", HTMLElement),
+  onAction: (upload, action) => upload.perform(action),
+  preview: createPreviewer({ document }),
+};
+const view = createTransferView(viewOptions);
+
+uploader.onAdd((upload) => {
+  view.add(upload);
+  // Once an upload stops moving, its record may read differently in "My uploads".
+  upload.subscribe((snapshot, change) => {
+    if (change === "status" && snapshot.id && !STATES[snapshot.status].busy) recent.refresh();
+  });
 });
-
-/** Record ids other live jobs are using (or looking at), so a resume never takes one of them. */
-function busyIds(self) {
-  const ids = jobs
-    .filter((job) => job !== self && !["rejected", "aborted", "uploaded"].includes(job.status))
-    .flatMap((job) => [job.id, job.claim]);
-  return new Set(ids.filter(Boolean));
-}
-
-/** Add files to the list: refused ones at once (no request at all), the others to the queue. */
-function addFiles(files) {
-  for (const file of files) {
-    const job = new UploadJob(file, {
-      api,
-      postFile,
-      putPart,
-      store,
-      config,
-      busyIds,
-      schedule: (task, options) => queue.add(task, options),
-    });
-    jobs.push(job);
-    view.add(job);
-    job.onChange((changed, kind) => {
-      if (kind === "status" && ["uploaded", "failed", "aborted", "expired"].includes(changed.status)) {
-        recent.refresh();
-      }
-    });
-    const problem = checkFile(file, config);
-    if (problem) job.reject(problem);
-    else job.enqueue();
-  }
-}
 
 bindDropZone({
-  zone: document.getElementById("dropzone"),
-  input: document.getElementById("file-input"),
-  onFiles: addFiles,
+  zone: byId("dropzone", HTMLElement),
+  input: byId("file-input", HTMLInputElement),
+  onFiles: (files) => uploader.add(files),
 });
 
 // Leaving mid-upload loses a small file's progress (large ones resume when picked again).
 window.addEventListener("beforeunload", (event) => {
-  if (!jobs.some((job) => job.busy)) return;
+  if (!uploader.busy()) return;
   event.preventDefault();
   event.returnValue = ""; // older browsers ask only when this is set
 });
 
 recent.refresh(0);
-document.getElementById("uploader").dataset.ready = "true";
+root.dataset.ready = "true";
