@@ -18,7 +18,7 @@ LOCAL_DEFAULTS := DEBUG=$${DEBUG-true} \
 	AWS_ACCESS_KEY_ID=$${AWS_ACCESS_KEY_ID-local} \
 	AWS_SECRET_ACCESS_KEY=$${AWS_SECRET_ACCESS_KEY-local-secret}
 
-.PHONY: install run test test-python test-postgres test-strict test-js lint format system-deps bench clean
+.PHONY: install run serve test test-python test-postgres test-strict test-js lint format system-deps bench clean
 
 # `local` brings the embedded S3 (moto) that `make run` and the tests start; production installs skip it.
 $(STAMP): pyproject.toml
@@ -38,6 +38,14 @@ ifeq ($(wildcard .env),)
 else
 	$(PY) manage.py runlocal
 endif
+
+# Production: settings from the environment or .env (SECRET_KEY, DATABASE_URL, ALLOWED_HOSTS, the
+# bucket…); WEB_CONCURRENCY worker processes (gunicorn reads it; default 2); BIND host:port.
+serve: $(STAMP)
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py collectstatic --noinput --verbosity 0
+	$(VENV)/bin/gunicorn mediaupload.wsgi --bind "$${BIND:-0.0.0.0:8000}" \
+	  --workers "$${WEB_CONCURRENCY:-2}" --access-logfile - --error-logfile -
 
 test: $(STAMP) system-deps test-js test-python test-postgres
 

@@ -1,6 +1,7 @@
 """Settings for mediaupload: the only module that reads the environment (and an optional `.env`)."""
 
 from pathlib import Path
+from typing import Any
 
 import django_stubs_ext
 import environ
@@ -43,7 +44,11 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: the load balancer's probe gets no HTTPS redirect and no host check.
+    "mediaupload.middleware.HealthCheck",
     "django.middleware.security.SecurityMiddleware",
+    "mediaupload.middleware.ContentSecurityPolicy",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     # Outermost but for security: it also sees the 500 pages Django makes from exceptions.
     "uploads.middleware.ApiErrorsAsJson",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -104,11 +109,35 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "staticfiles")
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Outside DEBUG, `collectstatic` writes compressed files with hashed names that WhiteNoise
+    # serves with far-future cache headers; `make run` serves the sources as they are.
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "mediaupload.staticfiles.StaticFilesStorage"
+    },
+}
 
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+# A year of HTTPS-only once a browser has seen the site over HTTPS (0 turns it off).
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+if env.bool("BEHIND_PROXY", default=False):
+    # Only behind a proxy that sets this header itself: the app then trusts it for HTTPS.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# How many proxies in front of the app append to X-Forwarded-For (sign-in throttling counts the
+# address the nearest one saw; 0: the socket's own address).
+TRUSTED_PROXIES = env.int("TRUSTED_PROXIES", default=0)
+# More origins the Content-Security-Policy allows for media and uploads (the bucket's is automatic).
+CSP_EXTRA_ORIGINS = env.list("CSP_EXTRA_ORIGINS", default=[])
 
 REST_FRAMEWORK = {
     # Token first, so an anonymous API call gets 401 with a WWW-Authenticate challenge.
@@ -175,11 +204,16 @@ UPLOAD_THROTTLE_PARTS = env.str("UPLOAD_THROTTLE_PARTS", default="300/minute")
 UPLOAD_EVENTS_SECRET = env.str("UPLOAD_EVENTS_SECRET", default="")
 UPLOAD_EVENTS_SNS_TOPICS = env.list("UPLOAD_EVENTS_SNS_TOPICS", default=[])
 
-LOGGING = {
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    # stderr, where gunicorn and container runtimes collect it.
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "loggers": {
-        "uploads": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")}
+        "uploads": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
+        # Every 500 with its traceback (Django otherwise only mails ADMINS outside DEBUG).
+        "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
     },
 }

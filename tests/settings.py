@@ -5,15 +5,21 @@ import tempfile
 
 # Written before the project's settings read the environment; tests never need a real secret.
 os.environ.setdefault("SECRET_KEY", "tests-only-not-secret")
+# The test client and live server speak plain HTTP, and serve static files from their sources.
+os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
 
 from mediaupload.settings import *  # noqa: F403
-from mediaupload.settings import DATABASES
+from mediaupload.settings import DATABASES, STORAGES
 
 CONTENT_UPLOAD_BUCKET = "test-bucket"
 AWS_ACCESS_KEY_ID = "testing"
 AWS_SECRET_ACCESS_KEY = "testing"
 AWS_S3_ENDPOINT_URL = "http://127.0.0.1:9"  # nothing listens: a test must bring its own S3
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+STORAGES = {
+    **STORAGES,
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
 
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not shared-cache memory, so threads in concurrency tests really contend for locks.

@@ -31,12 +31,35 @@ def test_changelist_shows_filename_owner_status_and_human_size(staff_client, use
     assert "2.0\xa0KB" in html
 
 
-@pytest.mark.parametrize("query", ["holiday", "alice", "media/"])
+@pytest.mark.parametrize("query", ["holiday", "alice", "key"])
 def test_search_by_filename_owner_and_key(staff_client, user, other_user, bucket, query):
-    upload(user, "holiday.mp4")
+    mine = upload(user, "holiday.mp4")
     upload(other_user, "other.mp4")
+    query = mine.key if query == "key" else query
     html = staff_client.get("/admin/uploads/mediafile/", {"q": query}).content.decode()
     assert "holiday.mp4" in html
+    assert "other.mp4" not in html  # search leaves out what does not match
+
+
+def test_kind_filter_offers_a_few_kinds_however_many_types_exist(staff_client, user, bucket):
+    upload(user, "clip.mp4")
+    for number in range(30):
+        MediaFile.objects.create(
+            owner=user,
+            key=f"incoming/odd-{number}",
+            filename=f"odd{number}.bin",
+            content_type=f"video/x-odd-{number}",
+            size=1,
+        )
+    MediaFile.objects.create(
+        owner=user, key="incoming/doc", filename="doc.pdf", content_type="application/pdf", size=1
+    )
+    page = staff_client.get("/admin/uploads/mediafile/").content.decode()
+    assert "x-odd-7" not in page.split('id="changelist-filter"')[1]  # no link per type
+    videos = staff_client.get("/admin/uploads/mediafile/", {"kind": "video"}).content.decode()
+    assert "clip.mp4" in videos and "doc.pdf" not in videos
+    others = staff_client.get("/admin/uploads/mediafile/", {"kind": "other"}).content.decode()
+    assert "doc.pdf" in others and "clip.mp4" not in others
 
 
 def test_status_filter(staff_client, user, bucket):

@@ -1,5 +1,7 @@
 """Admin for MediaFile records: browse, search, re-verify, and delete together with the object."""
 
+from typing import Any
+
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -7,6 +9,26 @@ from django.template.defaultfilters import filesizeformat
 
 from uploads import services, storage
 from uploads.models import MediaFile
+
+
+class KindFilter(admin.SimpleListFilter):
+    """Filter by the top-level type: a handful of choices, however many types users declare."""
+
+    title = "kind"
+    parameter_name = "kind"
+    KINDS = ("video", "audio", "image")
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        """Offer the kinds, and everything else."""
+        return [(kind, kind.capitalize()) for kind in self.KINDS] + [("other", "Other")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[MediaFile]) -> QuerySet[MediaFile]:
+        """Keep records of the chosen kind."""
+        if self.value() in self.KINDS:
+            return queryset.filter(content_type__startswith=f"{self.value()}/")
+        if self.value() == "other":
+            return queryset.exclude(content_type__regex=r"^(" + "|".join(self.KINDS) + ")/")
+        return queryset
 
 
 @admin.register(MediaFile)
@@ -22,7 +44,7 @@ class MediaFileAdmin(admin.ModelAdmin[MediaFile]):
         "content_type",
         "created_at",
     ]
-    list_filter = ["status", "content_type", "created_at"]
+    list_filter = ["status", KindFilter, "created_at"]
     search_fields = ["filename", "key", "owner__username", "owner__email"]
     list_select_related = ["owner"]
     date_hierarchy = "created_at"

@@ -159,7 +159,7 @@ def settle(held: claims.Claim, outcome: Outcome, *, via: str) -> MediaFile:
         if promoted:
             _delete_quietly(promoted)
         raise
-    logger.info("Upload %s: pending → %s (via %s)", record.pk, record.status, via)
+    record.log_transition(before=MediaFile.Status.PENDING, via=via)
     if promoted:
         _delete_quietly(held.record.key)  # the scratch copy; the media key serves from now on
     return record

@@ -1,10 +1,13 @@
 """The MediaFile record: one upload's key, owner, declaration and status."""
 
+import logging
 import uuid
 
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+
+logger = logging.getLogger("uploads.transitions")
 
 
 class MediaFile(models.Model):
@@ -102,6 +105,19 @@ class MediaFile(models.Model):
         """Record that the deadline passed without a complete file."""
         self.status = self.Status.EXPIRED
         self._save_transition()
+
+    def log_transition(self, *, before: str, via: str) -> None:
+        """Log one line an operator can search: which upload, whose, where, what changed, how."""
+        logger.info(
+            "upload %s owner=%s key=%s %s → %s size=%s via=%s",
+            self.pk,
+            self.owner_id,
+            self.key,
+            before,
+            self.status,
+            self.size,
+            via,
+        )
 
     def _save_transition(self, *fields: str) -> None:
         """Save a new status with its fields; a terminal record needs no claim any more."""

@@ -5,7 +5,6 @@ under a claim (`claims.py`), never inside a transaction.
 """
 
 import contextlib
-import logging
 import math
 import uuid
 from collections.abc import Callable
@@ -27,8 +26,6 @@ from uploads.errors import (
 )
 from uploads.models import IdempotencyKey, MediaFile
 from uploads.parts import plan_parts, uses_multipart
-
-logger = logging.getLogger(__name__)
 
 complete_upload = completion.complete_upload
 
@@ -218,7 +215,7 @@ def close_claimed(
         record = claims.locked_if_held(held)
         if record is not None:
             mark(record)
-            logger.info("Upload %s: pending → %s (via %s)", record.pk, record.status, via)
+            record.log_transition(before=MediaFile.Status.PENDING, via=via)
     return record
 
 

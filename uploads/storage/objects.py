@@ -3,6 +3,7 @@
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
 from django.utils import timezone
 from django.utils.http import content_disposition_header
@@ -82,6 +83,12 @@ def presign_download(*, key: str, filename: str, expires_in: int) -> str:
             },
             ExpiresIn=expires_in,
         )
+
+
+def bucket_origin() -> str:
+    """Return the scheme://host[:port] browsers reach the bucket at (signed locally, no S3 call)."""
+    parts = urlsplit(presign_download(key="origin-probe", filename="x", expires_in=60))
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def head_object(key: str) -> ObjectInfo:
