@@ -41,7 +41,8 @@ def uploader(request: HttpRequest) -> HttpResponse:
         "maxBytes": conf.max_bytes(),
         "allowedTypes": conf.accepted_types(),
         "acceptedSummary": describe_types(conf.accepted_types()),
-        "multipartThreshold": conf.multipart_threshold(),
+        # What the server uses: above 5 GiB every upload is multipart, whatever the setting.
+        "multipartThreshold": min(conf.multipart_threshold(), conf.SINGLE_POST_MAX_BYTES),
         "parallelParts": conf.parallel_parts(),
         "parallelFiles": conf.parallel_files(),
         "policyExpires": conf.policy_expires(),

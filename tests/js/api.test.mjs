@@ -52,7 +52,7 @@ function contractAnswer(url, { method }) {
 test("every call goes to /api/media/ with JSON, and writes carry the CSRF token", async () => {
   const { fetch, calls } = fakeFetch(contractAnswer);
   const api = createApi({ base: "/api/media/", csrfToken: "tok", fetch });
-  await api.create({ name: "a.MP4", size: 3, type: "Video/MP4" });
+  await api.create({ name: "a.MP4", size: 3, type: "Video/MP4" }, "key-1");
   await api.get("id1");
   await api.authorize("id1");
   await api.signParts("id1", [1, 2]);
@@ -84,7 +84,7 @@ test("every call goes to /api/media/ with JSON, and writes carry the CSRF token"
 
 test("answers become typed facts: the record and its upload, signed parts, the part listing", async () => {
   const api = createApi({ base: "/api/media/", csrfToken: "t", fetch: fakeFetch(contractAnswer).fetch });
-  const created = await api.create({ name: "a.MP4", size: 3, type: "video/mp4" });
+  const created = await api.create({ name: "a.MP4", size: 3, type: "video/mp4" }, "key-1");
   assert.equal(created.id, "id1");
   assert.equal(created.upload_method, "post");
   assert.deepEqual(created.upload, POST);
@@ -123,7 +123,7 @@ test("a refusal is one ApiError: detail, code, the record's status on a 409, fie
     return true;
   });
   const fields = { size: ["Files larger than 10 bytes are not accepted."], filename: ["Too long.", "Bad."] };
-  await assert.rejects(refusing(400, { detail: "Check the fields.", code: "invalid", fields }).create({ name: "a", size: 1, type: "" }), {
+  await assert.rejects(refusing(400, { detail: "Check the fields.", code: "invalid", fields }).create({ name: "a", size: 1, type: "" }, "key-1"), {
     status: 400,
     detail: "Check the fields.",
     fields,
@@ -155,4 +155,13 @@ test("no answer at all is status 0; a cancelled request stays an abort", async (
     },
   });
   await assert.rejects(aborting.get("x", controller.signal), { name: "AbortError" });
+});
+
+test("create sends the row's Idempotency-Key; the other calls send none", async () => {
+  const { fetch, calls } = fakeFetch(contractAnswer);
+  const api = createApi({ base: "/api/media/", csrfToken: "tok", fetch });
+  await api.create({ name: "a.mp4", size: 3, type: "video/mp4" }, "3f1c0b9e-key");
+  await api.authorize("id1");
+  assert.equal(calls[0].headers["Idempotency-Key"], "3f1c0b9e-key");
+  assert.equal(calls[1].headers["Idempotency-Key"], undefined);
 });

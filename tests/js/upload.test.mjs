@@ -156,7 +156,7 @@ test("a remembered record that is no longer pending is forgotten and the file st
   const store = createResumeStore(null);
   const file = makeFile(23);
   const first = setup(server, { store });
-  const old = await first.api.create(file);
+  const old = await first.api.create(file, "key-of-an-earlier-page");
   await first.api.abort(old.id);
   store.remember(file, old.id);
   server.calls.length = 0;
@@ -170,7 +170,7 @@ test("without localStorage the server's pending list finds the record", async ()
   const server = fakeServer();
   const file = makeFile(23);
   const { api } = setup(server);
-  const record = await api.create(file);
+  const record = await api.create(file, "key-of-an-earlier-page");
   server.records.get(record.id).parts.set(1, new Uint8Array((await bytesOf(file.slice(0, 5)))));
   server.calls.length = 0;
   const done = await until(setup(server).make(file), "uploaded", "failed");
@@ -229,12 +229,38 @@ test("network trouble is retried and said in words", async () => {
   assert.equal(server.records.size, 1);
 });
 
-test("a create with no answer is not repeated: it may have made a record", async () => {
+test("a create whose answer was lost is retried with the same Idempotency-Key: one record", async () => {
   const server = fakeServer();
-  server.override.create = async () => "network";
-  const done = await until(setup(server).make(makeFile(8)), "failed");
-  assert.equal(server.calls.filter((call) => call === "create").length, 1);
-  assert.match(done.message, /Could not reach the server/);
+  const keys = [];
+  let lost = 0;
+  server.override.create = async ({ next, headers }) => {
+    keys.push(headers["Idempotency-Key"]);
+    const answer = await next(); // the server makes (or, for a known key, finds) the record…
+    if (lost < 3) {
+      lost += 1;
+      return "network"; // …but its answer never arrives
+    }
+    return answer;
+  };
+  const done = await until(setup(server).make(makeFile(8)), "uploaded", "failed");
+  assert.equal(done.status, "uploaded", done.message);
+  assert.equal(keys.length, 4);
+  assert.equal(new Set(keys).size, 1, "every retry repeats the row's one key");
+  assert.equal(server.records.size, 1, "one record, not four");
+});
+
+test("two rows of the same file send different keys, so they never merge into one record", async () => {
+  const server = fakeServer();
+  const keys = [];
+  server.override.create = async ({ next, headers }) => {
+    keys.push(headers["Idempotency-Key"]);
+    return next();
+  };
+  const { make } = setup(server);
+  const file = makeFile(8);
+  const [one, two] = await Promise.all([until(make(file), "uploaded"), until(make(file), "uploaded")]);
+  assert.notEqual(one.id, two.id);
+  assert.equal(new Set(keys).size, 2);
 });
 
 test("a server refusal ends the upload with the API's own words and no retry loop", async () => {

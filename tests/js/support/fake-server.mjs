@@ -22,7 +22,7 @@ export async function bytesOf(blob) {
 /**
  * The server: files above `threshold` bytes go up in parts of `partSize`. `calls` logs every
  * request in words ("create", "sign 1,2", "PUT 3"…); `override[route]` can replace a route:
- * `async ({id, body, next}) => answer`, where `next()` is the normal answer ({status, body}).
+ * `async ({id, body, next, headers}) => answer`, where `next()` is the normal answer ({status, body}).
  */
 export function fakeServer({ threshold = 10, partSize = 5, base = "/api/media/" } = {}) {
   const records = new Map(); // id → {record, parts: Map(number → Uint8Array), object: Uint8Array | null}
@@ -31,6 +31,7 @@ export function fakeServer({ threshold = 10, partSize = 5, base = "/api/media/" 
   const override = {};
   const pastDeadline = new Set(); // records the server signs nothing more for
   let created = 0;
+  const keys = new Map(); // Idempotency-Key → record id, as the server remembers them
 
   const ok = (body, status = 200) => ({ status, body });
   const refuse = (status, detail, code, extra = {}) => ({ status, body: { detail, code, ...extra } });
@@ -54,7 +55,12 @@ export function fakeServer({ threshold = 10, partSize = 5, base = "/api/media/" 
     [...entry.parts.entries()].sort(([a], [b]) => a - b).map(([n, bytes]) => ({ part_number: n, size: bytes.length, etag: `"e${n}"` }));
 
   const routes = {
-    create(_, body) {
+    create(_, body, __, headers) {
+      const key = headers?.["Idempotency-Key"];
+      if (key && keys.has(key)) {
+        const entry = records.get(keys.get(key));
+        return ok({ ...view(entry), upload: describeUpload(entry.record) }, 201);
+      }
       created += 1;
       const id = `r${created}`;
       const record = {
@@ -73,6 +79,7 @@ export function fakeServer({ threshold = 10, partSize = 5, base = "/api/media/" 
       };
       const entry = { record, parts: new Map(), object: null };
       records.set(id, entry);
+      if (key) keys.set(key, id);
       return ok({ ...view(entry), upload: describeUpload(record) }, 201);
     },
     get: (entry) => ok(view(entry)),
@@ -160,9 +167,9 @@ export function fakeServer({ threshold = 10, partSize = 5, base = "/api/media/" 
     const next = async () => {
       const entry = id ? records.get(id) : null;
       if (id && !entry) return refuse(404, "Not found.", "not_found");
-      return (routes[name] ?? routes.list)(entry, body, parsed.searchParams);
+      return (routes[name] ?? routes.list)(entry, body, parsed.searchParams, init.headers);
     };
-    const answer = override[name] ? await override[name]({ id, body, next }) : await next();
+    const answer = override[name] ? await override[name]({ id, body, next, headers: init.headers ?? {} }) : await next();
     init.signal?.throwIfAborted();
     if (answer === "network") throw new TypeError("Failed to fetch");
     return new Response(JSON.stringify(answer.body), { status: answer.status, headers: answer.headers ?? {} });

@@ -20,7 +20,8 @@ import { ApiError } from "./errors.js";
 
 /**
  * @typedef {object} ApiClient
- * @property {(file: FileFacts, signal?: AbortSignal) => Promise<CreatedRecord>} create declare a file
+ * @property {(file: FileFacts, idempotencyKey: string, signal?: AbortSignal) => Promise<CreatedRecord>} create
+ *   declare a file; repeating it with the same key gives the same record (a lost answer is safe to retry)
  * @property {(id: string, signal?: AbortSignal) => Promise<MediaRecord>} get
  * @property {(id: string, signal?: AbortSignal) => Promise<UploadDescriptor>} authorize a fresh
  *   authorisation for the same pending record
@@ -46,9 +47,10 @@ export function createApi({ base, csrfToken, fetch = globalThis.fetch.bind(globa
    * @param {string} path
    * @param {unknown} body
    * @param {AbortSignal | undefined} signal
+   * @param {Record<string, string>} [extraHeaders]
    * @returns {Promise<unknown>}
    */
-  async function request(method, path, body, signal) {
+  async function request(method, path, body, signal, extraHeaders = {}) {
     /** @type {Response} */
     let response;
     try {
@@ -60,6 +62,7 @@ export function createApi({ base, csrfToken, fetch = globalThis.fetch.bind(globa
           Accept: "application/json",
           ...(body === undefined ? {} : { "Content-Type": "application/json" }),
           ...(method === "GET" ? {} : { "X-CSRFToken": csrfToken }),
+          ...extraHeaders,
         },
         body: body === undefined ? undefined : JSON.stringify(body),
       });
@@ -73,9 +76,9 @@ export function createApi({ base, csrfToken, fetch = globalThis.fetch.bind(globa
   }
 
   return {
-    create: async (file, signal) => {
+    create: async (file, idempotencyKey, signal) => {
       const facts = { filename: file.name, content_type: file.type.toLowerCase(), size: file.size };
-      return readCreated(await request("POST", "", facts, signal));
+      return readCreated(await request("POST", "", facts, signal, { "Idempotency-Key": idempotencyKey }));
     },
     get: async (id, signal) => readRecord(await request("GET", `${id}/`, undefined, signal)),
     authorize: async (id, signal) => readAuthorization(await request("POST", `${id}/authorize/`, undefined, signal)),

@@ -94,10 +94,11 @@ async function whenOnline(/** @type {StepContext} */ { deps, report }, /** @type
  * @param {File} file
  * @param {StepContext} ctx
  * @param {object} holder
+ * @param {string} createKey the Idempotency-Key of this file's create (new for each new record)
  * @param {AbortSignal} signal
  * @returns {Promise<OpenedRecord>}
  */
-export async function openRecord(file, ctx, holder, signal) {
+export async function openRecord(file, ctx, holder, createKey, signal) {
   const { api, store, claims, settings } = ctx.deps;
   if (file.size > settings.multipartThreshold) {
     /** @type {Caller} */
@@ -106,10 +107,11 @@ export async function openRecord(file, ctx, holder, signal) {
     if (found) return { record: found.record, form: null, parts: partsHeld(found.listing), resumed: true };
   }
   // A cancel may stop the wait for the network, but not the create once sent: a record the server
-  // made must come back, so the cancel can abort it.
+  // made must come back, so the cancel can abort it. Its Idempotency-Key makes a retry after a
+  // lost answer return that same record instead of making a second one.
   await whenOnline(ctx, signal);
   signal.throwIfAborted();
-  const { upload, ...record } = await call(ctx, (s) => api.create(file, s), undefined, { idempotent: false });
+  const { upload, ...record } = await call(ctx, (s) => api.create(file, createKey, s));
   if (upload.method === "post") return { record, form: upload, parts: null, resumed: false };
   const missing = Array.from({ length: upload.part_count }, (_, index) => index + 1);
   return { record, form: null, parts: { partSize: upload.part_size, missing, held: 0 }, resumed: false };

@@ -31,6 +31,7 @@ export class Upload {
   /** @type {PostUpload | null} the policy to send with (null: ask for one) */ #form = null;
   /** @type {PartState | null} null for a file sent as one POST */ #parts = null;
   #note = ""; // said each time it prepares and sends ("Resumed: …")
+  #createKey = newKey(); // the Idempotency-Key of the create that makes this upload's record
   /** @type {AbortController | null} */ #controller = null;
   /** @type {Intent | null} set while a pause or cancel aborts the run */ #intent = null;
   /** @type {{cancel(): boolean} | null} */ #ticket = null;
@@ -167,7 +168,9 @@ export class Upload {
   /** Record, bytes, verification. */
   async #transfer(/** @type {AbortSignal} */ signal) {
     this.#enter("preparing", signal, this.#note);
-    if (!this.#hold.id) this.#adopt(await steps.openRecord(this.file, this.#ctx, this, signal));
+    if (!this.#hold.id) {
+      this.#adopt(await steps.openRecord(this.file, this.#ctx, this, this.#createKey, signal));
+    }
     const id = this.#hold.requireId();
     if (this.#parts) await this.#sendParts(id, this.#parts, signal);
     else {
@@ -259,6 +262,7 @@ export class Upload {
   /** Forget the record and everything about its transfer (a new one will be made). */
   #drop() {
     this.#hold.drop();
+    this.#createKey = newKey(); // a new record is wanted: a repeat of the old key would return it
     this.#form = null;
     this.#parts = null;
     this.#board.progress(0);
@@ -269,4 +273,9 @@ export class Upload {
     signal.throwIfAborted();
     this.#board.move(status, message);
   }
+}
+
+/** A fresh Idempotency-Key: one per record an upload asks the server to make. */
+function newKey() {
+  return globalThis.crypto.randomUUID();
 }
