@@ -166,7 +166,7 @@ def test_a_finished_or_expired_record_comes_back_without_authorization(api, buck
         owner=MediaFile.objects.get().owner,
         key=key,
         fingerprint=idempotency.fingerprint(
-            filename="clip.mp4", content_type="video/mp4", size=len(body)
+            filename="clip.mp4", content_type="video/mp4", size=len(body), field=""
         ),
         media_file=MediaFile.objects.get(),
     )

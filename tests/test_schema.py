@@ -117,6 +117,7 @@ def test_the_schema_describes_every_operation_and_the_upload_union(client, user)
         "POST /api/media/{id}/abort/",
         "POST /api/media/{id}/authorize/",
         "POST /api/media/{id}/complete/",
+        "POST /api/media/{id}/field-value/",
         "GET /api/media/{id}/parts/",
         "POST /api/media/{id}/parts/",
         "POST /api/s3-events/",

@@ -4,9 +4,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.apps import AppConfig
+from django.conf import settings
 from django.core.checks import CheckMessage, Error, Warning, register
 
-from uploads import conf
+from uploads import conf, registry
 
 
 @register()
@@ -85,6 +86,15 @@ def check_upload_settings(
                     id="uploads.E011",
                 )
             )
+    if registry.field_ids() and "uploads.middleware.CurrentUser" not in settings.MIDDLEWARE:
+        problems.append(
+            Warning(
+                "MediaFileField forms cannot tell who submits them.",
+                hint="Add 'uploads.middleware.CurrentUser' to MIDDLEWARE, after "
+                "AuthenticationMiddleware; until then they refuse new files.",
+                id="uploads.W002",
+            )
+        )
     if bool(conf.get("AWS_ACCESS_KEY_ID")) != bool(conf.get("AWS_SECRET_ACCESS_KEY")):
         problems.append(
             Warning(

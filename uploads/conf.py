@@ -47,6 +47,8 @@ DEFAULTS: dict[str, Any] = {
     "UPLOAD_THROTTLE_CREATE": "120/minute",
     "UPLOAD_THROTTLE_AUTHORIZE": "60/minute",
     "UPLOAD_THROTTLE_PARTS": "300/minute",
+    # How long a form's upload value stays valid, and how long an unattached field upload is kept.
+    "UPLOAD_FIELD_VALUE_MAX_AGE": 24 * 3600,
     "UPLOAD_EVENTS_SECRET": "",
     "UPLOAD_EVENTS_SNS_TOPICS": [],
 }
@@ -189,3 +191,8 @@ def user_max_pending() -> int:
 def throttle_rate(scope: str) -> str | None:
     """Return the rate for a throttled call ("create", "authorize", "parts"); '' turns it off."""
     return str(get(f"UPLOAD_THROTTLE_{scope.upper()}")) or None
+
+
+def field_value_max_age() -> int:
+    """Return how many seconds a form field's signed upload value is accepted."""
+    return int(get("UPLOAD_FIELD_VALUE_MAX_AGE"))

@@ -68,6 +68,15 @@ class UploadNotReceived(UploadConflict):
         super().__init__(media_file, detail)
 
 
+class NotUploaded(UploadConflict):
+    """Only an uploaded (verified) record can be attached to a model field."""
+
+    code = "not_uploaded"
+
+    def __init__(self, media_file: "MediaFile") -> None:
+        super().__init__(media_file, f"This upload is {media_file.status}, not uploaded.")
+
+
 class Busy(UploadConflict):
     """Another request is working on this upload right now; try again shortly."""
 

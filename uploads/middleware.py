@@ -1,8 +1,11 @@
-"""Error answers outside DRF's views (unknown API URLs, server errors) in the API's JSON shape."""
+"""The app's middleware: error answers in the API's JSON shape outside DRF's views, and the
+signed-in user for form fields (which Django gives no request)."""
 
+import contextvars
 import json
 from collections.abc import Callable
 from http import HTTPStatus
+from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
@@ -33,3 +36,30 @@ def _json_error(code: int) -> HttpResponse:
     phrase = HTTPStatus(code).phrase if code in HTTPStatus._value2member_map_ else "Error"
     body = {"detail": f"{phrase}.", "code": phrase.lower().replace(" ", "_").replace("-", "_")}
     return HttpResponse(json.dumps(body), status=code, content_type="application/json")
+
+
+_current_user: contextvars.ContextVar[Any] = contextvars.ContextVar("uploads_current_user")
+
+
+class CurrentUser:
+    """Let MediaFileField forms know who submits them: an upload may only be attached by its owner.
+
+    Place it after AuthenticationMiddleware.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        """Keep the next handler."""
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        """Remember the request's user while it is handled."""
+        token = _current_user.set(request.user)
+        try:
+            return self.get_response(request)
+        finally:
+            _current_user.reset(token)
+
+
+def current_user() -> Any:
+    """Return the user of the request being handled; None outside one or without the middleware."""
+    return _current_user.get(None)

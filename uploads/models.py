@@ -28,6 +28,12 @@ class MediaFile(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="media_files"
     )
     filename = models.CharField(max_length=255)
+    field = models.CharField(
+        max_length=255,
+        blank=True,
+        db_index=True,
+        help_text="The model field it was uploaded for (app_label.model.field), if any.",
+    )
     content_type = models.CharField(max_length=255)
     size = models.PositiveBigIntegerField(help_text="Declared size in bytes.")
     status = models.CharField(

@@ -6,49 +6,18 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from uploads import conf, media_types, services, storage
+from uploads import services, storage
+from uploads.client_config import client_config
 from uploads.errors import UploadConflict
 from uploads.models import MediaFile
-
-_KINDS = {"video": "video", "audio": "audio", "image": "images"}
-_ANY_ID = uuid.UUID(int=0)
-
-
-def describe_types(types: list[str]) -> str:
-    """Say accepted types in words: "video (MP4, MOV), images (PNG)"; "video/*" says "video"."""
-    by_kind: dict[str, list[str]] = {}
-    for content_type in types:
-        kind, _, subtype = content_type.partition("/")
-        names = by_kind.setdefault(_KINDS.get(kind, kind), [])
-        # "" stands for any type of the kind.
-        name = "" if subtype == "*" else (media_types.extension_for(content_type) or subtype)
-        if name.lstrip(".").upper() not in names:
-            names.append(name.lstrip(".").upper())
-    return ", ".join(
-        kind if "" in names else f"{kind} ({', '.join(names)})" for kind, names in by_kind.items()
-    )
 
 
 @login_required
 def uploader(request: HttpRequest) -> HttpResponse:
     """Serve the uploader page with the settings its script needs."""
-    config = {
-        "api": reverse("uploads:media-list"),
-        "csrfToken": get_token(request),
-        "maxBytes": conf.max_bytes(),
-        "allowedTypes": conf.accepted_types(),
-        "acceptedSummary": describe_types(conf.accepted_types()),
-        # What the server uses: above 5 GiB every upload is multipart, whatever the setting.
-        "multipartThreshold": min(conf.multipart_threshold(), conf.SINGLE_POST_MAX_BYTES),
-        "parallelParts": conf.parallel_parts(),
-        "parallelFiles": conf.parallel_files(),
-        "policyExpires": conf.policy_expires(),
-        # The page of upload <id> is this prefix + "<id>/".
-        "uploadsPage": reverse("uploads:detail", args=[_ANY_ID]).removesuffix(f"{_ANY_ID}/"),
-    }
+    config = {**client_config(), "csrfToken": get_token(request)}
     return render(request, "uploads/uploader.html", {"uploader_config": config})
 
 

@@ -3,11 +3,11 @@
 import re
 from typing import Any
 
-from django.template.defaultfilters import filesizeformat
 from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_field
 from rest_framework import serializers
 
-from uploads import conf, multipart, services, storage
+from uploads import multipart, registry, services, storage
+from uploads.limits import SITE
 from uploads.models import MediaFile
 
 # RFC 6838 type/subtype names; parameters such as "; charset=" are not accepted for media.
@@ -20,6 +20,12 @@ class CreateUploadSerializer(serializers.Serializer[dict[str, Any]]):
     filename = serializers.CharField(min_length=1, max_length=255, trim_whitespace=False)
     content_type = serializers.CharField(max_length=255)
     size = serializers.IntegerField(min_value=1)
+    field = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=255,
+        help_text="A model field's id (`app_label.model.field`) whose narrower limits apply.",
+    )
 
     def validate_filename(self, value: str) -> str:
         """Reject names that are only white space; the name is display text only."""
@@ -28,30 +34,32 @@ class CreateUploadSerializer(serializers.Serializer[dict[str, Any]]):
         return value
 
     def validate_content_type(self, value: str) -> str:
-        """Accept a plain `type/subtype` that matches UPLOAD_ALLOWED_TYPES."""
+        """Accept a plain `type/subtype`; the limits are checked with the field's, in validate()."""
         content_type = value.strip().lower()
         if not _MEDIA_TYPE.fullmatch(content_type):
             raise serializers.ValidationError("Enter a media type such as video/mp4.")
-        if not conf.is_type_allowed(content_type):
-            allowed = ", ".join(conf.allowed_types())
-            raise serializers.ValidationError(
-                f"Files of type {content_type} are not accepted (allowed: {allowed})."
-            )
-        if not conf.is_type_accepted(content_type):
-            # Refused now rather than failed after the upload: its bytes could not be checked.
-            raise serializers.ValidationError(
-                f"Files of type {content_type} are not accepted: their contents cannot be checked."
-            )
         return content_type
 
-    def validate_size(self, value: int) -> int:
-        """Keep the declared size within UPLOAD_MAX_BYTES (read now, so settings may change)."""
-        limit = conf.max_bytes()
-        if value > limit:
-            raise serializers.ValidationError(
-                f"Files larger than {filesizeformat(limit)} ({limit} bytes) are not accepted."
-            )
+    def validate_field(self, value: str) -> str:
+        """Accept the id of a declared MediaFileField, or nothing."""
+        if value:
+            try:
+                registry.limits_for(value)
+            except registry.UnknownField as error:
+                raise serializers.ValidationError("No upload field has this id.") from error
         return value
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        """Apply the site's limits, narrowed by the field's, to the declared type and size."""
+        limits = registry.limits_for(attrs["field"]) if attrs.get("field") else SITE
+        found = {
+            "content_type": limits.type_problem(attrs["content_type"]),
+            "size": limits.size_problem(attrs["size"]),
+        }
+        problems = {name: [problem] for name, problem in found.items() if problem}
+        if problems:
+            raise serializers.ValidationError(problems)
+        return attrs
 
 
 class BoundedListField(serializers.ListField):
@@ -223,3 +231,23 @@ class EventsReceivedSerializer(serializers.Serializer[Any]):
     """How many event records a delivery carried (each acted on, or acknowledged)."""
 
     received = serializers.IntegerField()
+
+
+class FieldValueRequestSerializer(serializers.Serializer[dict[str, Any]]):
+    """Which model field the uploaded record is to be attached to."""
+
+    field = serializers.CharField(max_length=255)
+
+    def validate_field(self, value: str) -> str:
+        """Accept the id of a declared MediaFileField."""
+        try:
+            registry.limits_for(value)
+        except registry.UnknownField as error:
+            raise serializers.ValidationError("No upload field has this id.") from error
+        return value
+
+
+class FieldValueSerializer(serializers.Serializer[dict[str, Any]]):
+    """The signed value a form field submits to attach the record (valid for a limited time)."""
+
+    value = serializers.CharField()

@@ -15,11 +15,23 @@ from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from uploads import claims, completion, conf, idempotency, keys, multipart, quotas, storage
+from uploads import (
+    claims,
+    completion,
+    conf,
+    field_values,
+    idempotency,
+    keys,
+    multipart,
+    quotas,
+    registry,
+    storage,
+)
 from uploads.errors import (
     Busy,
     IdempotencyKeyReused,
     NotPending,
+    NotUploaded,
     PartsGone,
     UploadExpired,
     UploadNotReceived,
@@ -60,7 +72,13 @@ def post_lifetime(size: int) -> timedelta:
 
 
 def create_upload(
-    *, owner: User, filename: str, content_type: str, size: int, idempotency_key: str = ""
+    *,
+    owner: User,
+    filename: str,
+    content_type: str,
+    size: int,
+    field: str = "",
+    idempotency_key: str = "",
 ) -> CreatedUpload:
     """Make a pending record with its deadline and authorize exactly its key, type and size.
 
@@ -68,10 +86,13 @@ def create_upload(
     if it declared something else). Quotas are checked, and the space reserved, under a short
     lock on the owner's row, before any S3 call.
     """
-    digest = idempotency.fingerprint(filename=filename, content_type=content_type, size=size)
+    digest = idempotency.fingerprint(
+        filename=filename, content_type=content_type, size=size, field=field
+    )
     if idempotency_key and (earlier := idempotency.find(owner=owner, key=idempotency_key)):
         return _replay(earlier, digest)
     media_file = _new_record(owner, filename, content_type, size)
+    media_file.field = field
     try:
         with transaction.atomic():
             User.objects.select_for_update().filter(pk=owner.pk).exists()  # the per-user lock
@@ -236,6 +257,21 @@ def delete_media_file(*, media_file: MediaFile) -> None:
             claims.release(held)
         raise
     MediaFile.objects.filter(pk=media_file.pk).delete()
+
+
+def field_value(*, media_file: MediaFile, field: str) -> str:
+    """Return the signed value a form's `field` submits to attach this uploaded record.
+
+    Raises NotUploaded for an unfinished record, and ValueError (the reason) outside the field's
+    limits; registry.UnknownField for an unknown field.
+    """
+    limits = registry.limits_for(field)
+    if media_file.status != MediaFile.Status.UPLOADED:
+        raise NotUploaded(media_file)
+    problem = limits.type_problem(media_file.content_type) or limits.size_problem(media_file.size)
+    if problem:
+        raise ValueError(problem)
+    return field_values.sign(media_file=media_file, field_id=field)
 
 
 def download_url(media_file: MediaFile) -> str | None:

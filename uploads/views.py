@@ -27,6 +27,8 @@ from uploads.serializers import (
     CreatedUploadSerializer,
     CreateUploadSerializer,
     EventsReceivedSerializer,
+    FieldValueRequestSerializer,
+    FieldValueSerializer,
     MediaFileSerializer,
     PartNumbersSerializer,
     PartsListingSerializer,
@@ -186,6 +188,23 @@ class MediaFileViewSet(
         """Give a pending upload a fresh authorization for the same key, to retry its transfer."""
         upload = services.authorize_upload(media_file=self.get_object())
         return Response(AuthorizationSerializer({"upload": upload}).data)
+
+    @extend_schema(
+        summary="The signed value a form's upload field submits for this uploaded record",
+        request=FieldValueRequestSerializer,
+        responses={200: FieldValueSerializer, **errors(400, 409, *COMMON)},
+    )
+    @action(detail=True, methods=["post"], url_path="field-value")
+    def field_value(self, request: Request, pk: str | None = None) -> Response:
+        """Sign a value naming this record for a model field (bound to the user and the field)."""
+        asked = FieldValueRequestSerializer(data=request.data)
+        asked.is_valid(raise_exception=True)
+        field = asked.validated_data["field"]
+        try:
+            value = services.field_value(media_file=self.get_object(), field=field)
+        except ValueError as outside:
+            raise ValidationError({"field": [str(outside)]}) from outside
+        return Response(FieldValueSerializer({"value": value}).data)
 
     @extend_schema(
         methods=["GET"],
