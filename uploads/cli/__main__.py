@@ -1,0 +1,5 @@
+"""Entry point of `python -m uploads.cli`."""
+
+from uploads.cli.command import main
+
+raise SystemExit(main())

@@ -1,0 +1,193 @@
+"""The app's upload API: token, Idempotency-Key, retries, and its error answers as exceptions."""
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import requests
+
+from uploads.cli import answers
+from uploads.cli.errors import ApiError, StartOver, TokenRefused, Transient, UploadError
+from uploads.cli.http import CONNECT_TIMEOUT, local_deadline, now, retry_after, unreachable
+from uploads.cli.retry import RetryPolicy, with_retries
+
+T = TypeVar("T")
+
+API_TIMEOUT = 60.0
+# Completing assembles a multipart upload and reads the object back: slow on a large file.
+COMPLETE_TIMEOUT = 600.0
+# Conflicts after which the record cannot take the file any more, but a new upload can.
+_START_OVER_CODES = {"upload_expired", "parts_gone"}
+_START_OVER_STATUSES = {"expired", "aborted"}
+# Fields whose message reads well without the field's name in front.
+_SELF_EXPLAINING_FIELDS = {"size", "content_type"}
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A successful answer: its JSON body, the response, and when the request was sent."""
+
+    body: Any
+    response: requests.Response
+    sent_at: float
+
+
+class ApiClient:
+    """Calls /api/media/ on the app server as the token's owner."""
+
+    def __init__(
+        self,
+        server: str,
+        token: str,
+        session: requests.Session,
+        policy: RetryPolicy,
+        cancel: threading.Event,
+    ) -> None:
+        self._base = server.rstrip("/") + "/api/media/"
+        self._session = session
+        self._headers = {"Authorization": f"Token {token}", "Accept": "application/json"}
+        self._policy = policy
+        self._cancel = cancel
+
+    def create(
+        self, *, filename: str, content_type: str, size: int, idempotency_key: str
+    ) -> tuple[answers.Record, answers.Upload]:
+        """Declare a file; return its pending record and how to upload it."""
+        declared = {"filename": filename, "content_type": content_type, "size": size}
+        answer = self._call("POST", "", json=declared, headers={"Idempotency-Key": idempotency_key})
+        return self._read(
+            answer, lambda body: (answers.record(body), answers.upload(body["upload"]))
+        )
+
+    def pending(self) -> list[answers.Record]:
+        """Return the newest 100 pending records."""
+        answer = self._call("GET", "", params={"status": "pending", "page_size": "100"})
+        return self._read(answer, answers.page_of_records)
+
+    def listing(self, record_id: str) -> answers.PartListing:
+        """Return the parts S3 holds for a multipart upload, and the ones it misses."""
+        return self._read(self._call("GET", f"{record_id}/parts/"), answers.part_listing)
+
+    def sign(self, record_id: str, part_numbers: list[int]) -> list[answers.SignedPart]:
+        """Sign PUT URLs for these parts (at most 100)."""
+        answer = self._call("POST", f"{record_id}/parts/", json={"part_numbers": part_numbers})
+
+        def read(body: Any) -> list[answers.SignedPart]:
+            expires_at = answers.expires_at(body)
+            deadline = local_deadline(expires_at, answer.response, answer.sent_at)
+            return answers.signed_parts(body, deadline)
+
+        return self._read(answer, read)
+
+    def authorize(self, record_id: str) -> answers.Upload:
+        """Return a fresh authorization for a pending record."""
+        answer = self._call("POST", f"{record_id}/authorize/")
+        return self._read(answer, lambda body: answers.upload(body["upload"]))
+
+    def complete(self, record_id: str) -> answers.Record:
+        """Ask the server to verify the file and settle the record."""
+        answer = self._call("POST", f"{record_id}/complete/", timeout=COMPLETE_TIMEOUT)
+        return self._read(answer, answers.record)
+
+    def _read(self, answer: Answer, reader: Callable[[Any], T]) -> T:
+        """Apply `reader` to the body, turning a malformed answer into an ApiError."""
+        try:
+            return reader(answer.body)
+        except (answers.Malformed, KeyError, TypeError) as error:
+            raise ApiError(
+                f"unexpected answer from {answer.response.url} ({error}); is --server the app?",
+                status=answer.response.status_code,
+            ) from error
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
+        timeout: float = API_TIMEOUT,
+    ) -> Answer:
+        """Make one API request, retrying what is worth retrying; raise ApiError otherwise."""
+        url = self._base + path
+
+        def attempt() -> Answer:
+            sent_at = now()
+            try:
+                response = self._session.request(
+                    method,
+                    url,
+                    json=json,
+                    params=params,
+                    headers={**self._headers, **(headers or {})},
+                    timeout=(CONNECT_TIMEOUT, timeout),
+                    allow_redirects=False,
+                )
+            except (requests.ConnectionError, requests.Timeout) as error:
+                raise Transient(UploadError(unreachable(url, error))) from error
+            if 200 <= response.status_code < 300:
+                try:
+                    return Answer(response.json(), response, sent_at)
+                except ValueError as error:
+                    raise ApiError(
+                        f"{url} answered something other than JSON; is --server the app?",
+                        status=response.status_code,
+                    ) from error
+            raise _error(response)
+
+        return with_retries(attempt, self._policy, self._cancel)
+
+
+def _error(response: requests.Response) -> Exception:
+    """Translate a non-2xx answer: Transient when worth retrying, else an ApiError to report."""
+    status = response.status_code
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        body = {}
+    detail = str(body.get("detail") or response.reason or f"HTTP {status}")
+    code = str(body.get("code") or "")
+    record_status = body.get("status") if isinstance(body.get("status"), str) else None
+
+    def failure(message: str, kind: type[ApiError] = ApiError) -> ApiError:
+        return kind(message, status=status, code=code, detail=detail, record_status=record_status)
+
+    if status >= 500 or status == 429 or (status == 409 and code == "busy"):
+        busy = "the server is busy" if status in (429, 409) else f"the server answered {status}"
+        return Transient(failure(f"{busy}: {detail}"), retry_after=retry_after(response))
+    if status == 401:
+        return failure(
+            f"the server refused the token ({detail}); check --token or MEDIAUPLOAD_TOKEN",
+            TokenRefused,
+        )
+    if status == 400:
+        return failure(f"the server refused it: {_field_messages(body.get('fields')) or detail}")
+    if status == 403:
+        return failure(f"not allowed: {detail}")
+    if 300 <= status < 400:
+        where = response.headers.get("Location", "elsewhere")
+        return failure(f"the server redirects to {where}; use that address as --server")
+    if status == 404 and not code and not body:
+        return failure(f"{response.url} is not there; is --server the app's address?")
+    if status == 404:
+        return failure("the server has no such upload (was it deleted?)")
+    if status == 409 and (code in _START_OVER_CODES or record_status in _START_OVER_STATUSES):
+        return StartOver(f"{record_status or 'pending'}: {detail}")
+    if status == 409:
+        return failure(f"{record_status}: {detail}" if record_status else detail)
+    return failure(f"the server answered {status}: {detail}")
+
+
+def _field_messages(fields: Any) -> str:
+    """Join a 400's per-field messages into one line."""
+    if not isinstance(fields, dict):
+        return ""
+    lines = []
+    for name, messages in fields.items():
+        for message in messages if isinstance(messages, list) else [messages]:
+            lines.append(str(message) if name in _SELF_EXPLAINING_FIELDS else f"{name}: {message}")
+    return " ".join(lines)

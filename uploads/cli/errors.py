@@ -1,0 +1,61 @@
+"""What can go wrong, as exceptions whose text is the one line shown for a file."""
+
+
+class UploadError(Exception):
+    """A file could not be uploaded; `str()` is the reason, in one line, for a person."""
+
+
+class FileProblem(UploadError):
+    """The local file is missing, unreadable, empty or changed while it was being sent."""
+
+
+class ApiError(UploadError):
+    """The app answered an error: its HTTP status, `code`, `detail` and the record's status."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int,
+        code: str = "",
+        detail: str = "",
+        record_status: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.detail = detail
+        self.record_status = record_status
+
+
+class TokenRefused(ApiError):
+    """The app refused the token: no other file will do better in this run."""
+
+
+class StorageRefused(UploadError):
+    """S3 refused a transfer the app had authorized."""
+
+
+class StartOver(Exception):
+    """The record can no longer take the file (expired, parts gone): start a new upload."""
+
+
+class Cancelled(Exception):
+    """The run was interrupted; transfers stop at their next chunk."""
+
+
+class Transient(Exception):
+    """A failure worth trying again after a delay (5xx, 429, a dropped connection)."""
+
+    def __init__(self, reason: UploadError, retry_after: float | None = None) -> None:
+        super().__init__(str(reason))
+        self.reason = reason
+        self.retry_after = retry_after
+
+
+class NeedsRenewal(Exception):
+    """S3 refused an authorization that may have expired: sign again, then retry at once."""
+
+    def __init__(self, reason: UploadError) -> None:
+        super().__init__(str(reason))
+        self.reason = reason

@@ -1,0 +1,129 @@
+"""One file from start to finish: inspect, resume or create, send, complete, report."""
+
+import dataclasses
+import threading
+
+import requests
+
+from uploads.cli import files, start
+from uploads.cli.answers import Record
+from uploads.cli.context import Transfer
+from uploads.cli.errors import ApiError, FileProblem, StartOver, TokenRefused, UploadError
+from uploads.cli.http import now
+from uploads.cli.parts import part_bounds, send_parts
+from uploads.cli.progress import Progress
+from uploads.cli.report import Result
+from uploads.cli.single import authorize, send_form
+
+# Rounds of `complete` → send what is missing → `complete` again.
+COMPLETE_ROUNDS = 3
+# A record that cannot take the file any more is replaced by a new upload this many times.
+MAX_RESTARTS = 1
+
+
+class Uploader:
+    """Uploads files one after another, each with its parts in parallel."""
+
+    def __init__(
+        self,
+        transfer: Transfer,
+        *,
+        content_type: str | None = None,
+        resume: bool = True,
+        bars: bool = False,
+    ) -> None:
+        self._transfer = transfer
+        self._content_type = content_type
+        self._resume = resume
+        self._bars = bars
+        self._resumer = start.Resumer()
+        self._token_refused: str | None = None
+
+    def upload(self, path: str) -> Result:
+        """Upload one file and say how it ended; never raises for a file that failed."""
+        result = Result(file=path)
+        started = now()
+        try:
+            if self._token_refused:
+                raise UploadError(self._token_refused)
+            local = files.inspect(path, self._content_type)
+            result.size = local.size
+            self._upload(local, result)
+        except TokenRefused as refused:
+            self._token_refused = str(refused)
+            result.error = str(refused)
+        except ApiError as error:
+            result.status = error.record_status or result.status
+            result.error = str(error)
+        except UploadError as error:
+            result.error = str(error)
+        except requests.RequestException as error:  # a request requests itself refused
+            result.error = f"unexpected error: {type(error).__name__}: {error}"
+        except OSError as error:  # the file vanished or became unreadable meanwhile
+            result.error = f"cannot read the file: {error.strerror or error}"
+        except Exception as error:  # a bug, or an answer no one foresaw: one line, not a trace
+            result.error = f"unexpected error: {type(error).__name__}: {error}"
+        finally:
+            result.seconds = round(now() - started, 3)
+        return result
+
+    def _upload(self, local: files.LocalFile, result: Result) -> None:
+        """Resume or create the record, send the bytes and complete; start over when told to."""
+        resume = self._resume
+        for restart in range(MAX_RESTARTS + 1):
+            transfer = dataclasses.replace(self._transfer, stop=threading.Event())
+            try:
+                begun = self._resumer.find(transfer, local) if resume else None
+                begun = begun or start.create(transfer, local)
+                self._resumer.claim(begun.record.id)
+                result.id, result.status, result.key = begun.record.id, "pending", begun.record.key
+                record = self._send_and_complete(transfer, local, begun, result)
+            except StartOver as closed:
+                if restart == MAX_RESTARTS:
+                    raise UploadError(str(closed)) from closed
+                resume = False
+                continue
+            result.status, result.key = record.status, record.key
+            return
+
+    def _send_and_complete(
+        self, transfer: Transfer, local: files.LocalFile, begun: start.Start, result: Result
+    ) -> Record:
+        """Send what is missing, then complete, sending again what S3 still misses."""
+        record_id = begun.record.id
+        progress = Progress(local.name, local.size, done=begun.held_bytes, enabled=self._bars)
+        if begun.resumed:
+            progress.note(f"resuming upload {record_id[:8]}")
+        try:
+            if begun.form is not None:
+                send_form(transfer, record_id, local, begun.form, progress)
+                result.parts_sent += 1
+            else:
+                result.parts_sent += send_parts(
+                    transfer, record_id, local, begun.part_size, begun.missing, progress
+                )
+            progress.note("verifying")
+            round_ = 1
+            while True:
+                if local.changed():
+                    raise FileProblem("the file changed while it was being sent; run again")
+                try:
+                    return transfer.api.complete(record_id)
+                except ApiError as error:
+                    if error.code != "not_received" or round_ >= COMPLETE_ROUNDS:
+                        raise
+                round_ += 1
+                progress.note(f"sending again what storage misses (round {round_})")
+                if begun.form is not None:
+                    progress.advance(-local.size)
+                    send_form(transfer, record_id, local, authorize(transfer, record_id), progress)
+                    result.parts_sent += 1
+                else:
+                    missing = transfer.api.listing(record_id).missing
+                    lost = sum(part_bounds(n, begun.part_size, local.size)[1] for n in missing)
+                    progress.advance(-lost)
+                    result.parts_sent += send_parts(
+                        transfer, record_id, local, begun.part_size, missing, progress
+                    )
+        finally:
+            progress.close()
