@@ -41,6 +41,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "uploads",
+    # A demo of MediaFileField in a team's own models (see its admin).
+    "mediaupload.demo",
 ]
 
 MIDDLEWARE = [

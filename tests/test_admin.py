@@ -77,7 +77,27 @@ def test_key_status_and_etag_are_read_only(staff_client, user, bucket):
     for field in ("key", "status", "etag"):
         assert f'name="{field}"' not in html
     assert 'name="filename"' in html
-    assert staff_client.get("/admin/uploads/mediafile/add/").status_code == 403
+
+
+def test_the_add_page_hosts_the_uploader(staff_client, bucket):
+    response = staff_client.get("/admin/uploads/mediafile/add/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'id="uploader"' in html and 'id="file-input"' in html and "uploads/uploader.js" in html
+    assert response.context["uploader_config"]["csrfToken"]
+
+
+def test_the_change_page_shows_the_file_and_a_download_link(staff_client, user, bucket):
+    record = upload(user, "holiday.mp4")
+    html = staff_client.get(f"/admin/uploads/mediafile/{record.pk}/change/").content.decode()
+    assert '<video src="http' in html and 'class="media-full"' in html and " controls" in html
+    assert "Download holiday.mp4" in html
+
+
+def test_the_list_shows_lazy_previews(staff_client, user, bucket):
+    upload(user, "holiday.mp4")
+    html = staff_client.get("/admin/uploads/mediafile/").content.decode()
+    assert 'preload="metadata"' in html and 'class="media-thumb"' in html
 
 
 def test_reverify_action_completes_pending_records(staff_client, user, bucket):

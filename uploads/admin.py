@@ -3,11 +3,16 @@
 from typing import Any
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.middleware.csrf import get_token
+from django.shortcuts import render
 from django.template.defaultfilters import filesizeformat
+from django.utils.html import format_html
 
 from uploads import services, storage
+from uploads.client_config import client_config
 from uploads.models import MediaFile
 
 
@@ -31,11 +36,33 @@ class KindFilter(admin.SimpleListFilter):
         return queryset
 
 
+def _media_element(media_file: MediaFile, *, small: bool) -> str:
+    """An <img>, <video> or <audio> of an uploaded record on a short-lived URL ('' otherwise)."""
+    url = services.download_url(media_file)
+    kind = media_file.content_type.partition("/")[0]
+    if url is None or kind not in {"image", "video", "audio"}:
+        return ""
+    # Sized by uploads/admin.css (no inline styles: the Content-Security-Policy forbids them).
+    css = "media-thumb" if small else "media-full"
+    if kind == "image":
+        return format_html('<img src="{}" alt="" loading="lazy" class="{}">', url, css)
+    if kind == "video":
+        controls = "" if small else " controls"
+        return format_html(
+            '<video src="{}" preload="metadata" muted playsinline class="{}"{}></video>',
+            url,
+            css,
+            controls,
+        )
+    return "" if small else format_html('<audio src="{}" controls preload="metadata"></audio>', url)
+
+
 @admin.register(MediaFile)
 class MediaFileAdmin(admin.ModelAdmin[MediaFile]):
     """Staff view of every upload; records are created through the API only."""
 
     list_display = [
+        "thumbnail",
         "filename",
         "owner",
         "status",
@@ -49,6 +76,7 @@ class MediaFileAdmin(admin.ModelAdmin[MediaFile]):
     list_select_related = ["owner"]
     date_hierarchy = "created_at"
     readonly_fields = [
+        "preview",
         "id",
         "key",
         "owner",
@@ -64,9 +92,13 @@ class MediaFileAdmin(admin.ModelAdmin[MediaFile]):
         "progress",
         "upload_id",
         "part_size",
+        "field",
     ]
     fields = ["filename", *readonly_fields]
     actions = ["reverify_selected"]
+
+    class Media:
+        css = {"all": ["uploads/admin.css"]}
 
     @admin.display(description="size", ordering="size")
     def human_size(self, media_file: MediaFile) -> str:
@@ -86,9 +118,37 @@ class MediaFileAdmin(admin.ModelAdmin[MediaFile]):
             f"{media_file.parts_confirmed} parts)"
         )
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        """Records come from uploads, never from a blank admin form."""
-        return False
+    @admin.display(description="")
+    def thumbnail(self, media_file: MediaFile) -> str:
+        """A small preview in the list, loaded lazily from a short-lived URL."""
+        return _media_element(media_file, small=True)
+
+    @admin.display(description="file")
+    def preview(self, media_file: MediaFile) -> str:
+        """The file itself, shown or played, with a download link."""
+        url = services.download_url(media_file)
+        if url is None:
+            return "—"
+        return format_html(
+            '{}<p><a href="{}" download>Download {}</a></p>',
+            _media_element(media_file, small=False),
+            url,
+            media_file.filename,
+        )
+
+    def add_view(
+        self, request: HttpRequest, form_url: str = "", extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        """Staff add files with the uploader (they become the owner), not with a blank form."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": "Upload files",
+            "uploader_config": {**client_config(), "csrfToken": get_token(request)},
+        }
+        return render(request, "admin/uploads/mediafile/add_uploader.html", context)
 
     @admin.action(description="Re-verify selected uploads against the bucket")
     def reverify_selected(self, request: HttpRequest, queryset: QuerySet[MediaFile]) -> None:

@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.db import models
+from django.db.models.signals import pre_save
+from django.utils import timezone
 
 from uploads import registry
 from uploads.limits import Limits
@@ -53,7 +55,10 @@ class MediaFileField(models.ForeignKey):  # type: ignore[type-arg]
         """Register the field's limits under its id once it belongs to a concrete model."""
         super().contribute_to_class(cls, name, private_only=private_only, **kwargs)
         if not cls._meta.abstract:
-            registry.register(self.field_id, self.limits)
+            registry.register(
+                registry.DeclaredField(self.field_id, self.limits, cls, self.get_attname())
+            )
+            pre_save.connect(_note_detached, sender=cls, weak=False)
 
     def deconstruct(self) -> Any:
         """Describe the field for migrations, with its limits and without the fixed target."""
@@ -72,3 +77,20 @@ class MediaFileField(models.ForeignKey):  # type: ignore[type-arg]
         return super().formfield(
             **{"form_class": MediaFileFormField, "field_id": self.field_id, **kwargs}
         )
+
+
+def _note_detached(sender: type[models.Model], instance: models.Model, **kwargs: Any) -> None:
+    """Date the records an object is about to let go of, so their cleanup waits its grace period."""
+    from uploads.models import MediaFile  # not at import: models of other apps import this module
+
+    if instance.pk is None:
+        return
+    columns = [
+        field.get_attname() for field in sender._meta.fields if isinstance(field, MediaFileField)
+    ]
+    before = sender._default_manager.filter(pk=instance.pk).values(*columns).first()
+    if before is None:
+        return
+    let_go = [old for column, old in before.items() if old and old != getattr(instance, column)]
+    if let_go:
+        MediaFile.objects.filter(pk__in=let_go).update(updated_at=timezone.now())

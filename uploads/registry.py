@@ -1,26 +1,42 @@
 """Model fields that take uploads, by a stable id (`app_label.model.field`), with their limits.
 
-The create call may name one, so its limits apply before anything is signed.
+The create call may name one, so its limits apply before anything is signed; the cleanup of
+unattached uploads asks every one which records it still holds.
 """
+
+from dataclasses import dataclass
+
+from django.db import models
 
 from uploads.limits import Limits
 
-_FIELDS: dict[str, Limits] = {}
+
+@dataclass(frozen=True)
+class DeclaredField:
+    """A MediaFileField on a concrete model."""
+
+    field_id: str
+    limits: Limits
+    model: type[models.Model]
+    attname: str  # the column holding the record id, e.g. "video_id"
+
+
+_FIELDS: dict[str, DeclaredField] = {}
 
 
 class UnknownField(KeyError):
     """No declared MediaFileField has this id."""
 
 
-def register(field_id: str, limits: Limits) -> None:
-    """Remember a declared field's limits (models are loaded once; a reload replaces them)."""
-    _FIELDS[field_id] = limits
+def register(declared: DeclaredField) -> None:
+    """Remember a declared field (models are loaded once; a reload replaces it)."""
+    _FIELDS[declared.field_id] = declared
 
 
 def limits_for(field_id: str) -> Limits:
     """Return the limits of a declared field, or raise UnknownField."""
     try:
-        return _FIELDS[field_id]
+        return _FIELDS[field_id].limits
     except KeyError as error:
         raise UnknownField(field_id) from error
 
@@ -28,3 +44,8 @@ def limits_for(field_id: str) -> Limits:
 def field_ids() -> list[str]:
     """Return every declared field's id."""
     return sorted(_FIELDS)
+
+
+def declared_fields() -> list[DeclaredField]:
+    """Return every declared field."""
+    return [_FIELDS[field_id] for field_id in field_ids()]
