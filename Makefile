@@ -18,7 +18,7 @@ LOCAL_DEFAULTS := DEBUG=$${DEBUG-true} \
 	AWS_ACCESS_KEY_ID=$${AWS_ACCESS_KEY_ID-local} \
 	AWS_SECRET_ACCESS_KEY=$${AWS_SECRET_ACCESS_KEY-local-secret}
 
-.PHONY: install run serve test test-python test-postgres test-strict test-js lint format system-deps bench clean
+.PHONY: install run serve test test-python test-sample test-postgres test-strict test-js lint format system-deps bench clean
 
 # `local` brings the embedded S3 (moto) that `make run` and the tests start; production installs skip it.
 $(STAMP): pyproject.toml
@@ -47,10 +47,14 @@ serve: $(STAMP)
 	$(VENV)/bin/gunicorn mediaupload.wsgi --bind "$${BIND:-0.0.0.0:8000}" \
 	  --workers "$${WEB_CONCURRENCY:-2}" --access-logfile - --error-logfile -
 
-test: $(STAMP) system-deps test-js test-python test-postgres
+test: $(STAMP) system-deps test-js test-python test-sample test-postgres
 
 test-python: $(STAMP)
 	$(PY) -m pytest
+
+# A second, minimal project that installs the app as the README says (its own settings and models).
+test-sample: $(STAMP)
+	DJANGO_SETTINGS_MODULE=tests.sampleproject.settings $(PY) -m pytest tests/sampleproject --no-migrations
 
 test-postgres: $(STAMP)
 	DATABASE_URL=$(TEST_POSTGRES_URL) $(PY) -m pytest -m db

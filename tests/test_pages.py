@@ -6,8 +6,8 @@ import requests
 from tests.support.media import media_bytes
 from tests.support.uploads import sent_record
 from uploads import services
-from uploads.models import MediaFile
 from uploads.client_config import describe_types
+from uploads.models import MediaFile
 
 
 def test_accepted_types_are_said_in_words():

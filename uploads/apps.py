@@ -1,6 +1,11 @@
 """App configuration for uploads."""
 
+import django_stubs_ext
 from django.apps import AppConfig
+
+# The app subscripts Django's and DRF's generic classes (ModelAdmin[MediaFile]) for type checking;
+# this makes that work at run time in any project, not only one whose settings call it.
+django_stubs_ext.monkeypatch()
 
 
 class UploadsConfig(AppConfig):

@@ -20,14 +20,16 @@ def token_client(user: User) -> APIClient:
 
 
 def declare(
-    api: APIClient, body: bytes, *, filename: str = "clip.mp4", content_type: str = "video/mp4"
+    api: APIClient,
+    body: bytes,
+    *,
+    filename: str = "clip.mp4",
+    content_type: str = "video/mp4",
+    field: str = "",
 ) -> dict[str, Any]:
-    """Declare an upload of `body` through the API and return the 201 body."""
-    response = api.post(
-        "/api/media/",
-        {"filename": filename, "content_type": content_type, "size": len(body)},
-        format="json",
-    )
+    """Declare an upload of `body` (for a model field, if named) and return the 201 body."""
+    declared = {"filename": filename, "content_type": content_type, "size": len(body)}
+    response = api.post("/api/media/", {**declared, **({"field": field} if field else {})})
     assert response.status_code == 201, response.content
     created: dict[str, Any] = response.json()
     return created
