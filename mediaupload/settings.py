@@ -204,6 +204,7 @@ UPLOAD_USER_MAX_PENDING = env.int("UPLOAD_USER_MAX_PENDING", default=20)
 UPLOAD_THROTTLE_CREATE = env.str("UPLOAD_THROTTLE_CREATE", default="120/minute")
 UPLOAD_THROTTLE_AUTHORIZE = env.str("UPLOAD_THROTTLE_AUTHORIZE", default="60/minute")
 UPLOAD_THROTTLE_PARTS = env.str("UPLOAD_THROTTLE_PARTS", default="300/minute")
+UPLOAD_FIELD_VALUE_MAX_AGE = env.int("UPLOAD_FIELD_VALUE_MAX_AGE", default=24 * 3600)
 # Storage events (POST /api/s3-events/): the shared secret of direct pushes, and trusted SNS topics.
 UPLOAD_EVENTS_SECRET = env.str("UPLOAD_EVENTS_SECRET", default="")
 UPLOAD_EVENTS_SNS_TOPICS = env.list("UPLOAD_EVENTS_SNS_TOPICS", default=[])
