@@ -1,8 +1,11 @@
 """Admin for MediaFile records: browse, search, re-verify, and delete together with the object."""
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import admin, messages
+from django.contrib.admin.options import BaseModelAdmin
+from django.contrib.admin.widgets import RelatedFieldWidgetWrapper
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
@@ -13,6 +16,7 @@ from django.utils.html import format_html
 
 from uploads import services, storage
 from uploads.client_config import client_config
+from uploads.fields import MediaFileField
 from uploads.models import MediaFile
 
 
@@ -55,6 +59,29 @@ def _media_element(media_file: MediaFile, *, small: bool) -> str:
             controls,
         )
     return "" if small else format_html('<audio src="{}" controls preload="metadata"></audio>', url)
+
+
+def _unwrapped_upload_widgets(
+    original: Callable[..., Any],
+) -> Callable[..., Any]:
+    """Keep the admin from wrapping upload widgets in its add/change/delete related-object links."""
+
+    def formfield_for_dbfield(self: Any, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        formfield = original(self, db_field, request, **kwargs)
+        # Those links expect a <select> of records: the add popup would put a bare record id in
+        # the field, which it rightly refuses. The widget has its own upload, replace and clear.
+        if isinstance(db_field, MediaFileField) and isinstance(
+            getattr(formfield, "widget", None), RelatedFieldWidgetWrapper
+        ):
+            formfield.widget = formfield.widget.widget
+        return formfield
+
+    return formfield_for_dbfield
+
+
+BaseModelAdmin.formfield_for_dbfield = _unwrapped_upload_widgets(  # type: ignore[method-assign]
+    BaseModelAdmin.formfield_for_dbfield
+)
 
 
 @admin.register(MediaFile)

@@ -43,6 +43,10 @@ class MediaFileWidget(forms.Widget):
         )
         return context
 
+    def id_for_label(self, id_: str) -> str:
+        """Point the field's label at the file picker (a hidden input can't be labelled)."""
+        return f"{id_}_file" if id_ else id_
+
     def format_value(self, value: Any) -> str:
         """Render a record as its id; anything else (a signed value) as it came."""
         if isinstance(value, MediaFile):

@@ -109,6 +109,9 @@ def test_the_add_page_and_its_inline_carry_the_widget(staff_client, bucket):
     lesson_page = staff_client.get("/admin/library/lesson/add/").content.decode()
     assert lesson_page.count("data-media-widget") == 2
     assert "library.lesson.video" in lesson_page and "uploads/widget.js" in lesson_page
+    assert 'for="id_video_file"' in lesson_page  # the label names the file picker
+    assert 'id="add_id_video"' not in lesson_page  # no admin "add another record" link
+    assert 'id="add_id_course"' in lesson_page  # (ordinary foreign keys keep theirs)
     course_page = staff_client.get("/admin/library/course/add/").content.decode()
     assert 'data-name="lesson_set-__prefix__-video"' in course_page  # the inline's template row
 

@@ -1,7 +1,8 @@
 // The mediaupload API and its bucket, in memory, speaking the wire contract: a `fetch` for the API
 // client, and a form sender and part sender standing in for the browser's XHRs against S3. The
 // bucket refuses a part whose length is not the size it signed, as S3 does with a signed
-// Content-Length, and `complete` assembles the parts the way the server does.
+// Content-Length, and `complete` assembles the parts the way the server does. A create may name a
+// form's model field (kept as the entry's `field`); field-value/ signs `signed:<id>:<field>`.
 import { StorageError } from "../../../uploads/static/uploads/errors.js";
 import { storageError } from "../../../uploads/static/uploads/transfer.js";
 
@@ -77,7 +78,7 @@ export function fakeServer({ threshold = 10, partSize = 5, base = "/api/media/" 
         created_at: `2026-11-${String(created).padStart(2, "0")}T00:00:00Z`,
         uploaded_at: null,
       };
-      const entry = { record, parts: new Map(), object: null };
+      const entry = { record, parts: new Map(), object: null, field: body.field ?? "" };
       records.set(id, entry);
       if (key) keys.set(key, id);
       return ok({ ...view(entry), upload: describeUpload(record) }, 201);
@@ -138,6 +139,13 @@ export function fakeServer({ threshold = 10, partSize = 5, base = "/api/media/" 
       entry.record.status = "aborted";
       return ok(view(entry));
     },
+    "field-value"(entry, body) {
+      if (typeof body?.field !== "string" || !body.field) {
+        return refuse(400, "field: This field is required.", "invalid", { fields: { field: ["This field is required."] } });
+      }
+      if (entry.record.status !== "uploaded") return conflict(entry, "This upload is not uploaded yet.", "not_uploaded");
+      return ok({ value: `signed:${entry.record.id}:${body.field}` });
+    },
     list: (_, __, query) => {
       const size = Number(query.get("page_size")) || 20;
       let results = [...records.values()].reverse().map(view);
@@ -153,7 +161,7 @@ export function fakeServer({ threshold = 10, partSize = 5, base = "/api/media/" 
       return [query.get("status") === "pending" ? "list-pending" : "list", null];
     }
     const [id, action = ""] = path.split("/").filter(Boolean);
-    const name = { "GET ": "get", "POST authorize": "authorize", "POST parts": "sign", "GET parts": "list-parts", "POST complete": "complete", "POST abort": "abort" }[`${method} ${action}`];
+    const name = { "GET ": "get", "POST authorize": "authorize", "POST parts": "sign", "GET parts": "list-parts", "POST complete": "complete", "POST abort": "abort", "POST field-value": "field-value" }[`${method} ${action}`];
     return [name, id];
   }
 

@@ -139,6 +139,11 @@ export function readPartListing(/** @type {unknown} */ value) {
   };
 }
 
+/** The `{value}` of field-value/: what a model form's field submits to attach the record. */
+export function readFieldValue(/** @type {unknown} */ value) {
+  return text(object(value, "field value"), "value");
+}
+
 /** @returns {RecordPage} */
 export function readPage(/** @type {unknown} */ value) {
   const o = object(value, "page of records");

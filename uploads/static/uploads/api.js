@@ -5,6 +5,7 @@
 import {
   readAuthorization,
   readCreated,
+  readFieldValue,
   readPage,
   readPartListing,
   readRecord,
@@ -31,17 +32,21 @@ import { ApiError } from "./errors.js";
  * @property {(id: string, signal?: AbortSignal) => Promise<MediaRecord>} abort discard the upload
  * @property {(pageSize: number, signal?: AbortSignal) => Promise<RecordPage>} list the newest records
  * @property {(signal?: AbortSignal) => Promise<RecordPage>} listPending where a resumable upload may be
+ * @property {(id: string, field: string, signal?: AbortSignal) => Promise<string>} fieldValue the signed
+ *   value a model form's `field` submits to attach this uploaded record (for the form widget)
  */
 
 /** The API signs at most this many part URLs per call. */
 export const MAX_PART_NUMBERS = 100;
 
 /**
- * Make a client for the API rooted at `base` (e.g. "/api/media/").
- * @param {{base: string, csrfToken: string, fetch?: typeof globalThis.fetch}} options
+ * Make a client for the API rooted at `base` (e.g. "/api/media/"). A form widget gives the model
+ * `field` it uploads for (`app_label.model.field`): every create names it, so the server applies
+ * that field's narrower limits before it signs anything. The page gives none.
+ * @param {{base: string, csrfToken: string, fetch?: typeof globalThis.fetch, field?: string}} options
  * @returns {ApiClient}
  */
-export function createApi({ base, csrfToken, fetch = globalThis.fetch.bind(globalThis) }) {
+export function createApi({ base, csrfToken, fetch = globalThis.fetch.bind(globalThis), field = "" }) {
   /**
    * @param {string} method
    * @param {string} path
@@ -77,7 +82,7 @@ export function createApi({ base, csrfToken, fetch = globalThis.fetch.bind(globa
 
   return {
     create: async (file, idempotencyKey, signal) => {
-      const facts = { filename: file.name, content_type: file.type.toLowerCase(), size: file.size };
+      const facts = { filename: file.name, content_type: file.type.toLowerCase(), size: file.size, ...(field ? { field } : {}) };
       return readCreated(await request("POST", "", facts, signal, { "Idempotency-Key": idempotencyKey }));
     },
     get: async (id, signal) => readRecord(await request("GET", `${id}/`, undefined, signal)),
@@ -93,6 +98,8 @@ export function createApi({ base, csrfToken, fetch = globalThis.fetch.bind(globa
     abort: async (id, signal) => readRecord(await request("POST", `${id}/abort/`, undefined, signal)),
     list: async (pageSize, signal) => readPage(await request("GET", `?page_size=${pageSize}`, undefined, signal)),
     listPending: async (signal) => readPage(await request("GET", "?status=pending&page_size=100", undefined, signal)),
+    fieldValue: async (id, fieldId, signal) =>
+      readFieldValue(await request("POST", `${id}/field-value/`, { field: fieldId }, signal)),
   };
 }
 

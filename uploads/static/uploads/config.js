@@ -15,6 +15,8 @@
  * @property {number} parallelFiles files uploaded at once
  * @property {number} policyExpires seconds a part URL lives
  * @property {string} uploadsPage where an upload's own page lives: `${uploadsPage}${id}/`
+ * @property {string} field a form widget's model field (`app_label.model.field`), whose limits the
+ *   ones above are; "" on the page
  */
 
 /** A setting the server sent that the page cannot use. */
@@ -42,6 +44,7 @@ export const DEFAULTS = Object.freeze({
   parallelFiles: 2,
   policyExpires: 60,
   uploadsPage: "/uploads/",
+  field: "",
 });
 
 /** Read the raw page config into the uploader's settings; throws a ConfigError naming what is wrong. */
@@ -79,6 +82,7 @@ export function readConfig(/** @type {unknown} */ raw) {
     parallelFiles: whole("parallelFiles"),
     policyExpires: whole("policyExpires"),
     uploadsPage: take("uploadsPage", DEFAULTS.uploadsPage, nonEmptyText, "a path"),
+    field: take("field", DEFAULTS.field, isText, "text"),
   };
   if (problems.length) throw new ConfigError(problems);
   return config;

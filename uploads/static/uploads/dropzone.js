@@ -8,7 +8,19 @@
  * @property {(files: File[]) => void} onFiles
  */
 
-/** Call `onFiles(files)` for files picked in `input` or dropped on `zone`. */
+/**
+ * The drop zones of each window. A page may have several (a model form's upload widgets, one per
+ * field): a file dropped beside all of them is kept from the browser, one dropped on any is not.
+ * @type {WeakMap<EventTarget, Set<HTMLElement>>}
+ */
+const zonesOf = new WeakMap();
+
+const hasFiles = (/** @type {DragEvent} */ event) => [...(event.dataTransfer?.types ?? [])].includes("Files");
+
+/**
+ * Call `onFiles(files)` for files picked in `input` or dropped on `zone`. Returns a function that
+ * forgets the zone (a form row taken off the page).
+ */
 export function bindDropZone(/** @type {DropZoneOptions} */ { zone, input, onFiles }) {
   let depth = 0; // dragenter/dragleave fire for every child; count them to know when we really left
 
@@ -16,8 +28,6 @@ export function bindDropZone(/** @type {DropZoneOptions} */ { zone, input, onFil
     if (input.files?.length) onFiles([...input.files]);
     input.value = ""; // so picking the same file again (to resume it) fires "change" again
   });
-
-  const hasFiles = (/** @type {DragEvent} */ event) => [...(event.dataTransfer?.types ?? [])].includes("Files");
 
   zone.addEventListener("dragenter", (event) => {
     if (!hasFiles(event)) return;
@@ -42,13 +52,27 @@ export function bindDropZone(/** @type {DropZoneOptions} */ { zone, input, onFil
     if (files.length) onFiles(files);
   });
 
-  // A file dropped beside the zone would make the browser navigate to it, losing every upload.
-  for (const type of /** @type {const} */ (["dragover", "drop"])) {
-    window.addEventListener(type, (event) => {
-      if (hasFiles(event) && !(event.target instanceof Node && zone.contains(event.target))) {
-        event.preventDefault();
-        if (event.dataTransfer) event.dataTransfer.dropEffect = "none";
-      }
-    });
+  const win = zone.ownerDocument.defaultView;
+  if (!win) return () => {};
+  let zones = zonesOf.get(win);
+  if (!zones) {
+    const known = (zones = new Set());
+    zonesOf.set(win, known);
+    // A file dropped beside the zones would make the browser navigate to it, losing every upload
+    // (and, on a form, what was typed in it). One guard per window, whatever the number of zones.
+    for (const type of /** @type {const} */ (["dragover", "drop"])) {
+      win.addEventListener(type, (event) => {
+        const target = /** @type {Node | null} */ (event.target);
+        if (hasFiles(event) && ![...known].some((each) => each.contains(target))) {
+          event.preventDefault();
+          if (event.dataTransfer) event.dataTransfer.dropEffect = "none";
+        }
+      });
+    }
   }
+  const own = zones;
+  own.add(zone);
+  return () => {
+    own.delete(zone);
+  };
 }

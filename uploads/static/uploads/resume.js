@@ -31,6 +31,21 @@ export function fingerprint(/** @type {FileIdentity} */ file) {
 }
 
 /**
+ * The browser's localStorage, or null where it refuses it (privacy modes throw on access). Shared
+ * by the page and the form widgets (moved here from uploader.js), so either resumes the other's.
+ * @returns {StorageLike | null}
+ */
+export function browserStorage() {
+  try {
+    const storage = window.localStorage;
+    storage.getItem("probe");
+    return storage;
+  } catch {
+    return null;
+  }
+}
+
+/**
  * Remember fingerprint → record id in `storage` (localStorage, or null when the browser refuses
  * it: then in memory for this page's life). Entries older than `maxAgeMs` are dropped; at most
  * `maxEntries` are kept, newest first.

@@ -13,9 +13,11 @@ import { Upload } from "./upload.js";
 
 /**
  * @import { ApiClient } from "./api.js"
+ * @import { Claims } from "./claims.js"
  * @import { Clock } from "./clock.js"
  * @import { UploaderConfig } from "./config.js"
  * @import { Connectivity } from "./connectivity.js"
+ * @import { Queue } from "./queue.js"
  * @import { ResumeStore } from "./resume.js"
  * @import { RetryPolicy } from "./retry.js"
  * @import { FormSender, PutSender } from "./transfer.js"
@@ -32,6 +34,10 @@ import { Upload } from "./upload.js";
  * @property {Clock} [clock]
  * @property {Connectivity} [connectivity]
  * @property {RetryPolicy} [retry] defaults to backoff on `clock`, waiting out offline spells
+ * @property {Claims} [claims] shared by several uploaders on one page (a form's widgets, one per
+ *   field), so no two of their uploads drive one record; each uploader has its own by default
+ * @property {Queue} [queue] shared likewise, so parallelFiles holds for the whole page; by default
+ *   each uploader has its own, of `config.parallelFiles`
  */
 
 /**
@@ -48,13 +54,13 @@ export function createUploader(/** @type {UploaderOptions} */ options) {
   const { config, api, postForm, putPart, store } = options;
   const clock = options.clock ?? systemClock;
   const connectivity = options.connectivity ?? createConnectivity();
-  const queue = createQueue({ concurrency: config.parallelFiles });
+  const queue = options.queue ?? createQueue({ concurrency: config.parallelFiles });
   const deps = {
     api,
     postForm,
     putPart,
     store,
-    claims: createClaims(), // one record per upload, even for the same file picked twice
+    claims: options.claims ?? createClaims(), // one record per upload, even for the same file picked twice
     clock,
     connectivity,
     retry: options.retry ?? retryPolicy({ clock, connectivity }),

@@ -7,7 +7,7 @@ import { readConfig } from "./config.js";
 import { bindDropZone } from "./dropzone.js";
 import { createPreviewer } from "./preview.js";
 import { createRecentList } from "./recent.js";
-import { createResumeStore } from "./resume.js";
+import { browserStorage, createResumeStore } from "./resume.js";
 import { STATES } from "./states.js";
 import { createXhrSenders } from "./transfer.js";
 import { createUploader } from "./uploader-core.js";
@@ -46,17 +46,6 @@ function within(root, selector, type) {
   const element = root.querySelector(selector);
   if (!(element instanceof type)) throw new Error(`The page has no ${type.name} ${selector} in #${root.id}.`);
   return element;
-}
-
-/** localStorage, or null where the browser refuses it (privacy modes throw on access). */
-function browserStorage() {
-  try {
-    const storage = window.localStorage;
-    storage.getItem("probe");
-    return storage;
-  } catch {
-    return null;
-  }
 }
 
 const root = byId("uploader", HTMLElement);
