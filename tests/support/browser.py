@@ -39,6 +39,15 @@ def sign_in(page: Page, base_url: str) -> None:
     wait_until_ready(page)
 
 
+def sign_in_to_admin(page: Page, base_url: str, username: str, password: str) -> None:
+    """Sign in through the admin's own login form."""
+    page.goto(f"{base_url}/admin/login/?next=/admin/")
+    page.locator("#id_username").fill(username)
+    page.locator("#id_password").fill(password)
+    page.locator("input[type=submit], button[type=submit]").first.click()
+    expect(page.locator("#user-tools")).to_be_visible()
+
+
 def wait_until_ready(page: Page) -> None:
     """Wait for the uploader module to run: a file picked earlier would have no listener yet."""
     expect(page.locator("#uploader")).to_have_attribute("data-ready", "true")

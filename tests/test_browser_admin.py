@@ -1,0 +1,74 @@
+"""The browser tier for staff and API readers, under the site's Content-Security-Policy: the
+MediaFile admin's Add page uploads, its change page plays the file, the API docs render."""
+
+from pathlib import Path
+
+import pytest
+from django.contrib.auth.models import User
+from playwright.sync_api import ConsoleMessage, Page, expect
+
+from tests.support.browser import row_for, screenshot, sign_in_to_admin, throttle, unthrottle
+from uploads.models import MediaFile
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def staff(db: None) -> User:
+    """A staff member."""
+    return User.objects.create_superuser("staff", "staff@example.com", "staff-password")
+
+
+@pytest.fixture
+def csp_violations(page: Page) -> list[str]:
+    """Collect what the browser refused under the Content-Security-Policy."""
+    refused: list[str] = []
+
+    def listen(message: ConsoleMessage) -> None:
+        if "Content Security Policy" in message.text:
+            refused.append(message.text)
+
+    page.on("console", listen)
+    return refused
+
+
+def test_staff_upload_on_the_add_page_and_play_it_on_the_change_page(
+    page: Page, live_server, browser_bucket, staff, tmp_path: Path, clips, csp_violations
+):
+    clip = clips.video(tmp_path / "Staff clip.webm", seconds=2)
+    page.set_viewport_size({"width": 1280, "height": 900})
+    sign_in_to_admin(page, live_server.url, "staff", "staff-password")
+    page.goto(f"{live_server.url}/admin/uploads/mediafile/add/")
+    expect(page.locator("#uploader")).to_have_attribute("data-ready", "true")
+    session = throttle(page, 16 * 1024)
+    page.set_input_files("#file-input", str(clip))
+    row = row_for(page, "Staff clip.webm")
+    expect(row).to_have_attribute("data-status", "uploading")
+    screenshot(page, "admin-mediafile-add-mid-upload")
+    unthrottle(session)
+    expect(row).to_have_attribute("data-status", "uploaded", timeout=30_000)
+    screenshot(page, "admin-mediafile-add-finished")
+    record = MediaFile.objects.get()
+    assert record.owner == staff and record.status == MediaFile.Status.UPLOADED
+
+    page.goto(f"{live_server.url}/admin/uploads/mediafile/")
+    expect(page.locator("video.media-thumb")).to_have_count(1)
+    page.goto(f"{live_server.url}/admin/uploads/mediafile/{record.pk}/change/")
+    player = page.locator("video.media-full")
+    expect(player).to_be_visible()
+    page.wait_for_function(
+        "() => document.querySelector('video.media-full').readyState >= 2", timeout=15_000
+    )
+    expect(page.get_by_role("link", name="Download Staff clip.webm")).to_be_visible()
+    screenshot(page, "admin-mediafile-change")
+    assert csp_violations == []
+
+
+def test_the_api_docs_render_under_the_policy(page: Page, live_server, user, csp_violations):
+    page.goto(f"{live_server.url}/accounts/login/?next=/api/docs/")
+    page.get_by_label("Username").fill("alice")
+    page.get_by_label("Password").fill("alice-password")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.locator(".swagger-ui .info .title")).to_contain_text("mediaupload API")
+    expect(page.locator(".opblock-summary-path").first).to_be_visible()
+    assert [refused for refused in csp_violations if "style" not in refused] == []
