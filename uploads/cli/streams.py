@@ -1,5 +1,6 @@
 """Request bodies read from disk as they are sent: a file slice, and a multipart/form-data form."""
 
+import io
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -12,7 +13,36 @@ from uploads.cli.http import BLOCK_SIZE
 from uploads.cli.throttle import RateLimiter
 
 
-class FileSlice:
+class _Body:
+    """A request body read block by block, closing its file when the request is done with it."""
+
+    _file: "io.RawIOBase | FileSlice"
+
+    def read(self, size: int = -1) -> bytes:
+        """Return the next piece, b"" at the end."""
+        raise NotImplementedError
+
+    def __iter__(self) -> Iterator[bytes]:
+        while chunk := self.read(BLOCK_SIZE):
+            yield chunk
+
+    def close(self) -> None:
+        """Close the file."""
+        self._file.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class FileSlice(_Body):
     """`length` bytes of a file from `offset`, read a block at a time while the request goes out.
 
     It has a length (so the request carries Content-Length) and counts what it handed over in
@@ -63,27 +93,8 @@ class FileSlice:
             self._on_read(len(chunk))
         return chunk
 
-    def __iter__(self) -> Iterator[bytes]:
-        while chunk := self.read(BLOCK_SIZE):
-            yield chunk
 
-    def close(self) -> None:
-        """Close the file."""
-        self._file.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
-
-
-class FormBody:
+class FormBody(_Body):
     """A multipart/form-data body: every signed field, then the file, last, as `file`.
 
     The fields and the closing boundary are a few hundred bytes in memory; the file is a FileSlice.
@@ -127,25 +138,6 @@ class FormBody:
                 return chunk
             self._segments.pop(0)
         return b""
-
-    def __iter__(self) -> Iterator[bytes]:
-        while chunk := self.read(BLOCK_SIZE):
-            yield chunk
-
-    def close(self) -> None:
-        """Close the file."""
-        self._file.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 def _part_header(boundary: str, disposition: str, content_type: str | None = None) -> bytes:
