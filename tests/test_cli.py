@@ -119,6 +119,20 @@ def test_multipart_file_is_uploaded_in_parallel_parts(
     assert MediaFile.objects.get(pk=result["id"]).is_multipart
 
 
+def test_a_new_upload_starts_on_the_part_urls_that_came_with_its_record(
+    live_server, bucket, small_parts, settings, token, tmp_path
+):
+    settings.UPLOAD_PARALLEL_PARTS = 1  # the first 2 parts come signed with the record
+    body = write_clip(tmp_path / "big.mp4", 16 * MiB)
+    with proxy(live_server.url, lambda exchange, seen: None) as (api_url, api_seen):
+        completed = run_cli(str(tmp_path / "big.mp4"), "--json", server=api_url, token=token)
+
+    assert completed.returncode == 0, completed.stderr
+    assert bucket.read(json_results(completed)[0]["key"]) == body
+    signed = [json.loads(e.body)["part_numbers"] for e in api_seen if e.path.endswith("/parts/")]
+    assert sorted(number for batch in signed for number in batch) == [3, 4]
+
+
 def test_human_output_says_where_each_file_went(live_server, bucket, token, tmp_path):
     write_clip(tmp_path / "a.mp4", 4096)
     write_clip(tmp_path / "b.mp4", 8192)

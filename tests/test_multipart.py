@@ -64,6 +64,28 @@ def test_large_file_gets_a_multipart_plan(api, bucket, small_parts, video):
     assert record.upload_id and record.part_size == 5 * MiB
 
 
+def test_a_new_multipart_upload_comes_with_its_first_part_urls(api, bucket, small_parts, settings):
+    settings.UPLOAD_PARALLEL_PARTS = 2
+    body = media_bytes("video/mp4", 26 * MiB)  # six parts: the first 2 x 2 come signed
+    created = declare(api, body)
+    first = created["upload"]["first_parts"]
+    assert [part["part_number"] for part in first["parts"]] == [1, 2, 3, 4]
+    assert f"X-Amz-Expires={settings.UPLOAD_POLICY_EXPIRES}" in first["parts"][0]["url"]
+    for part in first["parts"]:  # S3 takes each part on the URL that came with the record
+        number, size = part["part_number"], part["size"]
+        chunk = body[(number - 1) * 5 * MiB : (number - 1) * 5 * MiB + size]
+        assert requests.put(part["url"], data=chunk, timeout=30).status_code == 200
+    for number, part in sign(api, created["id"], [5, 6]).items():
+        chunk = body[(number - 1) * 5 * MiB : (number - 1) * 5 * MiB + part["size"]]
+        assert requests.put(part["url"], data=chunk, timeout=30).status_code == 200
+    done = api.post(f"/api/media/{created['id']}/complete/").json()
+    assert (done["status"], done["etag"][-2:]) == ("uploaded", "-6")
+    # A plan given again (authorize) signs nothing ahead: a resuming client asks for what it misses.
+    again = declare(api, body)
+    upload = api.post(f"/api/media/{again['id']}/authorize/").json()["upload"]
+    assert upload.get("first_parts") is None
+
+
 def test_small_file_still_uses_a_single_post(api, bucket, small_parts):
     created = declare(api, b"x" * 6 * MiB)
     assert created["upload"]["method"] == "post"

@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.contrib.auth.models import User
@@ -18,22 +19,43 @@ def fingerprint(**declared: object) -> str:
     return hashlib.sha256(json.dumps(declared, sort_keys=True).encode()).hexdigest()
 
 
+@dataclass(frozen=True)
+class Lookup:
+    """What one query found of an owner's key: its recent use (a repeat replays it), and whether
+    an older, forgotten use is still stored (it is deleted before the key is stored again)."""
+
+    recent: IdempotencyKey | None
+    stale: bool
+
+
+def look_up(*, owner: User, key: str) -> Lookup:
+    """Find the owner's use of this key, recent or forgotten, in one query (one row at most)."""
+    found = IdempotencyKey.objects.filter(owner=owner, key=key).select_related("media_file").first()
+    if found is None:
+        return Lookup(None, stale=False)
+    if found.created_at >= timezone.now() - KEEP:
+        return Lookup(found, stale=False)
+    return Lookup(None, stale=True)
+
+
 def find(*, owner: User, key: str) -> IdempotencyKey | None:
     """Return the owner's remembered use of this key, if it is recent enough."""
-    return (
-        IdempotencyKey.objects.filter(owner=owner, key=key, created_at__gte=timezone.now() - KEEP)
-        .select_related("media_file")
-        .first()
-    )
+    return look_up(owner=owner, key=key).recent
 
 
-def remember(*, owner: User, key: str, digest: str, media_file: MediaFile) -> None:
-    """Store the key with the record it made (in the caller's transaction; unique per owner)."""
+def remember(
+    *, owner: User, key: str, digest: str, media_file: MediaFile, stale: bool = True
+) -> None:
+    """Store the key with the record it made (in the caller's transaction; unique per owner).
+
+    `stale=False` says a lookup just found no forgotten use to delete first (one query fewer).
+    """
     # A use older than a day is forgotten; a recent one (a concurrent repeat) makes the insert
     # fail on the unique constraint, and the caller replays it.
-    IdempotencyKey.objects.filter(
-        owner=owner, key=key, created_at__lt=timezone.now() - KEEP
-    ).delete()
+    if stale:
+        IdempotencyKey.objects.filter(
+            owner=owner, key=key, created_at__lt=timezone.now() - KEEP
+        ).delete()
     IdempotencyKey.objects.create(owner=owner, key=key, fingerprint=digest, media_file=media_file)
 
 

@@ -67,19 +67,13 @@ def sign_parts(*, media_file: MediaFile, part_numbers: list[int]) -> SignedParts
         left = (media_file.expires_at - timezone.now()).total_seconds()
         expires_in = max(1, min(expires_in, int(left)))
     expires_at = timezone.now() + timedelta(seconds=expires_in)
+    sized = [(number, plan.size_of(number)) for number in part_numbers]
+    urls = storage.presign_upload_parts(
+        key=media_file.key, upload_id=media_file.upload_id, parts=sized, expires_in=expires_in
+    )
     parts = [
-        SignedPart(
-            part_number=number,
-            size=plan.size_of(number),
-            url=storage.presign_upload_part(
-                key=media_file.key,
-                upload_id=media_file.upload_id,
-                part_number=number,
-                size=plan.size_of(number),
-                expires_in=expires_in,
-            ),
-        )
-        for number in part_numbers
+        SignedPart(part_number=number, size=size, url=url)
+        for (number, size), url in zip(sized, urls, strict=True)
     ]
     return SignedParts(expires_at=expires_at, parts=parts)
 

@@ -9,6 +9,11 @@ from uploads.errors import QuotaExceeded
 from uploads.models import MediaFile
 
 
+def enabled() -> bool:
+    """Tell whether any per-user quota applies (with none, creates need no per-user lock)."""
+    return bool(conf.user_quota_bytes() or conf.user_max_pending())
+
+
 def check_room(*, owner: User, size: int) -> None:
     """Refuse an upload of `size` bytes that would break the owner's quotas.
 

@@ -3,8 +3,12 @@
 import re
 from typing import Any
 
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_field
 from rest_framework import serializers
+from rest_framework.fields import SkipField
+from rest_framework.relations import PKOnlyObject
 
 from uploads import multipart, registry, services, storage
 from uploads.limits import SITE
@@ -12,6 +16,99 @@ from uploads.models import MediaFile
 
 # RFC 6838 type/subtype names; parameters such as "; charset=" are not accepted for media.
 _MEDIA_TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]{0,126}/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}")
+
+
+# Field classes whose representation depends only on the value (not on the serializer they are
+# bound to, nor its context): a serializer made of these can reuse one set of fields.
+_PLAIN_FIELDS = (
+    serializers.BooleanField,
+    serializers.CharField,  # and URLField, EmailField…
+    serializers.ChoiceField,
+    serializers.DateTimeField,
+    serializers.DictField,
+    serializers.IntegerField,
+    serializers.ListField,
+    serializers.ReadOnlyField,
+    serializers.UUIDField,
+)
+_plans: dict[type, list[serializers.Field] | None] = {}  # type: ignore[type-arg]
+
+
+@receiver(setting_changed)
+def _forget_plans(**kwargs: Any) -> None:
+    """Field formats come from the settings (DATETIME_FORMAT…): build the fields again."""
+    _plans.clear()
+
+
+def _plan(cls: type["FastRepresentation"]) -> list[serializers.Field] | None:  # type: ignore[type-arg]
+    """The readable fields of one instance of `cls`, kept for every later instance, or None when
+    one of them may depend on its serializer (DRF then builds the fields as usual)."""
+    if cls in _plans:
+        return _plans[cls]
+    fields: list[serializers.Field] | None = list(cls()._readable_fields)  # type: ignore[type-arg]
+    for field in fields or []:
+        plain = isinstance(field, serializers.SerializerMethodField) or (
+            isinstance(field, _PLAIN_FIELDS)
+            and not isinstance(getattr(field, "child", None), serializers.BaseSerializer)
+        )
+        # A nested serializer kept with its parent's first instance would see that instance's
+        # context: it qualifies only if nothing in it reads the context (no method fields).
+        inner = field.child if isinstance(field, serializers.ListSerializer) else field
+        nested = isinstance(inner, FastRepresentation) and _context_free(type(inner))
+        if not (plain or nested):
+            fields = None
+            break
+    _plans[cls] = fields
+    return fields
+
+
+def _context_free(cls: type["FastRepresentation"]) -> bool:
+    """Tell whether a serializer's representation depends on its values alone (no context)."""
+    fields = _plan(cls)
+    return fields is not None and not any(
+        isinstance(field, serializers.SerializerMethodField) for field in fields
+    )
+
+
+class FastRepresentation(serializers.Serializer[Any]):
+    """DRF's `to_representation`, without building the serializer's fields for every instance.
+
+    DRF deep-copies and binds a serializer's fields (and, for a ModelSerializer, derives them from
+    the model) each time one is instantiated: most of the cost of answering with a record. The
+    fields of a first instance are kept and reused when each one's representation depends only on
+    the value; method fields are called on the serializer at hand, so its context applies. The
+    output is DRF's own, key for key.
+    """
+
+    def to_representation(self, instance: Any) -> Any:
+        """Object instance -> dict of primitive datatypes, as DRF's Serializer makes it."""
+        fields = _plan(type(self))
+        if fields is None:
+            return super().to_representation(instance)
+        representation: dict[str, Any] = {}
+        for field in fields:
+            if isinstance(field, serializers.SerializerMethodField):
+                representation[str(field.field_name)] = getattr(self, field.method_name)(instance)
+                continue
+            try:
+                attribute = field.get_attribute(instance)
+            except SkipField:
+                continue
+            check_for_none = attribute.pk if isinstance(attribute, PKOnlyObject) else attribute
+            name = str(field.field_name)
+            if check_for_none is None:
+                representation[name] = None
+            else:
+                representation[name] = field.to_representation(attribute)
+        return representation
+
+
+def declared_field(value: str) -> None:
+    """Accept only the id of a declared MediaFileField."""
+    try:
+        registry.limits_for(value)
+    except registry.UnknownField as error:
+        raise serializers.ValidationError("No upload field has this id.") from error
 
 
 class CreateUploadSerializer(serializers.Serializer[dict[str, Any]]):
@@ -24,6 +121,7 @@ class CreateUploadSerializer(serializers.Serializer[dict[str, Any]]):
         required=False,
         allow_blank=True,
         max_length=255,
+        validators=[declared_field],  # not run on a blank value
         help_text="A model field's id (`app_label.model.field`) whose narrower limits apply.",
     )
 
@@ -39,15 +137,6 @@ class CreateUploadSerializer(serializers.Serializer[dict[str, Any]]):
         if not _MEDIA_TYPE.fullmatch(content_type):
             raise serializers.ValidationError("Enter a media type such as video/mp4.")
         return content_type
-
-    def validate_field(self, value: str) -> str:
-        """Accept the id of a declared MediaFileField, or nothing."""
-        if value:
-            try:
-                registry.limits_for(value)
-            except registry.UnknownField as error:
-                raise serializers.ValidationError("No upload field has this id.") from error
-        return value
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         """Apply the site's limits, narrowed by the field's, to the declared type and size."""
@@ -88,7 +177,7 @@ class PartNumbersSerializer(serializers.Serializer[dict[str, Any]]):
         return value
 
 
-class MediaFileSerializer(serializers.ModelSerializer[MediaFile]):
+class MediaFileSerializer(FastRepresentation, serializers.ModelSerializer[MediaFile]):
     """A record as the API shows it to its owner."""
 
     download_url = serializers.SerializerMethodField()
@@ -122,7 +211,7 @@ class MediaFileSerializer(serializers.ModelSerializer[MediaFile]):
         return "multipart" if media_file.is_multipart else "post"
 
 
-class PostUploadSerializer(serializers.Serializer[storage.PresignedPost]):
+class PostUploadSerializer(FastRepresentation, serializers.Serializer[storage.PresignedPost]):
     """A signed browser form: POST every field, then the file as the LAST field, named `file`."""
 
     method = serializers.ChoiceField(choices=["post"])
@@ -138,13 +227,35 @@ class PostUploadSerializer(serializers.Serializer[storage.PresignedPost]):
         return fields
 
 
-class MultipartUploadSerializer(serializers.Serializer[services.MultipartUpload]):
+class SignedPartSerializer(FastRepresentation, serializers.Serializer[multipart.SignedPart]):
+    """A presigned PUT for one part: send exactly `size` bytes, no extra headers."""
+
+    part_number = serializers.IntegerField()
+    url = serializers.URLField()
+    size = serializers.IntegerField()
+
+
+class SignedPartsSerializer(FastRepresentation, serializers.Serializer[multipart.SignedParts]):
+    """Part URLs signed together."""
+
+    expires_at = serializers.DateTimeField()
+    parts = SignedPartSerializer(many=True)
+
+
+class MultipartUploadSerializer(
+    FastRepresentation, serializers.Serializer[services.MultipartUpload]
+):
     """A multipart plan: `part_count` parts of `part_size` bytes (the last may be smaller)."""
 
     method = serializers.ChoiceField(choices=["multipart"])
     part_size = serializers.IntegerField()
     part_count = serializers.IntegerField()
     expires_at = serializers.DateTimeField(help_text="The upload's deadline.")
+    first_parts = SignedPartsSerializer(
+        required=False,
+        allow_null=True,
+        help_text="URLs for the first parts of a new upload (absent: ask parts/ for every part).",
+    )
 
 
 UPLOAD_SCHEMA = PolymorphicProxySerializer(
@@ -194,22 +305,7 @@ class AuthorizationSerializer(serializers.Serializer[Any]):
     upload = UploadField()
 
 
-class SignedPartSerializer(serializers.Serializer[multipart.SignedPart]):
-    """A presigned PUT for one part: send exactly `size` bytes, no extra headers."""
-
-    part_number = serializers.IntegerField()
-    url = serializers.URLField()
-    size = serializers.IntegerField()
-
-
-class SignedPartsSerializer(serializers.Serializer[multipart.SignedParts]):
-    """Part URLs signed together."""
-
-    expires_at = serializers.DateTimeField()
-    parts = SignedPartSerializer(many=True)
-
-
-class HeldPartSerializer(serializers.Serializer[storage.PartInfo]):
+class HeldPartSerializer(FastRepresentation, serializers.Serializer[storage.PartInfo]):
     """A part S3 holds."""
 
     part_number = serializers.IntegerField()
@@ -217,7 +313,7 @@ class HeldPartSerializer(serializers.Serializer[storage.PartInfo]):
     etag = serializers.CharField()
 
 
-class PartsListingSerializer(serializers.Serializer[multipart.PartsListing]):
+class PartsListingSerializer(FastRepresentation, serializers.Serializer[multipart.PartsListing]):
     """The parts S3 holds and the planned parts it misses, for a client that resumes."""
 
     part_size = serializers.IntegerField()
@@ -236,15 +332,7 @@ class EventsReceivedSerializer(serializers.Serializer[Any]):
 class FieldValueRequestSerializer(serializers.Serializer[dict[str, Any]]):
     """Which model field the uploaded record is to be attached to."""
 
-    field = serializers.CharField(max_length=255)
-
-    def validate_field(self, value: str) -> str:
-        """Accept the id of a declared MediaFileField."""
-        try:
-            registry.limits_for(value)
-        except registry.UnknownField as error:
-            raise serializers.ValidationError("No upload field has this id.") from error
-        return value
+    field = serializers.CharField(max_length=255, validators=[declared_field])
 
 
 class FieldValueSerializer(serializers.Serializer[dict[str, Any]]):

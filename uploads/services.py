@@ -49,6 +49,8 @@ class MultipartUpload:
     part_size: int
     part_count: int
     expires_at: datetime
+    # URLs for the parts a new upload sends first, so it starts without a parts/ call.
+    first_parts: multipart.SignedParts | None = None
     method: str = "multipart"
 
 
@@ -79,38 +81,65 @@ def create_upload(
     size: int,
     field: str = "",
     idempotency_key: str = "",
+    looked_up: idempotency.Lookup | None = None,
 ) -> CreatedUpload:
     """Make a pending record with its deadline and authorize exactly its key, type and size.
 
     A repeated `idempotency_key` returns the first request's record instead (IdempotencyKeyReused
-    if it declared something else). Quotas are checked, and the space reserved, under a short
-    lock on the owner's row, before any S3 call.
+    if it declared something else); `looked_up` is what the caller already found of that key.
+    Quotas are checked, and the space reserved, under a short lock on the owner's row, before
+    any S3 call.
     """
     digest = idempotency.fingerprint(
         filename=filename, content_type=content_type, size=size, field=field
     )
-    if idempotency_key and (earlier := idempotency.find(owner=owner, key=idempotency_key)):
-        return _replay(earlier, digest)
+    found = idempotency.Lookup(None, stale=False)
+    if idempotency_key:
+        found = looked_up or idempotency.look_up(owner=owner, key=idempotency_key)
+        if found.recent:
+            return _replay(found.recent, digest)
     media_file = _new_record(owner, filename, content_type, size)
     media_file.field = field
     try:
-        with transaction.atomic():
-            User.objects.select_for_update().filter(pk=owner.pk).exists()  # the per-user lock
-            quotas.check_room(owner=owner, size=size)
+        if not idempotency_key and not quotas.enabled():
+            # Nothing to check or to write with it: the INSERT alone, atomic by itself (no
+            # BEGIN, lock and COMMIT round trips).
             media_file.save(force_insert=True)
-            if idempotency_key:
-                idempotency.remember(
-                    owner=owner, key=idempotency_key, digest=digest, media_file=media_file
-                )
+        else:
+            with transaction.atomic():
+                if quotas.enabled():
+                    User.objects.select_for_update().filter(pk=owner.pk).exists()  # per-user lock
+                    quotas.check_room(owner=owner, size=size)
+                media_file.save(force_insert=True)
+                if idempotency_key:
+                    idempotency.remember(
+                        owner=owner,
+                        key=idempotency_key,
+                        digest=digest,
+                        media_file=media_file,
+                        stale=found.stale,
+                    )
     except IntegrityError:
         # A concurrent request with the same key got there first: answer with its record.
         earlier = idempotency.find(owner=owner, key=idempotency_key) if idempotency_key else None
         if earlier is None:
             raise
         return _replay(earlier, digest)
-    if media_file.is_multipart:
-        _start_multipart(media_file)
-    return CreatedUpload(media_file=media_file, upload=_authorize(media_file))
+    if not media_file.is_multipart:
+        return CreatedUpload(media_file=media_file, upload=_authorize(media_file))
+    _start_multipart(media_file)
+    plan = multipart.plan_of(media_file)
+    # The first two rounds of parallel parts come signed, as a client would ask for them next:
+    # the upload starts without a parts/ call (a signature costs far less than a request).
+    first_count = min(plan.part_count, 2 * conf.parallel_parts(), multipart.MAX_PARTS_PER_REQUEST)
+    first = multipart.sign_parts(
+        media_file=media_file, part_numbers=list(range(1, first_count + 1))
+    )
+    assert media_file.expires_at is not None
+    return CreatedUpload(
+        media_file=media_file,
+        upload=MultipartUpload(plan.part_size, plan.part_count, media_file.expires_at, first),
+    )
 
 
 def _new_record(owner: User, filename: str, content_type: str, size: int) -> MediaFile:

@@ -93,6 +93,8 @@ class MediaFileViewSet(
     serializer_class = MediaFileSerializer
     parser_classes = [BoundedJSONParser]
     lookup_value_regex = r"[0-9a-fA-F-]{32,36}"
+    # What check_throttles found of a create's Idempotency-Key (None: no key, or not looked up).
+    _idempotency_lookup: idempotency.Lookup | None = None
 
     def get_queryset(self) -> QuerySet[MediaFile]:
         """Only the requesting user's records exist, as far as this API is concerned."""
@@ -126,8 +128,11 @@ class MediaFileViewSet(
     def check_throttles(self, request: Request) -> None:
         """A repeated create (same Idempotency-Key) is answered before any throttle."""
         key = _idempotency_key(request)
-        if self.action == "create" and key and idempotency.find(owner=self._owner(), key=key):
-            return
+        if self.action == "create" and key:
+            # Kept for create(), which then needs no second lookup of the key.
+            self._idempotency_lookup = idempotency.look_up(owner=self._owner(), key=key)
+            if self._idempotency_lookup.recent:
+                return
         super().check_throttles(request)
 
     def create(self, request: Request) -> Response:
@@ -137,6 +142,7 @@ class MediaFileViewSet(
         created = services.create_upload(
             owner=self._owner(),
             idempotency_key=_idempotency_key(request),
+            looked_up=self._idempotency_lookup,
             **request_serializer.validated_data,
         )
         body = CreatedUploadSerializer(created.media_file, context={"upload": created.upload}).data

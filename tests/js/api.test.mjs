@@ -22,7 +22,7 @@ const RECORD = {
   download_url: null,
 };
 const POST = { method: "post", url: "https://s3.test/b", fields: { key: "incoming/id1.mp4", policy: "p" }, expires_at: "2026-11-01T00:01:00Z" };
-const MULTIPART = { method: "multipart", part_size: 5, part_count: 3, expires_at: "2026-11-02T00:00:00Z" };
+const MULTIPART = { method: "multipart", part_size: 5, part_count: 3, expires_at: "2026-11-02T00:00:00Z", first_parts: null };
 
 /** A fetch that records each call and answers `answer(url, options)` → [status, body, headers]. */
 function fakeFetch(answer) {
@@ -94,6 +94,13 @@ test("answers become typed facts: the record and its upload, signed parts, the p
   assert.deepEqual(listing.missing, [2, 3]);
   assert.equal(listing.bytes_confirmed, 5);
   assert.equal((await api.list(10)).results[0].filename, "a.MP4");
+});
+
+test("a new multipart upload's first part URLs are read with its plan", async () => {
+  const first_parts = { expires_at: "2026-11-02T00:00:00Z", parts: [{ part_number: 1, url: "https://s3.test/p1", size: 5 }] };
+  const answering = (body) => createApi({ base: "/", csrfToken: "", fetch: fakeFetch(() => [200, body]).fetch });
+  assert.deepEqual(await answering({ upload: { ...MULTIPART, first_parts } }).authorize("x"), { ...MULTIPART, first_parts });
+  await assert.rejects(answering({ upload: { ...MULTIPART, first_parts: { expires_at: "t", parts: [{ part_number: 1 }] } } }).authorize("x"), ContractError);
 });
 
 test("an answer off the contract is refused at once, not half-used", async () => {

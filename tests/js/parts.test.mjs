@@ -105,6 +105,20 @@ test("only the missing parts are sent", async () => {
   assert.deepEqual(s3.signCalls, [[2, 5]]);
 });
 
+test("URLs signed with the record are used first, and only the other parts are asked for", async () => {
+  const s3 = fakeStorage();
+  const signed = {
+    expires_at: new Date(60_000).toISOString(),
+    parts: [1, 2].map((number) => ({ part_number: number, url: `u${number}#0`, size: signedSize(number) })),
+  };
+  for (const part of signed.parts) s3.signed.set(part.part_number, part.size);
+  const { done } = send(s3, { parallel: 2, signed });
+  await done;
+  assert.deepEqual(s3.puts.slice(0, 2).sort(), ["u1#0", "u2#0"]);
+  assert.deepEqual(s3.signCalls.flat().sort(), [3, 4, 5]);
+  assert.deepEqual([...s3.stored.keys()].sort(), [1, 2, 3, 4, 5]);
+});
+
 test("parallel parts share one sign request instead of each asking", async () => {
   const s3 = fakeStorage();
   await (send(s3, { parallel: 4, batch: 100 })).done;

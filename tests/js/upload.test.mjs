@@ -134,14 +134,22 @@ test("a record refused twice for its deadline fails instead of looping", async (
   assert.equal(done.message, "This upload's deadline has passed.");
 });
 
+test("a new multipart upload starts on the part URLs signed with its record", async () => {
+  const server = fakeServer({ firstParts: 2 });
+  const done = await until(setup(server).make(makeFile(23)), "uploaded", "failed");
+  assert.equal(done.status, "uploaded", done.message);
+  const asked = server.calls.filter((call) => call.startsWith("sign")).flatMap((call) => call.slice(5).split(","));
+  assert.deepEqual(asked.sort(), ["3", "4", "5"]);
+  assert.deepEqual(puts(server), ["PUT 1", "PUT 2", "PUT 3", "PUT 4", "PUT 5"]);
+});
+
 test("storage losing a multipart upload's parts starts a new upload, once", async () => {
   const server = fakeServer();
-  let lost = false;
-  server.override.sign = async ({ id, next }) => {
-    if (lost) return next();
-    lost = true;
-    return server.refuse(409, "Storage no longer holds this upload's parts; start it again.", "parts_gone", { status: "pending" });
-  };
+  // Storage lost r1's upload: every part URL asked for it is refused.
+  server.override.sign = async ({ id, next }) =>
+    id === "r1"
+      ? server.refuse(409, "Storage no longer holds this upload's parts; start it again.", "parts_gone", { status: "pending" })
+      : next();
   const upload = setup(server).make(makeFile(23));
   const seen = watch(upload);
   const done = await until(upload, "uploaded", "failed");

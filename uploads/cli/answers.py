@@ -1,6 +1,7 @@
 """The API's answers as typed values, checked as they are read."""
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -39,6 +40,7 @@ class MultipartUpload:
     part_size: int
     part_count: int
     expires_at: datetime
+    first_parts: list["SignedPart"] = field(default_factory=list)  # signed with a new record
 
 
 Upload = PostUpload | MultipartUpload
@@ -111,8 +113,9 @@ def record(body: Any) -> Record:
     )
 
 
-def upload(body: Any) -> Upload:
-    """Read an `upload` authorization: a POST form or a multipart plan."""
+def upload(body: Any, deadline_of: Callable[[datetime], float]) -> Upload:
+    """Read an `upload` authorization: a POST form or a multipart plan (`deadline_of` turns the
+    expiry of the part URLs that may come with it into a local deadline)."""
     method = _get(body, "method", str).lower()
     if method == "post":
         fields = _get(body, "fields", dict)
@@ -122,10 +125,12 @@ def upload(body: Any) -> Upload:
             expires_at=_time(body, "expires_at"),
         )
     if method == "multipart":
+        first = body.get("first_parts")
         return MultipartUpload(
             part_size=_get(body, "part_size", int),
             part_count=_get(body, "part_count", int),
             expires_at=_time(body, "expires_at"),
+            first_parts=signed_parts(first, deadline_of(expires_at(first))) if first else [],
         )
     raise Malformed(f"unknown upload method {method!r}")
 

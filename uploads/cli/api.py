@@ -3,6 +3,7 @@
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, TypeVar
 
 import requests
@@ -56,8 +57,10 @@ class ApiClient:
         """Declare a file; return its pending record and how to upload it."""
         declared = {"filename": filename, "content_type": content_type, "size": size}
         answer = self._call("POST", "", json=declared, headers={"Idempotency-Key": idempotency_key})
+        deadline_of = _deadline_of(answer)
         return self._read(
-            answer, lambda body: (answers.record(body), answers.upload(body["upload"]))
+            answer,
+            lambda body: (answers.record(body), answers.upload(body["upload"], deadline_of)),
         )
 
     def pending(self) -> list[answers.Record]:
@@ -73,17 +76,16 @@ class ApiClient:
         """Sign PUT URLs for these parts (at most 100)."""
         answer = self._call("POST", f"{record_id}/parts/", json={"part_numbers": part_numbers})
 
-        def read(body: Any) -> list[answers.SignedPart]:
-            expires_at = answers.expires_at(body)
-            deadline = local_deadline(expires_at, answer.response, answer.sent_at)
-            return answers.signed_parts(body, deadline)
-
-        return self._read(answer, read)
+        deadline_of = _deadline_of(answer)
+        return self._read(
+            answer, lambda body: answers.signed_parts(body, deadline_of(answers.expires_at(body)))
+        )
 
     def authorize(self, record_id: str) -> answers.Upload:
         """Return a fresh authorization for a pending record."""
         answer = self._call("POST", f"{record_id}/authorize/")
-        return self._read(answer, lambda body: answers.upload(body["upload"]))
+        deadline_of = _deadline_of(answer)
+        return self._read(answer, lambda body: answers.upload(body["upload"], deadline_of))
 
     def complete(self, record_id: str) -> answers.Record:
         """Ask the server to verify the file and settle the record."""
@@ -138,6 +140,11 @@ class ApiClient:
             raise _error(response)
 
         return with_retries(attempt, self._policy, self._cancel)
+
+
+def _deadline_of(answer: Answer) -> Callable[[datetime], float]:
+    """Turn the server's expiry times in this answer into local deadlines."""
+    return lambda expires_at: local_deadline(expires_at, answer.response, answer.sent_at)
 
 
 def _error(response: requests.Response) -> Exception:

@@ -3,7 +3,7 @@
 import itertools
 import math
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 
 from uploads.cli import s3
@@ -65,13 +65,22 @@ class PartSigner:
             )
             wanted = [number, *itertools.islice(following, self._batch_size() - 1)]
             signed_at = now()
-            for signed in self._api.sign(self._record_id, wanted):
-                self._lifetime = max(0.0, signed.deadline - signed_at)
-                margin = min(RENEW_MARGIN, self._lifetime / 4)
-                self._urls[signed.part_number] = (signed, signed.deadline - margin)
+            self._keep(self._api.sign(self._record_id, wanted), signed_at)
             if number not in self._urls:
                 raise ApiError(f"the server signed no URL for part {number}", status=200)
             return self._urls[number][0]
+
+    def keep(self, signed: Iterable[SignedPart]) -> None:
+        """Hold on to URLs the server has just signed, to hand out before signing any."""
+        with self._lock:
+            self._keep(signed, now())
+
+    def _keep(self, signed: Iterable[SignedPart], signed_at: float) -> None:
+        """Hold on to URLs signed at `signed_at`, each until shortly before its deadline."""
+        for part in signed:
+            self._lifetime = max(0.0, part.deadline - signed_at)
+            margin = min(RENEW_MARGIN, self._lifetime / 4)
+            self._urls[part.part_number] = (part, part.deadline - margin)
 
     def discard(self, number: int) -> None:
         """Forget the part's URL (S3 refused it, or the attempt failed): the next one is fresh."""
@@ -105,14 +114,18 @@ def send_parts(
     part_size: int,
     numbers: Sequence[int],
     progress: Progress,
+    signed: Sequence[SignedPart] = (),
 ) -> int:
     """PUT these parts, `transfer.parallel` at a time; return how many were sent.
+
+    `signed` holds URLs the server has already signed (with the record), used before any others.
 
     The first part that fails for good stops the others at their next block, then is raised.
     """
     if not numbers:
         return 0
     signer = PartSigner(transfer.api, record_id, numbers, batch=2 * transfer.parallel)
+    signer.keep(signed)
 
     def send(number: int) -> None:
         offset, length = part_bounds(number, part_size, local.size)

@@ -5,7 +5,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from uploads.cli.answers import PartListing, PostUpload, Record
+from uploads.cli.answers import PartListing, PostUpload, Record, SignedPart
 from uploads.cli.context import Transfer
 from uploads.cli.errors import ApiError, StartOver, TokenRefused
 from uploads.cli.files import LocalFile
@@ -27,6 +27,7 @@ class Start:
     missing: list[int] = field(default_factory=list)
     held_bytes: int = 0
     resumed: bool = False
+    first_parts: list[SignedPart] = field(default_factory=list)  # signed with a new record
 
 
 def create(transfer: Transfer, local: LocalFile) -> Start:
@@ -43,6 +44,7 @@ def create(transfer: Transfer, local: LocalFile) -> Start:
         record=record,
         part_size=upload.part_size,
         missing=list(range(1, upload.part_count + 1)),
+        first_parts=upload.first_parts,
     )
 
 

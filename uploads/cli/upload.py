@@ -100,7 +100,13 @@ class Uploader:
                 result.parts_sent += 1
             else:
                 result.parts_sent += send_parts(
-                    transfer, record_id, local, begun.part_size, begun.missing, progress
+                    transfer,
+                    record_id,
+                    local,
+                    begun.part_size,
+                    begun.missing,
+                    progress,
+                    signed=begun.first_parts,
                 )
             progress.note("verifying")
             round_ = 1

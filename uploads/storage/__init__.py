@@ -28,6 +28,7 @@ from uploads.storage.multipart import (
     list_multipart_uploads,
     list_parts,
     presign_upload_part,
+    presign_upload_parts,
 )
 from uploads.storage.objects import (
     ObjectInfo,
@@ -75,5 +76,6 @@ __all__ = [
     "presign_post",
     "presign_put",
     "presign_upload_part",
+    "presign_upload_parts",
     "read_head",
 ]

@@ -3,12 +3,14 @@
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, ConnectionError, HTTPClientError
+from botocore.utils import parse_timestamp
 
 from uploads import conf
 
@@ -92,7 +94,11 @@ def _build_client(
         read_timeout=read_timeout,
         retries={"mode": "standard", "total_max_attempts": MAX_ATTEMPTS},
     )
-    client = boto3.session.Session().client(
+    session = boto3.session.Session()
+    session._session.get_component("response_parser_factory").set_parser_defaults(
+        timestamp_parser=fast_timestamp
+    )
+    client = session.client(
         "s3",
         endpoint_url=endpoint_url or None,
         region_name=region,
@@ -103,6 +109,44 @@ def _build_client(
     if endpoint_url:
         client.meta.events.register("before-sign.s3.CopyObject", _also_legacy_copy_condition)
     return client
+
+
+_UTC = UTC
+_MONTHS = {
+    name: number
+    for number, name in enumerate(
+        ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"], 1
+    )
+}
+
+
+def fast_timestamp(value: Any) -> datetime:
+    """Parse S3's timestamps without dateutil: ISO 8601 in bodies (`2026-11-29T13:20:00.000Z`)
+    and RFC 1123 in headers (`Sun, 29 Nov 2026 13:20:00 GMT`).
+
+    botocore hands every timestamp of a response to dateutil's parser, ~0.1-0.3 ms each: a
+    ListParts page of 1,000 parts costs a third of a second of CPU, and every HEAD pays for its
+    Last-Modified. The same instant, in UTC; any other form goes to botocore's own parser.
+    """
+    if isinstance(value, str):
+        try:
+            if len(value) >= 20 and value[10] == "T" and value[-1] == "Z":
+                return datetime.fromisoformat(value[:-1]).replace(tzinfo=_UTC)
+            if len(value) == 29 and value[3:5] == ", " and value.endswith(" GMT"):
+                day, month, year, clock = value[5:25].split(" ")
+                hours, minutes, seconds = clock.split(":")
+                return datetime(
+                    int(year),
+                    _MONTHS[month],
+                    int(day),
+                    int(hours),
+                    int(minutes),
+                    int(seconds),
+                    tzinfo=_UTC,
+                )
+        except (ValueError, KeyError):
+            pass
+    return parse_timestamp(value)
 
 
 def _also_legacy_copy_condition(request: Any, **kwargs: Any) -> None:

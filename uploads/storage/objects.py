@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.http import content_disposition_header
 
 from uploads import conf
+from uploads.storage import signing
 from uploads.storage.client import get_client, translate_errors
 
 
@@ -44,15 +45,17 @@ def presign_post(*, key: str, content_type: str, size: int, expires_in: int) -> 
     """Sign a POST policy for exactly this key, this Content-Type and exactly `size` bytes."""
     expires_at = timezone.now() + timedelta(seconds=expires_in)
     with translate_errors("presign POST"):
-        signed = get_client().generate_presigned_post(
-            Bucket=conf.bucket(),
-            Key=key,  # boto3 adds the exact-match {"key": ...} and {"bucket": ...} conditions
-            Fields={"Content-Type": content_type},
-            Conditions=[
+        # botocore's own form, made without its per-call overhead (signing.py).
+        signed = signing.post_form(
+            get_client(),
+            bucket=conf.bucket(),
+            key=key,  # the exact-match {"key": ...} and {"bucket": ...} conditions are added
+            fields={"Content-Type": content_type},
+            conditions=[
                 {"Content-Type": content_type},
                 ["content-length-range", size, size],
             ],
-            ExpiresIn=expires_in,
+            expires_in=expires_in,
         )
     return PresignedPost(url=signed["url"], fields=dict(signed["fields"]), expires_at=expires_at)
 
@@ -70,18 +73,14 @@ def presign_put(*, key: str, content_type: str, expires_in: int) -> str:
 def presign_download(*, key: str, filename: str, expires_in: int) -> str:
     """Sign a short-lived GET whose download is named after the original filename."""
     with translate_errors("presign GET"):
-        return get_client().generate_presigned_url(
-            "get_object",
-            Params={
-                "Bucket": conf.bucket(),
-                "Key": key,
-                # RFC 6266 header with an ASCII fallback and a UTF-8 filename* for other names.
-                "ResponseContentDisposition": content_disposition_header(
-                    as_attachment=True, filename=filename
-                )
-                or "attachment",
-            },
-            ExpiresIn=expires_in,
+        return signing.download_url(
+            get_client(),
+            bucket=conf.bucket(),
+            key=key,
+            # RFC 6266 header with an ASCII fallback and a UTF-8 filename* for other names.
+            disposition=content_disposition_header(as_attachment=True, filename=filename)
+            or "attachment",
+            expires_in=expires_in,
         )
 
 

@@ -2,7 +2,8 @@
 // client, and a form sender and part sender standing in for the browser's XHRs against S3. The
 // bucket refuses a part whose length is not the size it signed, as S3 does with a signed
 // Content-Length, and `complete` assembles the parts the way the server does. A create may name a
-// form's model field (kept as the entry's `field`); field-value/ signs `signed:<id>:<field>`.
+// form's model field (kept as the entry's `field`); field-value/ signs `signed:<id>:<field>`. A new
+// multipart upload comes with its first `firstParts` part URLs signed, as the server signs them.
 import { StorageError } from "../../../uploads/static/uploads/errors.js";
 import { storageError } from "../../../uploads/static/uploads/transfer.js";
 
@@ -25,7 +26,7 @@ export async function bytesOf(blob) {
  * request in words ("create", "sign 1,2", "PUT 3"…); `override[route]` can replace a route:
  * `async ({id, body, next, headers}) => answer`, where `next()` is the normal answer ({status, body}).
  */
-export function fakeServer({ threshold = 10, partSize = 5, base = "/api/media/" } = {}) {
+export function fakeServer({ threshold = 10, partSize = 5, base = "/api/media/", firstParts = 2 } = {}) {
   const records = new Map(); // id → {record, parts: Map(number → Uint8Array), object: Uint8Array | null}
   const calls = [];
   const hooks = { beforePut: async () => {}, beforePost: async () => {} };
@@ -42,6 +43,19 @@ export function fakeServer({ threshold = 10, partSize = 5, base = "/api/media/" 
     record.upload_method === "multipart"
       ? { method: "multipart", ...plan(record), expires_at: later(86_400_000) }
       : { method: "post", url: "https://s3.test/bucket", fields: { key: record.key, policy: "p" }, expires_at: later(60_000) };
+  const signed = (record, numbers) => ({
+    expires_at: later(60_000),
+    parts: numbers.map((n) => ({
+      part_number: n,
+      url: `https://s3.test/bucket/${record.id}?partNumber=${n}&size=${sizeOf(record, n)}`,
+      size: sizeOf(record, n),
+    })),
+  });
+  const withFirstParts = (upload, record) => {
+    if (upload.method !== "multipart") return upload;
+    const count = Math.min(upload.part_count, firstParts);
+    return { ...upload, first_parts: count ? signed(record, Array.from({ length: count }, (_, i) => i + 1)) : null };
+  };
   const view = (entry) => ({
     ...entry.record,
     download_url: entry.record.status === "uploaded" ? `https://s3.test/bucket/${entry.record.key}?signed` : null,
@@ -81,7 +95,7 @@ export function fakeServer({ threshold = 10, partSize = 5, base = "/api/media/" 
       const entry = { record, parts: new Map(), object: null, field: body.field ?? "" };
       records.set(id, entry);
       if (key) keys.set(key, id);
-      return ok({ ...view(entry), upload: describeUpload(record) }, 201);
+      return ok({ ...view(entry), upload: withFirstParts(describeUpload(record), record) }, 201);
     },
     get: (entry) => ok(view(entry)),
     authorize: (entry) => authorisable(entry) ?? ok({ upload: describeUpload(entry.record) }),
@@ -93,14 +107,7 @@ export function fakeServer({ threshold = 10, partSize = 5, base = "/api/media/" 
       if (entry.record.upload_method !== "multipart") return conflict(entry, "A single POST has no parts.", "not_multipart");
       return (
         authorisable(entry) ??
-        ok({
-          expires_at: later(60_000),
-          parts: numbers.map((n) => ({
-            part_number: n,
-            url: `https://s3.test/bucket/${entry.record.id}?partNumber=${n}&size=${sizeOf(entry.record, n)}`,
-            size: sizeOf(entry.record, n),
-          })),
-        })
+ok(signed(entry.record, numbers))
       );
     },
     "list-parts"(entry) {

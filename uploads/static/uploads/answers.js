@@ -24,7 +24,8 @@ import { ApiError, ContractError } from "./errors.js";
  * @property {string | null} download_url short-lived; only for uploaded records
  *
  * @typedef {{method: "post", url: string, fields: Record<string, string>, expires_at: string}} PostUpload
- * @typedef {{method: "multipart", part_size: number, part_count: number, expires_at: string}} MultipartUpload
+ * @typedef {{method: "multipart", part_size: number, part_count: number, expires_at: string,
+ *   first_parts: SignedParts | null}} MultipartUpload
  * @typedef {PostUpload | MultipartUpload} UploadDescriptor
  * @typedef {MediaRecord & {upload: UploadDescriptor}} CreatedRecord
  * @typedef {{part_number: number, url: string, size: number}} SignedPart PUT exactly `size` bytes to `url`
@@ -102,7 +103,8 @@ function readUpload(/** @type {unknown} */ value) {
   const method = choice(o, "method", METHODS);
   const expires_at = text(o, "expires_at");
   if (method === "multipart") {
-    return { method, part_size: count(o, "part_size"), part_count: count(o, "part_count"), expires_at };
+    const first_parts = o.first_parts == null ? null : readSignedParts(o.first_parts);
+    return { method, part_size: count(o, "part_size"), part_count: count(o, "part_count"), expires_at, first_parts };
   }
   const given = object(o.fields, "upload.fields");
   const fields = Object.fromEntries(Object.keys(given).map((name) => [name, text(given, name)]));

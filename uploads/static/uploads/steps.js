@@ -10,7 +10,7 @@ import { withRetry } from "./retry.js";
 
 /**
  * @import { ApiClient } from "./api.js"
- * @import { MediaRecord, PartListing, PostUpload } from "./answers.js"
+ * @import { MediaRecord, PartListing, PostUpload, SignedParts } from "./answers.js"
  * @import { Claims } from "./claims.js"
  * @import { Clock } from "./clock.js"
  * @import { Connectivity } from "./connectivity.js"
@@ -48,7 +48,7 @@ import { withRetry } from "./retry.js";
 /**
  * How a multipart upload stands: the server's part size, the parts storage misses (null: ask it)
  * and the bytes it holds.
- * @typedef {{partSize: number, missing: number[] | null, held: number}} PartState
+ * @typedef {{partSize: number, missing: number[] | null, held: number, firstParts: SignedParts | null}} PartState
  */
 
 /**
@@ -114,12 +114,13 @@ export async function openRecord(file, ctx, holder, createKey, signal) {
   const { upload, ...record } = await call(ctx, (s) => api.create(file, createKey, s));
   if (upload.method === "post") return { record, form: upload, parts: null, resumed: false };
   const missing = Array.from({ length: upload.part_count }, (_, index) => index + 1);
-  return { record, form: null, parts: { partSize: upload.part_size, missing, held: 0 }, resumed: false };
+  const parts = { partSize: upload.part_size, missing, held: 0, firstParts: upload.first_parts };
+  return { record, form: null, parts, resumed: false };
 }
 
 /** How a part listing from the server leaves a multipart upload. */
 export function partsHeld(/** @type {PartListing} */ listing) {
-  return { partSize: listing.part_size, missing: listing.missing, held: listing.bytes_confirmed };
+  return { partSize: listing.part_size, missing: listing.missing, held: listing.bytes_confirmed, firstParts: null };
 }
 
 /**
@@ -171,11 +172,12 @@ export async function sendForm(file, id, form, ctx, signal) {
  * Send the parts storage misses, several at a time; progress counts the bytes it already held.
  * @param {File} file
  * @param {string} id
- * @param {{partSize: number, missing: number[], held: number}} parts
+ * @param {{partSize: number, missing: number[], held: number, firstParts: SignedParts | null}} parts
+ *   (`firstParts`: URLs signed with the record, used before any are asked for)
  * @param {StepContext} ctx
  * @param {AbortSignal} signal
  */
-export async function sendMissingParts(file, id, { partSize, missing, held }, ctx, signal) {
+export async function sendMissingParts(file, id, { partSize, missing, held, firstParts }, ctx, signal) {
   const { api, putPart, retry, clock, settings } = ctx.deps;
   const options = {
     sign: (/** @type {number[]} */ numbers, /** @type {AbortSignal} */ s) => api.signParts(id, numbers, s),
@@ -184,6 +186,7 @@ export async function sendMissingParts(file, id, { partSize, missing, held }, ct
     now: clock.now,
     parallel: settings.parallelParts,
     urlLifetimeMs: settings.policyExpires * 1000,
+    signed: firstParts,
   };
   await sendParts({ file, partSize, numbers: missing }, options, {
     signal,

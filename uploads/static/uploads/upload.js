@@ -207,7 +207,9 @@ export class Upload {
     }
     this.#enter("uploading", signal, this.#note);
     this.#board.progress(parts.held);
-    await steps.sendMissingParts(this.file, id, { ...parts, missing: parts.missing ?? [] }, this.#ctx, signal);
+    const sending = { ...parts, missing: parts.missing ?? [] };
+    parts.firstParts = null; // signed with the record, for the first send only
+    await steps.sendMissingParts(this.file, id, sending, this.#ctx, signal);
   }
 
   /** Drop a record the server no longer authorises and begin a new upload of the file. */

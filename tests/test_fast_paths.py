@@ -1,0 +1,263 @@
+"""The fast paths made for the benchmarks' targets answer exactly what the generic code they
+replace answers: presigned URLs and POST forms byte for byte as botocore signs them, and API
+representations key for key as DRF builds them."""
+
+import base64
+import json
+from typing import Any, cast
+from urllib.parse import parse_qsl, urlsplit
+
+import boto3
+import pytest
+from botocore.config import Config
+
+from uploads.storage import signing
+
+CONFIGURATIONS = [
+    # endpoint, region, addressing style, session token
+    ("http://127.0.0.1:9000", "us-east-1", "path", None),
+    ("http://localhost:80", "us-east-1", "path", None),
+    (None, "us-east-1", "virtual", None),
+    (None, "eu-west-1", "virtual", "FQoGZXIvYXdzEJr//////////wEaDEXAMPLE+/="),
+    ("https://rgw.example.com", "default", "path", "token"),
+    ("http://[::1]:7480", "default", "path", None),
+]
+KEYS = ["media/0b9c.mp4", "incoming/a b+c.mov", "media/ünï cödé/é~.webm", "x/!'()*;:@&=$,?#[]%"]
+
+
+def s3_client(endpoint: str | None, region: str, style: str, token: str | None) -> Any:
+    """A boto3 S3 client configured as the app configures its own."""
+    return boto3.session.Session().client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name=region,
+        aws_access_key_id="AKIDEXAMPLE",
+        aws_secret_access_key="wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+        aws_session_token=token,
+        config=Config(signature_version="s3v4", s3=cast(Any, {"addressing_style": style})),
+    )
+
+
+def amz_date(url: str) -> str:
+    """The X-Amz-Date botocore signed a URL with."""
+    return dict(parse_qsl(urlsplit(url).query))["X-Amz-Date"]
+
+
+@pytest.mark.parametrize("configuration", CONFIGURATIONS)
+def test_fast_presigned_urls_are_botocores_byte_for_byte(configuration):
+    client = s3_client(*configuration)
+    endpoint = signing._endpoint_of(
+        client.generate_presigned_url(
+            "get_object", Params={"Bucket": "my-bucket", "Key": "probe"}, ExpiresIn=60
+        ),
+        "probe",
+    )
+    assert endpoint is not None
+    credentials = signing.current_credentials(client)
+    assert credentials is not None
+    for key in KEYS:
+        for upload_id, number, size in [("abc", 1, 5), ("2~ZXh+/=.-_x", 10_000, 5 * 1024**3)]:
+            expected = client.generate_presigned_url(
+                "upload_part",
+                Params={
+                    "Bucket": "my-bucket",
+                    "Key": key,
+                    "UploadId": upload_id,
+                    "PartNumber": number,
+                    "ContentLength": size,
+                },
+                ExpiresIn=3600,
+            )
+            assert (
+                signing.presigned_url(
+                    endpoint,
+                    credentials,
+                    method="PUT",
+                    key=key,
+                    params=[("uploadId", upload_id), ("partNumber", str(number))],
+                    headers={"content-length": str(size)},
+                    expires_in=3600,
+                    amz_date=amz_date(expected),
+                )
+                == expected
+            )
+        for disposition in [
+            'attachment; filename="clip.mp4"',
+            "attachment; filename*=utf-8''F%C3%AAte%20d%27%C3%A9t%C3%A9.mov",
+        ]:
+            expected = client.generate_presigned_url(
+                "get_object",
+                Params={
+                    "Bucket": "my-bucket",
+                    "Key": key,
+                    "ResponseContentDisposition": disposition,
+                },
+                ExpiresIn=300,
+            )
+            assert (
+                signing.presigned_url(
+                    endpoint,
+                    credentials,
+                    method="GET",
+                    key=key,
+                    params=[("response-content-disposition", disposition)],
+                    headers={},
+                    expires_in=300,
+                    amz_date=amz_date(expected),
+                )
+                == expected
+            )
+
+
+@pytest.mark.parametrize("configuration", CONFIGURATIONS)
+def test_fast_presigned_posts_are_botocores_byte_for_byte(configuration):
+    client = s3_client(*configuration)
+    credentials = signing.current_credentials(client)
+    assert credentials is not None
+    for key in KEYS:
+        fields = {"Content-Type": "video/mp4"}
+        conditions: list[Any] = [{"Content-Type": "video/mp4"}, ["content-length-range", 7, 7]]
+        expected = client.generate_presigned_post(
+            Bucket="my-bucket",
+            Key=key,
+            Fields=dict(fields),
+            Conditions=list(conditions),
+            ExpiresIn=120,
+        )
+        form = expected["fields"]
+        scope = form["x-amz-credential"].split("/")
+        mine = signing.presigned_post(
+            signing.Endpoint("", "", "", "", region=scope[2], service=scope[3]),
+            credentials,
+            url=expected["url"],
+            key=key,
+            fields=fields,
+            conditions=conditions,
+            bucket="my-bucket",
+            expiration=json.loads(base64.b64decode(form["policy"]))["expiration"],
+            amz_date=form["x-amz-date"],
+        )
+        assert mine == expected
+        assert list(mine["fields"]) == list(form), "the fields in botocore's order"
+
+
+@pytest.mark.parametrize("configuration", CONFIGURATIONS)
+def test_the_storage_calls_sign_with_the_fast_signer_once_it_matched(configuration):
+    client = s3_client(*configuration)
+    url = signing.upload_part_url(
+        client,
+        bucket="my-bucket",
+        key="media/k.mp4",
+        upload_id="u",
+        part_number=2,
+        size=9,
+        expires_in=60,
+    )
+    download = signing.download_url(
+        client, bucket="my-bucket", key="media/k.mp4", disposition="attachment", expires_in=60
+    )
+    form = signing.post_form(
+        client,
+        bucket="my-bucket",
+        key="incoming/k.mp4",
+        fields={"Content-Type": "video/mp4"},
+        conditions=[{"Content-Type": "video/mp4"}, ["content-length-range", 9, 9]],
+        expires_in=60,
+    )
+    learnt = [known for (_, _, _), known in signing._learnt.items() if known.client is client]
+    assert len(learnt) == 3 and all(known.endpoint is not None for known in learnt)
+    query = dict(parse_qsl(urlsplit(url).query))
+    assert query["partNumber"] == "2" and query["X-Amz-SignedHeaders"] == "content-length;host"
+    assert "response-content-disposition=attachment" in download
+    assert form["fields"]["key"] == "incoming/k.mp4"
+
+
+def test_an_unsigned_client_is_left_to_botocore():
+    from botocore import UNSIGNED
+
+    client = boto3.session.Session().client(
+        "s3", region_name="us-east-1", config=Config(signature_version=UNSIGNED)
+    )
+    url = signing.upload_part_url(
+        client, bucket="b", key="k", upload_id="u", part_number=1, size=1, expires_in=60
+    )
+    assert "X-Amz-Signature" not in url
+
+
+@pytest.mark.django_db
+def test_fast_representations_are_drfs_key_for_key(user, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+    from rest_framework import serializers as drf
+
+    from uploads import serializers, services
+    from uploads.models import MediaFile
+    from uploads.multipart import SignedPart, SignedParts
+
+    settings.AWS_S3_ENDPOINT_URL = "http://127.0.0.1:9"  # signing only: nothing is sent
+    now = timezone.now()
+    pending = MediaFile.objects.create(
+        owner=user,
+        key="incoming/a.mp4",
+        filename="Fête.mp4",
+        content_type="video/mp4",
+        size=7,
+        expires_at=now + timedelta(hours=1),
+    )
+    uploaded = MediaFile.objects.create(
+        owner=user,
+        key="media/b.mp4",
+        filename="b.mp4",
+        content_type="video/mp4",
+        size=9,
+        status=MediaFile.Status.UPLOADED,
+        etag="e",
+        uploaded_at=now,
+        part_size=5 * 1024**2,
+    )
+
+    def generic(serializer: Any, instance: Any) -> Any:
+        return drf.Serializer.to_representation(serializer, instance)
+
+    for record in (pending, uploaded, MediaFile.objects.get(pk=uploaded.pk)):
+        serializer = serializers.MediaFileSerializer(record)
+        assert serializer.data == generic(serializers.MediaFileSerializer(record), record)
+    signed = SignedParts(now, [SignedPart(1, "https://s3.test/p1", 5), SignedPart(2, "u2", 2)])
+    for upload in (
+        services.MultipartUpload(5, 2, now),
+        services.MultipartUpload(5, 2, now, signed),
+    ):
+        created = serializers.CreatedUploadSerializer(pending, context={"upload": upload})
+        assert created.data == generic(
+            serializers.CreatedUploadSerializer(pending, context={"upload": upload}), pending
+        )
+        assert created.data["upload"]["part_count"] == 2
+    assert created.data["upload"]["first_parts"]["parts"][1]["url"] == "u2"
+    assert serializers.SignedPartsSerializer(signed).data == {
+        "expires_at": drf.DateTimeField().to_representation(now),
+        "parts": [
+            {"part_number": 1, "url": "https://s3.test/p1", "size": 5},
+            {"part_number": 2, "url": "u2", "size": 2},
+        ],
+    }
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "2026-11-29T13:20:00.000Z",
+        "2026-11-29T13:20:00Z",
+        "2026-02-03T04:05:06.789123Z",
+        "Sun, 29 Nov 2026 13:20:00 GMT",
+        "Mon, 01 Jan 2024 00:00:00 GMT",
+        "2026-11-29T13:20:00+01:00",  # another form: botocore's own parser
+        1764422400,
+    ],
+)
+def test_fast_timestamps_are_botocores(value):
+    from botocore.utils import parse_timestamp
+
+    from uploads.storage.client import fast_timestamp
+
+    assert fast_timestamp(value) == parse_timestamp(value)
