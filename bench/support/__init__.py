@@ -1,0 +1,1 @@
+"""What the benchmarks share: a bench-only Django app (settings, URLs, views), servers, probes."""
