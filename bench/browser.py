@@ -374,7 +374,7 @@ def print_table(
     )
     print(
         f"{'way':<36} {'MiB':>5} {'wall s':>7} {'MiB/s':>6} {'page / it':>9} {'parts s':>7} "
-        f"{'page / it':>9}   CPU s: "
+        f"{'parts: page / it':>16}   CPU s: "
         f"{'moto':>5} {'browser':>7} {'app':>5} {'boto3':>5} {'machine':>7} {'busy':>5}"
     )
     labels = {
@@ -393,7 +393,7 @@ def print_table(
             send_ratio = f"{cpu['send'] / page['send']:.2f}x" if name == "ceiling" else ""
             print(
                 f"{labels[name]:<36} {size // MiB:>5} {seconds:>7.1f} {size / MiB / seconds:>6.0f} "
-                f"{ratio:>9} {send:>7} {send_ratio:>9}          {cpu['moto']:>5.1f} "
+                f"{ratio:>9} {send:>7} {send_ratio:>16}          {cpu['moto']:>5.1f} "
                 f"{cpu['browser']:>7.1f} "
                 f"{cpu['app']:>5.1f} "
                 f"{cpu['boto3']:>5.1f} {cpu['busy']:>7.1f} {cpu['busy'] / cpu['total']:>5.0%}"

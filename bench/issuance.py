@@ -1,6 +1,6 @@
 """Benchmark: issuing upload authorizations, under gunicorn on PostgreSQL, side by side.
 
-Run: `.venv/bin/python bench/issuance.py [--clients 1,4,16] [--seconds 4] [--rounds 2]`.
+Run: `.venv/bin/python bench/issuance.py [--clients 1,4,16] [--seconds 4] [--rounds 3]`.
 One run starts moto, a fresh PostgreSQL database (SQLite if none answers) and the app under
 gunicorn (2 sync workers, as `make serve`) with `bench.support.settings`: throttles raised out of
 reach, quotas off, database connections kept (`?conn_max_age=600`, as a production deployment
@@ -183,7 +183,7 @@ def main() -> None:
     parser.add_argument("--clients", default="1,4,16", help="concurrency levels, comma-separated")
     parser.add_argument("--seconds", type=float, default=4.0, help="measured time per cell")
     parser.add_argument("--warmup", type=float, default=0.5, help="unmeasured time per cell")
-    parser.add_argument("--rounds", type=int, default=2, help="rounds, interleaved; best kept")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds, interleaved; best kept")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers")
     parser.add_argument(
         "--conn-max-age",
