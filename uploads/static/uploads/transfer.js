@@ -11,9 +11,10 @@ import { abortError, StorageError } from "./errors.js";
  */
 
 /**
- * PUT one part, exactly the `body` its URL was signed for; resolves with storage's ETag.
+ * PUT one part, exactly the `body` its URL was signed for; resolves once storage holds it. (Its
+ * ETag is not read: the server lists the parts from storage itself before assembling them.)
  * @typedef {(request: {url: string, body: Blob, signal: AbortSignal,
- *   onProgress: (bytes: number) => void}) => Promise<{etag: string}>} PutSender
+ *   onProgress: (bytes: number) => void}) => Promise<void>} PutSender
  */
 
 /** How long an upload may go without progress before it counts as a lost connection. */
@@ -42,12 +43,12 @@ export function storageError(/** @type {number} */ status, /** @type {string} */
  */
 export function createXhrSenders({ Xhr = globalThis.XMLHttpRequest, stallMs = STALL_MS, answerMs = ANSWER_MS } = {}) {
   /**
-   * Send one request, reporting upload progress as (sent, total). Resolves with the ETag on 2xx;
+   * Send one request, reporting upload progress as (sent, total). Resolves on 2xx;
    * rejects with an AbortError when `signal` aborts, else a StorageError (status 0 when the network
    * or CORS failed, or nothing moved for `stallMs`).
    * @param {{method: string, url: string, body: XMLHttpRequestBodyInit, signal: AbortSignal,
    *   onProgress: (loaded: number, total: number) => void}} request
-   * @returns {Promise<{etag: string}>}
+   * @returns {Promise<void>}
    */
   function send({ method, url, body, signal, onProgress }) {
     return new Promise((resolve, reject) => {
@@ -88,7 +89,7 @@ export function createXhrSenders({ Xhr = globalThis.XMLHttpRequest, stallMs = ST
       xhr.upload.addEventListener("load", () => armStallTimer(answerMs));
       xhr.addEventListener("load", () => {
         if (xhr.status >= 200 && xhr.status < 300) {
-          finish(() => resolve({ etag: xhr.getResponseHeader("ETag") || "" }));
+          finish(() => resolve());
         } else {
           finish(() => reject(storageError(xhr.status, xhr.responseText)));
         }
