@@ -12,7 +12,6 @@ import argparse
 import json
 import os
 import shutil
-import struct
 import subprocess
 import sys
 import tempfile
@@ -51,12 +50,11 @@ from django.contrib.auth.models import User  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from rest_framework.authtoken.models import Token  # noqa: E402
 
-from tests.support.media import media_bytes  # noqa: E402
+from bench.support.servers import write_media  # noqa: E402
 from uploads import local_s3, storage  # noqa: E402
 from uploads.models import MediaFile  # noqa: E402
 
 MiB = 1024**2
-CHUNK = 16 * MiB
 
 BOTO3_UPLOAD = textwrap.dedent(
     """
@@ -100,23 +98,6 @@ class Run:
     def mib_per_s(self) -> float:
         """Return the throughput."""
         return self.size / MiB / self.seconds
-
-
-def write_mp4(path: Path, size: int) -> None:
-    """Write `size` bytes: a real MP4 header (its `mdat` box sized for the file), then random."""
-    sample = media_bytes("video/mp4", 4096)
-    mdat = sample.index(b"mdat")
-    room = size - (mdat - 4)
-    if room > 0xFFFFFFFF:
-        raise SystemExit("files over 4 GiB need a 64-bit mdat box; use a smaller --size-mib")
-    head = sample[: mdat - 4] + struct.pack(">I", room) + b"mdat"
-    with path.open("wb") as out:
-        out.write(head)
-        left = size - len(head)
-        while left:
-            block = os.urandom(min(CHUNK, left))
-            out.write(block)
-            left -= len(block)
 
 
 def timed_process(command: list[str], env: dict[str, str]) -> tuple[float, int, str]:
@@ -283,7 +264,7 @@ def main() -> None:
         servers.fresh_s3()
         servers.start_app()
         path = WORKDIR / "bench.mp4"
-        write_mp4(path, size)
+        write_media(path, size)
         for _ in range(args.rounds):  # interleaved, so a slow spell of the machine hits all
             for run in [
                 cli_upload(path, size, servers, token, args.parallel),
@@ -291,7 +272,7 @@ def main() -> None:
             ]:
                 runs.setdefault(run.who, []).append(run)
         for mib in extra:
-            write_mp4(path, mib * MiB)
+            write_media(path, mib * MiB)
             smaller.append(cli_upload(path, mib * MiB, servers, token, args.parallel))
     finally:
         servers.stop()

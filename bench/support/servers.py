@@ -351,7 +351,10 @@ def write_media(path: Path, size: int, content_type: str = "video/mp4") -> None:
 
     sample = media_bytes("video/mp4", 4096)
     mdat = sample.index(b"mdat")
-    header = sample[: mdat - 4] + struct.pack(">I", size - (mdat - 4)) + b"mdat"
+    room = size - (mdat - 4)
+    if room > 0xFFFFFFFF:
+        raise SystemExit("files over 4 GiB need a 64-bit mdat box; use a smaller size")
+    header = sample[: mdat - 4] + struct.pack(">I", room) + b"mdat"
     with path.open("wb") as out:
         out.write(header)
         left = size - len(header)

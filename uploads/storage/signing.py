@@ -274,6 +274,33 @@ def _learn(kind: str, client: "S3Client", bucket: str, learn: Callable[[], _Lear
     return known
 
 
+def _presigned_url(
+    operation: str,
+    client: "S3Client",
+    bucket: str,
+    key: str,
+    params: Callable[..., dict[str, Any]],
+    fast: Callable[..., str],
+    args: tuple[Any, ...],
+    expires_in: int,
+) -> str:
+    """Presign `operation` for `key` with the fast signer once it has reproduced botocore's probe
+    for this client and bucket, else with botocore. `params(key, *args)` are botocore's Params,
+    `fast(endpoint, credentials, key, amz_date, *args, expires_in)` the same URL made here."""
+    known = _learn(
+        operation,
+        client,
+        bucket,
+        lambda: _Learnt(client, _probe_url(client, operation, bucket, params, fast)),
+    )
+    credentials = current_credentials(client) if known.endpoint else None
+    if known.endpoint is None or credentials is None:
+        return client.generate_presigned_url(
+            operation, Params={"Bucket": bucket, **params(key, *args)}, ExpiresIn=expires_in
+        )
+    return fast(known.endpoint, credentials, key, _timestamp(time.time()), *args, expires_in)
+
+
 # ------------------------------------------------------------------ the requests the app signs
 
 
@@ -320,28 +347,8 @@ def upload_part_url(
             amz_date=amz_date,
         )
 
-    known = _learn(
-        "upload_part",
-        client,
-        bucket,
-        lambda: _Learnt(client, _probe_url(client, "upload_part", bucket, params, fast)),
-    )
-    credentials = current_credentials(client) if known.endpoint else None
-    if known.endpoint is None or credentials is None:
-        return client.generate_presigned_url(
-            "upload_part",
-            Params={"Bucket": bucket, **params(key, upload_id, part_number, size)},
-            ExpiresIn=expires_in,
-        )
-    return fast(
-        known.endpoint,
-        credentials,
-        key,
-        _timestamp(time.time()),
-        upload_id,
-        part_number,
-        size,
-        expires_in,
+    return _presigned_url(
+        "upload_part", client, bucket, key, params, fast, (upload_id, part_number, size), expires_in
     )
 
 
@@ -372,20 +379,9 @@ def download_url(
             amz_date=amz_date,
         )
 
-    known = _learn(
-        "get_object",
-        client,
-        bucket,
-        lambda: _Learnt(client, _probe_url(client, "get_object", bucket, params, fast)),
+    return _presigned_url(
+        "get_object", client, bucket, key, params, fast, (disposition,), expires_in
     )
-    credentials = current_credentials(client) if known.endpoint else None
-    if known.endpoint is None or credentials is None:
-        return client.generate_presigned_url(
-            "get_object",
-            Params={"Bucket": bucket, **params(key, disposition)},
-            ExpiresIn=expires_in,
-        )
-    return fast(known.endpoint, credentials, key, _timestamp(time.time()), disposition, expires_in)
 
 
 def post_form(
