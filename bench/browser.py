@@ -390,7 +390,9 @@ def print_table(
             ratio = "" if name == "page" else f"{seconds / page['wall']:.2f}x"
             # The parts alone, from the first PUT's start to the last one's end (browser only).
             send = f"{cpu['send']:.1f}" if cpu.get("send") else "-"
-            send_ratio = f"{cpu['send'] / page['send']:.2f}x" if name == "ceiling" else ""
+            # (a file under the multipart threshold goes up as one POST: no parts to compare)
+            both = name == "ceiling" and cpu.get("send") and page.get("send")
+            send_ratio = f"{cpu['send'] / page['send']:.2f}x" if both else ""
             print(
                 f"{labels[name]:<36} {size // MiB:>5} {seconds:>7.1f} {size / MiB / seconds:>6.0f} "
                 f"{ratio:>9} {send:>7} {send_ratio:>16}          {cpu['moto']:>5.1f} "

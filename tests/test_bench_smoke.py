@@ -2,6 +2,7 @@
 sizes small enough for a test run, exits 0 and prints its table. Timings are never asserted."""
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -13,9 +14,11 @@ CHROMIUM = "/usr/bin/chromium"
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 
-def run_bench(script: str, *args: str, timeout: float = 120) -> str:
-    """Run one bench script in its own process; return its output (fail with it on an error)."""
+def run_bench(script: str, *args: str, timeout: float = 120, **settings: str) -> str:
+    """Run one bench script in its own process (with these settings in its environment, for the
+    app it starts); return its output (fail with it on an error)."""
     env = {key: value for key, value in os.environ.items() if key != "DJANGO_SETTINGS_MODULE"}
+    env.update(settings)
     done = subprocess.run(
         [sys.executable, f"bench/{script}", *args],
         cwd=ROOT,
@@ -57,10 +60,21 @@ def test_browser_bench_prints_its_table():
         if IN_CI:
             pytest.fail(f"{CHROMIUM} is missing (CI=true: tiers may not skip)", pytrace=False)
         pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)")
-    out = run_bench("browser.py", "--sizes-mib", "3", "--rounds", "1")
+    # 3 MiB goes up as one POST; 11 MiB in 5 MiB parts, so the parts' own columns are filled too.
+    out = run_bench(
+        "browser.py",
+        *("--sizes-mib", "3,11", "--rounds", "1"),
+        UPLOAD_MULTIPART_THRESHOLD=str(6 * 1024**2),
+        UPLOAD_PART_SIZE=str(5 * 1024**2),
+    )
     assert "Browser: headless Chromium" in out
     for row in ("page /upload/", "boto3 upload_file", "ceiling: bare fetch"):
         assert row in out
+    ceiling_11 = next(
+        line for line in out.splitlines() if line.startswith("ceiling") and " 11 " in line
+    )
+    ratios = re.findall(r"\d+\.\d\dx", ceiling_11)
+    assert len(ratios) == 2, f"the whole uploads and the parts alone are compared: {ceiling_11}"
 
 
 @pytest.mark.functional
