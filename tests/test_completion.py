@@ -184,7 +184,7 @@ def test_s3_server_errors_answer_503_not_502(api, bucket, settings, status):
 
 
 @pytest.mark.django_db
-def test_assembled_parts_with_a_failed_head_stay_pending_then_complete(
+def test_assembled_parts_with_a_failed_look_stay_pending_then_complete(
     api, bucket, settings, monkeypatch
 ):
     settings.UPLOAD_MULTIPART_THRESHOLD = 1 * MiB
@@ -197,16 +197,16 @@ def test_assembled_parts_with_a_failed_head_stay_pending_then_complete(
         chunk = body[start : start + part["size"]]
         assert requests.put(part["url"], data=chunk, timeout=30).status_code == 200
 
-    real_head = storage.head_object
+    real_look = storage.read_start
     calls = []
 
-    def head_fails_once(key):
-        calls.append(key)
+    def look_fails_once(**kwargs):
+        calls.append(kwargs["key"])
         if len(calls) == 1:
-            raise storage.StorageUnavailable("HEAD object: S3 answered 503")
-        return real_head(key)
+            raise storage.StorageUnavailable("GET object range: S3 answered 503")
+        return real_look(**kwargs)
 
-    monkeypatch.setattr(storage, "head_object", head_fails_once)
+    monkeypatch.setattr(storage, "read_start", look_fails_once)
     first = api.post(f"/api/media/{created['id']}/complete/")
     assert first.status_code == 503
     assert MediaFile.objects.get().status == MediaFile.Status.PENDING
@@ -283,13 +283,13 @@ def test_stalled_s3_answers_503_within_15_s_while_others_still_create(
 @pytest.mark.django_db(transaction=True)
 def test_delete_racing_complete_never_answers_500(user, bucket, live_server, monkeypatch):
     token = Token.objects.get_or_create(user=user)[0].key
-    real_head = storage.head_object
+    real_look = storage.read_start
 
-    def slow_head(key):
+    def slow_look(**kwargs):
         time.sleep(0.3)  # widen the window in which the DELETE arrives
-        return real_head(key)
+        return real_look(**kwargs)
 
-    monkeypatch.setattr(storage, "head_object", slow_head)
+    monkeypatch.setattr(storage, "read_start", slow_look)
     headers = {"Authorization": f"Token {token}"}
     codes: list[tuple[int, int]] = []
     for _ in range(3):

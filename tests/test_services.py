@@ -20,21 +20,21 @@ def test_concurrent_completes_make_exactly_one_transition(user, bucket, monkeypa
     record = sent_record(user)
     transitions: list[str] = []
     real_mark_uploaded = MediaFile.mark_uploaded
-    real_head = storage.head_object
+    real_look = storage.read_start
     start = threading.Barrier(CONCURRENT_CALLS)
 
     def counting_mark_uploaded(self, **outcome):
         transitions.append(outcome["etag"])
         real_mark_uploaded(self, **outcome)
 
-    def slow_head(key):
+    def slow_look(**kwargs):
         # Widen the window between reading the status and writing it, so a missing lock shows.
-        info = real_head(key)
+        found = real_look(**kwargs)
         threading.Event().wait(0.05)
-        return info
+        return found
 
     monkeypatch.setattr(MediaFile, "mark_uploaded", counting_mark_uploaded)
-    monkeypatch.setattr(storage, "head_object", slow_head)
+    monkeypatch.setattr(storage, "read_start", slow_look)
 
     def complete() -> str:
         try:

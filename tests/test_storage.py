@@ -115,6 +115,25 @@ def test_head_reports_size_type_and_etag(bucket):
 
 
 @pytest.mark.functional
+@pytest.mark.parametrize("size", [1, 100, 8192, 8193, 100_000])
+def test_read_start_tells_what_a_head_does_with_the_first_bytes(bucket, size):
+    body = bytes(range(256)) * (size // 256) + bytes(range(size % 256))
+    bucket.put(KEY, body, "video/mp4")
+    info, start = storage.read_start(key=KEY, length=8192)
+    assert info == storage.head_object(KEY)
+    assert start == body[:8192]
+
+
+@pytest.mark.functional
+def test_read_start_of_an_empty_or_missing_object(bucket):
+    bucket.put(KEY, b"", "video/mp4")
+    info, start = storage.read_start(key=KEY, length=8192)
+    assert (info.size, start) == (0, b"")
+    with pytest.raises(storage.ObjectNotFound):
+        storage.read_start(key="media/missing.mp4", length=8192)
+
+
+@pytest.mark.functional
 def test_head_of_missing_object_raises_not_found(bucket):
     with pytest.raises(storage.ObjectNotFound):
         storage.head_object(KEY)

@@ -271,3 +271,13 @@ def test_check_bucket_fails_on_credentials_rgw_does_not_accept(strict_bucket, se
     assert printed.splitlines() == [
         "FAIL credentials: S3 does not accept them (SignatureDoesNotMatch)"
     ]
+
+
+@pytest.mark.parametrize("size", [0, 1, 8192, 100_000])
+def test_one_ranged_get_tells_size_type_etag_and_first_bytes(strict_bucket, size):
+    key = f"media/{uuid.uuid4()}.mp4"
+    body = bytes(range(256)) * (size // 256) + bytes(range(size % 256))
+    strict_bucket.put(key, body, "video/mp4")
+    info, start = storage.read_start(key=key, length=8192)
+    assert info == storage.head_object(key)
+    assert start == body[:8192]

@@ -68,11 +68,11 @@ def inspect(record: MediaFile) -> Outcome:
             discard(record)
             return Rejected(problem)
     try:
-        info = storage.head_object(record.key)
+        info, start = _look_at(record)
     except storage.ObjectNotFound as error:
         raise UploadNotReceived(record) from error
     try:
-        problem = mismatch(record, info) or _content_problem(record, info.etag)
+        problem = mismatch(record, info) or _content_problem(record, start)
         if problem:
             discard(record)
             return Rejected(problem)
@@ -82,7 +82,7 @@ def inspect(record: MediaFile) -> Outcome:
         target = keys.media_key(record.pk, record.content_type)
         etag = storage.copy_object(source_key=record.key, target_key=target, if_match=info.etag)
     except storage.ObjectChanged as error:
-        # Bytes swapped in after the HEAD: nothing was promoted; checking again sees the new ones.
+        # Bytes swapped in after the look: nothing was promoted; checking again sees the new ones.
         raise UploadNotReceived(
             record, "The file changed while it was being checked; complete it again."
         ) from error
@@ -94,7 +94,7 @@ def _assemble_parts(record: MediaFile) -> str:
     try:
         parts = multipart.confirmed_parts(record)
     except storage.ObjectNotFound:
-        return ""  # already assembled by an earlier call; the HEAD that follows decides
+        return ""  # already assembled by an earlier call; the look that follows decides
     missing = multipart.missing_part_numbers(record, parts)
     if missing:
         shown = ", ".join(str(number) for number in missing[:10])
@@ -118,12 +118,19 @@ def mismatch(record: MediaFile, info: storage.ObjectInfo) -> str:
     return ""
 
 
-def _content_problem(record: MediaFile, etag: str) -> str:
-    """Read the object's first bytes (the version just HEADed) and check them against its type."""
+def _look_at(record: MediaFile) -> tuple[storage.ObjectInfo, bytes]:
+    """What the bucket holds under the record's key: size, type, ETag and, when content is
+    verified, its first bytes (one ranged GET; else one HEAD)."""
+    if conf.verify_content():
+        return storage.read_start(key=record.key, length=media_types.SNIFF_BYTES)
+    return storage.head_object(record.key), b""
+
+
+def _content_problem(record: MediaFile, start: bytes) -> str:
+    """Check the object's first bytes against its declared type ('' when content isn't checked)."""
     if not conf.verify_content():
         return ""
-    head = storage.read_head(key=record.key, etag=etag, length=media_types.SNIFF_BYTES)
-    return media_types.content_problem(record.content_type, head)
+    return media_types.content_problem(record.content_type, start)
 
 
 def discard(record: MediaFile) -> None:

@@ -42,7 +42,7 @@ from uploads.storage.objects import (
     presign_download,
     presign_post,
     presign_put,
-    read_head,
+    read_start,
 )
 
 __all__ = [
@@ -77,5 +77,5 @@ __all__ = [
     "presign_put",
     "presign_upload_part",
     "presign_upload_parts",
-    "read_head",
+    "read_start",
 ]

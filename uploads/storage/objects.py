@@ -5,12 +5,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
+from botocore.exceptions import ClientError
 from django.utils import timezone
 from django.utils.http import content_disposition_header
 
 from uploads import conf
 from uploads.storage import signing
-from uploads.storage.client import get_client, translate_errors
+from uploads.storage.client import error_code, get_client, translate_errors
 
 
 @dataclass(frozen=True)
@@ -101,14 +102,31 @@ def head_object(key: str) -> ObjectInfo:
     )
 
 
-def read_head(*, key: str, etag: str, length: int) -> bytes:
-    """Return the object's first `length` bytes if it still has this ETag (else ObjectChanged)."""
+def read_start(*, key: str, length: int) -> tuple[ObjectInfo, bytes]:
+    """Return what a HEAD tells (size, type, ETag) and the object's first `length` bytes, from one
+    ranged GET, so the bytes are those of the very version described; or raise ObjectNotFound."""
     with translate_errors("GET object range"):
-        response = get_client().get_object(
-            Bucket=conf.bucket(), Key=key, Range=f"bytes=0-{length - 1}", IfMatch=f'"{etag}"'
-        )
-        body: bytes = response["Body"].read(length)
-    return body
+        try:
+            response = get_client().get_object(
+                Bucket=conf.bucket(), Key=key, Range=f"bytes=0-{length - 1}"
+            )
+        except ClientError as error:
+            if error_code(error) != "InvalidRange":
+                raise
+            return head_object(key), b""  # an empty object has no byte 0 to send
+        try:
+            body: bytes = response["Body"].read(length)
+        finally:
+            response["Body"].close()  # a store that ignored the range sent more: not read
+    # "bytes 0-8191/1234567": the whole object's size follows the slash.
+    content_range = str(response.get("ContentRange", ""))
+    size = content_range.rpartition("/")[2]
+    info = ObjectInfo(
+        size=int(size) if size.isdigit() else int(response["ContentLength"]),
+        content_type=str(response.get("ContentType", "")),
+        etag=str(response.get("ETag", "")).strip('"'),
+    )
+    return info, body
 
 
 def copy_object(*, source_key: str, target_key: str, if_match: str) -> str:
