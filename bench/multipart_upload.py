@@ -7,6 +7,7 @@ noisy machine; absolute times depend on the machine.
 
 import argparse
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -122,6 +123,7 @@ def main() -> None:
             storage.delete_object(record.key)
     finally:
         local_s3.stop_process(server)
+        shutil.rmtree(WORKDIR, ignore_errors=True)  # the file, the database and moto's log
 
     baseline = rows[0][3]
     print(f"\n{args.size_mib} MiB to moto on 127.0.0.1, parts of {args.part_mib} MiB\n")
