@@ -5,8 +5,9 @@ One run starts moto and the app under gunicorn (one sync worker, `bench.support.
 PostgreSQL when it answers), then uploads the same MP4 file three ways, each from its own process:
 
 - ours: our protocol as a client does it: create, parts/ in batches, parts PUT 4 at a time
-  straight to S3, complete (verification). With the CLI (`python -m uploads.cli upload`) when the
-  tree has it, else the bench's own `requests` client (`bench/support/client.py`);
+  straight to S3, complete (verification), with the CLI (`python -m uploads.cli upload
+  --no-resume`), or with `--client requests` the bench's plain `requests` client
+  (`bench/support/client.py`);
 - boto3: `upload_file` straight to the bucket (no checksums, like our parts; Django not involved);
 - proxied: the typical approach the app replaces: the file PUT to a Django view (bench-only) that
   streams it on to S3 with boto3's managed upload.
@@ -58,11 +59,6 @@ class Run:
     def cpu_per_gib(self) -> float:
         """Django CPU seconds per GiB moved."""
         return self.django_cpu * GiB / self.size
-
-
-def has_cli() -> bool:
-    """Tell whether the tree has the command-line uploader."""
-    return (ROOT / "uploads" / "cli" / "__main__.py").exists()
 
 
 def client_command(
@@ -158,12 +154,12 @@ def main() -> None:
     )
     parser.add_argument(
         "--client",
-        choices=["auto", "cli", "requests"],
-        default="auto",
-        help="our protocol's client: the CLI when present (auto), or the bench's",
+        choices=["cli", "requests"],
+        default="cli",
+        help="our protocol's client: the CLI, or the bench's plain requests client",
     )
     args = parser.parse_args()
-    cli = args.client == "cli" or (args.client == "auto" and has_cli())
+    cli = args.client == "cli"
     ours = "ours (uploads.cli)" if cli else "ours (requests client)"
     sizes = [args.size_mib * MiB, *([args.small_mib * MiB] if args.small_mib else [])]
 

@@ -8,7 +8,7 @@ import contextlib
 import math
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from django.contrib.auth.models import User
@@ -100,46 +100,40 @@ def create_upload(
             return _replay(found.recent, digest)
     media_file = _new_record(owner, filename, content_type, size)
     media_file.field = field
+    quota = quotas.enabled()
+    # With no quota to check and no key to store, the INSERT is atomic by itself: no BEGIN, lock
+    # and COMMIT round trips.
+    atomic = transaction.atomic() if quota or idempotency_key else contextlib.nullcontext()
     try:
-        if not idempotency_key and not quotas.enabled():
-            # Nothing to check or to write with it: the INSERT alone, atomic by itself (no
-            # BEGIN, lock and COMMIT round trips).
+        with atomic:
+            if quota:
+                User.objects.select_for_update().filter(pk=owner.pk).exists()  # per-user lock
+                quotas.check_room(owner=owner, size=size)
             media_file.save(force_insert=True)
-        else:
-            with transaction.atomic():
-                if quotas.enabled():
-                    User.objects.select_for_update().filter(pk=owner.pk).exists()  # per-user lock
-                    quotas.check_room(owner=owner, size=size)
-                media_file.save(force_insert=True)
-                if idempotency_key:
-                    idempotency.remember(
-                        owner=owner,
-                        key=idempotency_key,
-                        digest=digest,
-                        media_file=media_file,
-                        stale=found.stale,
-                    )
+            if idempotency_key:
+                idempotency.remember(
+                    owner=owner,
+                    key=idempotency_key,
+                    digest=digest,
+                    media_file=media_file,
+                    stale=found.stale,
+                )
     except IntegrityError:
         # A concurrent request with the same key got there first: answer with its record.
         earlier = idempotency.find(owner=owner, key=idempotency_key) if idempotency_key else None
         if earlier is None:
             raise
         return _replay(earlier, digest)
-    if not media_file.is_multipart:
-        return CreatedUpload(media_file=media_file, upload=_authorize(media_file))
-    _start_multipart(media_file)
-    plan = multipart.plan_of(media_file)
-    # The first two rounds of parallel parts come signed, as a client would ask for them next:
-    # the upload starts without a parts/ call (a signature costs far less than a request).
-    first_count = min(plan.part_count, 2 * conf.parallel_parts(), multipart.MAX_PARTS_PER_REQUEST)
-    first = multipart.sign_parts(
-        media_file=media_file, part_numbers=list(range(1, first_count + 1))
-    )
-    assert media_file.expires_at is not None
-    return CreatedUpload(
-        media_file=media_file,
-        upload=MultipartUpload(plan.part_size, plan.part_count, media_file.expires_at, first),
-    )
+    if media_file.is_multipart:
+        _start_multipart(media_file)
+    upload = _authorize(media_file)
+    if isinstance(upload, MultipartUpload):
+        # The first two rounds of parallel parts come signed, as a client would ask for them
+        # next: the upload starts without a parts/ call (a signature costs far less than a request).
+        count = min(upload.part_count, 2 * conf.parallel_parts(), multipart.MAX_PARTS_PER_REQUEST)
+        first = multipart.sign_parts(media_file=media_file, part_numbers=list(range(1, count + 1)))
+        upload = replace(upload, first_parts=first)
+    return CreatedUpload(media_file=media_file, upload=upload)
 
 
 def _new_record(owner: User, filename: str, content_type: str, size: int) -> MediaFile:

@@ -1,8 +1,8 @@
 """Clients that upload one file, each run in its own process so its memory and CPU are its own.
 
 - `api`: our protocol as a plain client does it (create, parts/ in batches as the page asks for
-  them, parts PUT `parallel` at a time from the file, complete), with `requests`. The benchmarks
-  use the CLI (`python -m uploads.cli upload`) when the tree has it, and this otherwise.
+  them, parts PUT `parallel` at a time from the file, complete), with `requests`; `bytes.py`
+  uses it with `--client requests` (by default it runs the CLI).
 - `boto3`: boto3's `upload_file` straight to the bucket (8 MiB parts, 10 threads).
 - `proxied`: the file PUT, streamed from disk, to the bench's proxying Django view.
 

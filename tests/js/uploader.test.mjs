@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { bytesOf, fakeServer, makeFile, tick } from "./support/fake-server.mjs";
+import { bytesOf, countPostsInFlight, fakeServer, makeFile, tick } from "./support/fake-server.mjs";
 import { setup, testConfig, until } from "./support/harness.mjs";
 
 test("files breaking the limits are refused by the page without a single request", async () => {
@@ -82,19 +82,12 @@ test("a record another upload holds is never chosen from the pending list either
 
 test("no more files go up at once than the server's parallelFiles", async () => {
   const server = fakeServer();
-  let inFlight = 0;
-  let most = 0;
-  server.hooks.beforePost = async () => {
-    inFlight += 1;
-    most = Math.max(most, inFlight);
-    await tick();
-    inFlight -= 1;
-  };
+  const posts = countPostsInFlight(server);
   const { uploader } = setup(server, { config: testConfig({ parallelFiles: 2 }) });
   const uploads = uploader.add([1, 2, 3, 4, 5].map((n) => makeFile(8, `f${n}.mp4`)));
   assert.equal(uploader.busy(), true);
   await Promise.all(uploads.map((upload) => until(upload, "uploaded")));
-  assert.equal(most, 2);
+  assert.equal(posts.most(), 2);
   assert.equal(uploader.busy(), false);
   assert.equal(uploader.uploads().length, 5);
 });

@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { fakeServer, makeFile, tick } from "./support/fake-server.mjs";
+import { countPostsInFlight, fakeServer, makeFile, tick } from "./support/fake-server.mjs";
 import {
   bindPage,
   button,
@@ -91,20 +91,12 @@ test("the same large file in two widgets makes two records: no upload drives ano
 
 test("the page's widgets share the server's parallelFiles", async () => {
   const server = fakeServer();
-  let inFlight = 0;
-  let most = 0;
-  server.hooks.beforePost = async () => {
-    inFlight += 1;
-    most = Math.max(most, inFlight);
-    await tick();
-    await tick();
-    inFlight -= 1;
-  };
+  const posts = countPostsInFlight(server, { ticks: 2 });
   const config = widgetConfig({ parallelFiles: 2 });
   const { roots } = formPage({ server, widgets: ["a", "b", "c", "d"].map((name) => ({ name, config })) });
   roots.forEach((root, index) => pick(root, makeFile(8, `f${index}.mp4`)));
   await Promise.all(roots.map((root) => untilStatus(root, "uploaded", "failed")));
-  assert.equal(most, 2);
+  assert.equal(posts.most(), 2);
 });
 
 /** An admin inline: its template row (`__prefix__`), and Django's "Add another" cloning it. */

@@ -27,7 +27,6 @@ from uploads.storage.multipart import (
     create_multipart_upload,
     list_multipart_uploads,
     list_parts,
-    presign_upload_part,
     presign_upload_parts,
 )
 from uploads.storage.objects import (
@@ -75,7 +74,6 @@ __all__ = [
     "presign_download",
     "presign_post",
     "presign_put",
-    "presign_upload_part",
     "presign_upload_parts",
     "read_start",
 ]

@@ -111,7 +111,6 @@ def _build_client(
     return client
 
 
-_UTC = UTC
 _MONTHS = {
     name: number
     for number, name in enumerate(
@@ -131,7 +130,7 @@ def fast_timestamp(value: Any) -> datetime:
     if isinstance(value, str):
         try:
             if len(value) >= 20 and value[10] == "T" and value[-1] == "Z":
-                return datetime.fromisoformat(value[:-1]).replace(tzinfo=_UTC)
+                return datetime.fromisoformat(value[:-1]).replace(tzinfo=UTC)
             if len(value) == 29 and value[3:5] == ", " and value.endswith(" GMT"):
                 day, month, year, clock = value[5:25].split(" ")
                 hours, minutes, seconds = clock.split(":")
@@ -142,7 +141,7 @@ def fast_timestamp(value: Any) -> datetime:
                     int(hours),
                     int(minutes),
                     int(seconds),
-                    tzinfo=_UTC,
+                    tzinfo=UTC,
                 )
         except (ValueError, KeyError):
             pass

@@ -36,30 +36,15 @@ def create_multipart_upload(*, key: str, content_type: str) -> str:
     return str(response["UploadId"])
 
 
-def presign_upload_part(
-    *, key: str, upload_id: str, part_number: int, size: int, expires_in: int
-) -> str:
-    """Sign a PUT for one part with its exact Content-Length, so no other size is accepted."""
-    with translate_errors("presign UploadPart"):
-        # Signed as a header (X-Amz-SignedHeaders=content-length;host): S3 refuses N±1. The URL is
-        # botocore's own, made without its per-call overhead (signing.py).
-        return signing.upload_part_url(
-            get_client(),
-            bucket=conf.bucket(),
-            key=key,
-            upload_id=upload_id,
-            part_number=part_number,
-            size=size,
-            expires_in=expires_in,
-        )
-
-
 def presign_upload_parts(
     *, key: str, upload_id: str, parts: list[tuple[int, int]], expires_in: int
 ) -> list[str]:
-    """Sign a PUT for each (part number, size), as `presign_upload_part` does, in one go."""
+    """Sign a PUT for each (part number, size) with that exact Content-Length, so no other size
+    is accepted."""
     client, bucket = get_client(), conf.bucket()
     with translate_errors("presign UploadPart"):
+        # Signed as a header (X-Amz-SignedHeaders=content-length;host): S3 refuses N±1. The URLs
+        # are botocore's own, made without its per-call overhead (signing.py).
         return [
             signing.upload_part_url(
                 client,

@@ -222,4 +222,17 @@ ok(signed(entry.record, numbers))
 }
 
 /** A lost connection, as the XHR senders report it. */
+/** Count how many POST uploads the bucket holds open at once; `most()` is the highest so far. */
+export function countPostsInFlight(server, { ticks = 1 } = {}) {
+  let inFlight = 0;
+  let most = 0;
+  server.hooks.beforePost = async () => {
+    inFlight += 1;
+    most = Math.max(most, inFlight);
+    for (let n = 0; n < ticks; n += 1) await tick();
+    inFlight -= 1;
+  };
+  return { most: () => most };
+}
+
 export const connectionLost = () => new StorageError("The connection to storage failed (network or CORS).");
