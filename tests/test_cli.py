@@ -1,5 +1,6 @@
 """The command-line uploader (`python -m uploads.cli`), run as a process against the live app."""
 
+import hashlib
 import http.client
 import json
 import os
@@ -20,6 +21,7 @@ import pytest
 from rest_framework.authtoken.models import Token
 
 from tests.support.media import media_bytes
+from uploads import multipart
 from uploads.local_s3 import free_port
 from uploads.models import MediaFile
 
@@ -120,17 +122,38 @@ def test_multipart_file_is_uploaded_in_parallel_parts(
 
 
 def test_a_new_upload_starts_on_the_part_urls_that_came_with_its_record(
-    live_server, bucket, small_parts, settings, token, tmp_path
+    live_server, bucket, small_parts, monkeypatch, token, tmp_path
 ):
-    settings.UPLOAD_PARALLEL_PARTS = 1  # the first 2 parts come signed with the record
+    # The CLI asks for as many as one call signs; this server signs 2 of the 4 parts per call.
+    monkeypatch.setattr(multipart, "MAX_PARTS_PER_REQUEST", 2)
     body = write_clip(tmp_path / "big.mp4", 16 * MiB)
     with proxy(live_server.url, lambda exchange, seen: None) as (api_url, api_seen):
         completed = run_cli(str(tmp_path / "big.mp4"), "--json", server=api_url, token=token)
 
     assert completed.returncode == 0, completed.stderr
     assert bucket.read(json_results(completed)[0]["key"]) == body
+    (create,) = [e for e in api_seen if e.method == "POST" and e.path == "/api/media/"]
+    assert json.loads(create.body)["first_part_count"] == 100
     signed = [json.loads(e.body)["part_numbers"] for e in api_seen if e.path.endswith("/parts/")]
     assert sorted(number for batch in signed for number in batch) == [3, 4]
+
+
+def test_complete_names_every_part_with_the_etag_storage_gave_it(
+    live_server, bucket, small_parts, token, tmp_path
+):
+    write_clip(tmp_path / "big.mp4", 16 * MiB)
+    with proxy(live_server.url, lambda exchange, seen: None) as (api_url, api_seen):
+        completed = run_cli(str(tmp_path / "big.mp4"), "--json", server=api_url, token=token)
+
+    assert completed.returncode == 0, completed.stderr
+    (complete,) = [e for e in api_seen if e.path.endswith("/complete/")]
+    key = json_results(completed)[0]["key"]
+    upload_etag = bucket.client.head_object(Bucket=bucket.name, Key=key)["ETag"]
+    sent = json.loads(complete.body)["parts"]
+    assert [part["part_number"] for part in sent] == [1, 2, 3, 4]
+    # The object's ETag is the MD5 of the parts' MD5s: the ETags sent are the ones S3 gave.
+    digests = b"".join(bytes.fromhex(part["etag"].strip('"')) for part in sent)
+    assert upload_etag.strip('"') == f"{hashlib.md5(digests).hexdigest()}-4"
 
 
 def test_human_output_says_where_each_file_went(live_server, bucket, token, tmp_path):

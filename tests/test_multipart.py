@@ -7,6 +7,7 @@ import requests
 
 from tests.support.media import media_bytes
 from tests.support.uploads import declare
+from uploads import storage
 from uploads.models import MediaFile
 
 pytestmark = [pytest.mark.functional, pytest.mark.django_db]
@@ -34,15 +35,36 @@ def sign(api, media_id: str, numbers: list[int]) -> dict[int, dict[str, Any]]:
     return {part["part_number"]: part for part in response.json()["parts"]}
 
 
-def put_parts(api, created, body: bytes, numbers: list[int]) -> None:
-    """Upload these parts with plain HTTP PUTs, as a browser would."""
+def put_parts(api, created, body: bytes, numbers: list[int]) -> dict[int, str]:
+    """Upload these parts with plain HTTP PUTs, as a browser would; return their ETags."""
     size = created["upload"]["part_size"]
+    etags = {}
     for number, part in sign(api, created["id"], numbers).items():
         chunk = body[(number - 1) * size : number * size]
         assert part["size"] == len(chunk)
         response = requests.put(part["url"], data=chunk, timeout=30)
         assert response.status_code == 200, response.text
-        assert response.headers["ETag"]
+        etags[number] = response.headers["ETag"]
+    return etags
+
+
+def named(etags: dict[int, str]) -> dict[str, Any]:
+    """A complete/ body naming these parts."""
+    return {"parts": [{"part_number": n, "etag": etag} for n, etag in sorted(etags.items())]}
+
+
+@pytest.fixture
+def listings(monkeypatch) -> list[str]:
+    """Record every ListParts the server makes."""
+    seen: list[str] = []
+    real = storage.list_parts
+
+    def counting(**kwargs: Any) -> list[storage.PartInfo]:
+        seen.append(kwargs["key"])
+        return real(**kwargs)
+
+    monkeypatch.setattr(storage, "list_parts", counting)
+    return seen
 
 
 def multipart_uploads(bucket) -> list[dict[str, Any]]:
@@ -105,6 +127,99 @@ def test_multipart_upload_completes_and_object_equals_file(api, bucket, small_pa
     head = bucket.client.head_object(Bucket=bucket.name, Key=created["key"])
     assert head["ContentType"] == "video/mp4"
     assert multipart_uploads(bucket) == []
+
+
+def test_complete_with_every_part_named_assembles_without_listing(
+    api, bucket, small_parts, video, listings
+):
+    created = declare(api, video)
+    etags = put_parts(api, created, video, [1, 2, 3])
+    # Quoted as S3 sent them, or not: S3 gets the quoted form.
+    etags[2] = etags[2].strip('"')
+    response = api.post(f"/api/media/{created['id']}/complete/", named(etags), format="json")
+    assert response.status_code == 200, response.content
+    assert response.json()["status"] == "uploaded"
+    assert bucket.read(created["key"]) == video
+    assert listings == []
+    record = MediaFile.objects.get()
+    assert (record.parts_confirmed, record.bytes_confirmed) == (3, len(video))
+
+
+def test_complete_with_a_wrong_etag_falls_back_to_what_storage_lists(
+    api, bucket, small_parts, video, listings
+):
+    created = declare(api, video)
+    etags = put_parts(api, created, video, [1, 2, 3])
+    etags[2] = '"0123456789abcdef0123456789abcdef"'  # not what S3 holds for part 2
+    response = api.post(f"/api/media/{created['id']}/complete/", named(etags), format="json")
+    assert response.status_code == 200, response.content
+    assert listings == [created["key"]]
+    assert bucket.read(created["key"]) == video
+
+
+def test_complete_naming_a_part_not_sent_is_refused_and_stays_pending(
+    api, bucket, small_parts, video
+):
+    created = declare(api, video)
+    etags = put_parts(api, created, video, [1, 3])
+    etags[2] = etags[1]  # the client claims part 2 went up; S3 holds no part 2
+    response = api.post(f"/api/media/{created['id']}/complete/", named(etags), format="json")
+    assert response.status_code == 409
+    assert response.json()["detail"] == "Parts not uploaded yet: 2."
+    assert MediaFile.objects.get().status == MediaFile.Status.PENDING
+    assert len(multipart_uploads(bucket)) == 1
+
+
+@pytest.mark.parametrize(
+    ("parts", "message"),
+    [
+        ([], "empty"),
+        ([{"part_number": 1, "etag": '"a"'}, {"part_number": 2, "etag": '"b"'}], "parts 1 to 3"),
+        ([{"part_number": n, "etag": '"a"'} for n in (1, 2, 3, 4)], "parts 1 to 3"),
+        ([{"part_number": n, "etag": '"a"'} for n in (1, 2, 2, 3)], "once"),
+        ([{"part_number": 1, "etag": 'a"b'}], "etag"),
+        ([{"part_number": 0, "etag": "a"}], "part_number"),
+        ([{"part_number": 1}], "etag"),
+        ("1", "list"),
+        ([{"part_number": n, "etag": "a"} for n in range(1, 10_002)], "no more than 10000"),
+    ],
+)
+def test_bad_part_lists_on_complete_get_400(api, bucket, small_parts, video, parts, message):
+    created = declare(api, video)
+    response = api.post(f"/api/media/{created['id']}/complete/", {"parts": parts}, format="json")
+    assert response.status_code == 400, response.content
+    assert message in str(response.json()["fields"]["parts"])
+    assert MediaFile.objects.get().status == MediaFile.Status.PENDING
+
+
+def test_parts_named_on_completing_a_post_upload_are_a_conflict(api, bucket):
+    created = declare(api, media_bytes("video/mp4", 2048))
+    body = {"parts": [{"part_number": 1, "etag": '"a"'}]}
+    response = api.post(f"/api/media/{created['id']}/complete/", body, format="json")
+    assert (response.status_code, response.json()["code"]) == (409, "not_multipart")
+    assert MediaFile.objects.get().claim_token is None
+
+
+@pytest.mark.parametrize(
+    ("asked", "signed"), [(0, None), (3, [1, 2, 3]), (100, [1, 2, 3, 4, 5, 6])]
+)
+def test_a_client_says_how_many_part_urls_come_with_its_record(
+    api, bucket, small_parts, asked, signed
+):
+    declared = {"filename": "a.mp4", "content_type": "video/mp4", "size": 26 * MiB}
+    response = api.post("/api/media/", {**declared, "first_part_count": asked}, format="json")
+    assert response.status_code == 201, response.content
+    first = response.json()["upload"].get("first_parts")
+    assert (first and [part["part_number"] for part in first["parts"]]) == signed
+
+
+@pytest.mark.parametrize("asked", [-1, 101, "many"])
+def test_a_bad_first_part_count_gets_400(api, bucket, small_parts, asked):
+    declared = {"filename": "a.mp4", "content_type": "video/mp4", "size": 26 * MiB}
+    response = api.post("/api/media/", {**declared, "first_part_count": asked}, format="json")
+    assert response.status_code == 400
+    assert "first_part_count" in response.json()["fields"]
+    assert not MediaFile.objects.exists()
 
 
 def test_part_urls_carry_exact_sizes_and_short_expiry(api, bucket, small_parts, video, settings):

@@ -1,4 +1,4 @@
-"""Service rules, and the db tier: concurrent completes make exactly one transition (row lock)."""
+"""Service rules, and the db tier: concurrent completes make exactly one transition (claims)."""
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -24,8 +24,10 @@ def test_concurrent_completes_make_exactly_one_transition(user, bucket, monkeypa
     start = threading.Barrier(CONCURRENT_CALLS)
 
     def counting_mark_uploaded(self, **outcome):
-        transitions.append(outcome["etag"])
-        real_mark_uploaded(self, **outcome)
+        saved = real_mark_uploaded(self, **outcome)
+        if saved:
+            transitions.append(outcome["etag"])
+        return saved
 
     def slow_look(**kwargs):
         # Widen the window between reading the status and writing it, so a missing lock shows.

@@ -18,6 +18,7 @@ from botocore.exceptions import ClientError
 from tests.support.media import media_bytes
 from tests.support.s3 import Bucket, post_to_s3, raw_s3_client
 from tests.support.uploads import declare, send
+from uploads import storage
 from uploads.models import MediaFile
 
 pytestmark = [pytest.mark.s3strict, pytest.mark.django_db]
@@ -366,3 +367,45 @@ def test_abort_frees_every_part_on_rgw(api, strict_bucket, multipart_upload):
     uploads = strict_bucket.client.list_multipart_uploads(Bucket=strict_bucket.name)
     assert uploads.get("Uploads", []) == []
     assert not stored(strict_bucket, created["key"])
+
+
+@pytest.mark.parametrize("named", ["as-sent", "forged-etag"])
+def test_complete_with_named_parts_assembles_only_what_rgw_holds(
+    api, strict_bucket, multipart_upload, named, monkeypatch
+):
+    created, body = multipart_upload
+    listed: list[str] = []
+    real_list_parts = storage.list_parts
+
+    def listing(**kwargs: Any) -> list[storage.PartInfo]:
+        listed.append(kwargs["key"])
+        return real_list_parts(**kwargs)
+
+    monkeypatch.setattr(storage, "list_parts", listing)
+    urls = part_urls(api, created["id"], [1, 2])
+    etags = {
+        1: requests.put(urls[1], data=body[: 5 * MiB], timeout=30).headers["ETag"],
+        2: requests.put(urls[2], data=body[5 * MiB :], timeout=30).headers["ETag"],
+    }
+    if named == "forged-etag":
+        etags[2] = (
+            '"0123456789abcdef0123456789abcdef"'  # RGW refuses it; the server's listing rules
+        )
+    parts = [{"part_number": n, "etag": etag} for n, etag in etags.items()]
+    completed = api.post(f"/api/media/{created['id']}/complete/", {"parts": parts}, format="json")
+    assert completed.status_code == 200, completed.content
+    assert strict_bucket.read(created["key"]) == body
+    # RGW took the list as sent, or refused the forged ETag and the server assembled what it lists.
+    assert listed == ([] if named == "as-sent" else [created["key"]])
+
+
+def test_complete_naming_a_part_rgw_lacks_stays_pending(api, strict_bucket, multipart_upload):
+    created, body = multipart_upload
+    url = part_urls(api, created["id"], [1])[1]
+    etag = requests.put(url, data=body[: 5 * MiB], timeout=30).headers["ETag"]
+    parts = [{"part_number": 1, "etag": etag}, {"part_number": 2, "etag": etag}]
+    completed = api.post(f"/api/media/{created['id']}/complete/", {"parts": parts}, format="json")
+    assert completed.status_code == 409
+    assert completed.json()["detail"] == "Parts not uploaded yet: 2."
+    assert not stored(strict_bucket, created["key"])
+    assert held_parts(strict_bucket, created) == [1]  # the upload can still be resumed

@@ -232,10 +232,12 @@ def test_concurrent_sweeps_settle_each_record_once(api, bucket, monkeypatch):
     real = MediaFile.mark_expired
     lock = threading.Lock()
 
-    def counting(self):
-        with lock:
-            expirations.append(str(self.pk))
-        real(self)
+    def counting(self, **claim):
+        saved = real(self, **claim)
+        if saved:
+            with lock:
+                expirations.append(str(self.pk))
+        return saved
 
     monkeypatch.setattr(MediaFile, "mark_expired", counting)
     start = threading.Barrier(3)

@@ -75,7 +75,7 @@ def as_api_exception(exc: Exception) -> Exception:
     if isinstance(exc, IdempotencyKeyReused):
         return IdempotencyKeyReusedError(str(exc))
     if isinstance(exc, InvalidPartNumbers):
-        return ValidationError({"part_numbers": [str(exc)]})
+        return ValidationError({exc.field: [str(exc)]})
     if isinstance(exc, events.EventsMalformed):
         return ParseError(str(exc))
     if isinstance(exc, events.EventsForbidden):

@@ -1,9 +1,9 @@
 """Claims: one worker at a time does a pending record's S3 work, and no lock is held while it does.
 
-A claim is a short lease on the row (`claim_token`, `claimed_until`), taken and given back in
-transactions that last milliseconds. The S3 calls happen between them, unlocked, so a slow S3 never
-holds a row lock (or, on SQLite, the whole database). The worker then settles the record under a
-short lock, only if its claim still holds.
+A claim is a short lease on the row (`claim_token`, `claimed_until`), taken and given back by
+single conditional UPDATEs. The S3 calls happen between them, unlocked, so a slow S3 never holds a
+row lock (or, on SQLite, the whole database). The worker then settles the record with one UPDATE
+that matches only while its claim still holds (MediaFile's `mark_*` methods).
 """
 
 import time
@@ -41,19 +41,27 @@ def _free() -> Q:
     return Q(claimed_until__isnull=True) | Q(claimed_until__lte=timezone.now())
 
 
-def claim(pk: uuid.UUID, *, wait: float = API_WAIT_SECONDS) -> Claim:
+def claim(record: MediaFile, *, wait: float = API_WAIT_SECONDS) -> Claim:
     """Claim a pending record, waiting up to `wait` seconds for another worker to finish.
 
-    Raises MediaFile.DoesNotExist if the record is gone and Busy if the wait runs out.
+    The record as the caller read it is kept when the claim is taken at once (whatever changed
+    since, nobody held it); otherwise it is read again. Raises MediaFile.DoesNotExist if the record
+    is gone and Busy if the wait runs out.
     """
     give_up = time.monotonic() + wait
     while True:
-        with transaction.atomic():
-            record = MediaFile.objects.select_for_update().get(pk=pk)
-            if record.is_terminal:
-                return Claim(record, None)
-            if record.claimed_until is None or record.claimed_until <= timezone.now():
-                return Claim(record, _take(record))
+        token, until = uuid.uuid4(), timezone.now() + LEASE
+        # One conditional UPDATE takes the claim atomically (on PostgreSQL the WHERE is checked
+        # again once a concurrent writer commits): no transaction, no lock to wait on.
+        taken = MediaFile.objects.filter(
+            _free(), pk=record.pk, status=MediaFile.Status.PENDING
+        ).update(claim_token=token, claimed_until=until)
+        if taken:
+            record.claim_token, record.claimed_until = token, until
+            return Claim(record, token)
+        record = MediaFile.objects.get(pk=record.pk)
+        if record.is_terminal:
+            return Claim(record, None)
         if time.monotonic() >= give_up:
             raise Busy(record)
         time.sleep(_POLL_SECONDS)
@@ -85,14 +93,3 @@ def release(held: Claim) -> None:
     MediaFile.objects.filter(pk=held.record.pk, claim_token=held.token).update(
         claim_token=None, claimed_until=None
     )
-
-
-def locked_if_held(held: Claim) -> MediaFile | None:
-    """Inside a transaction: lock and return the record if this claim still holds it, else None.
-
-    Raises MediaFile.DoesNotExist if the record was deleted meanwhile (its owner, say).
-    """
-    record = MediaFile.objects.select_for_update().get(pk=held.record.pk)
-    if held.token is None or record.claim_token != held.token:
-        return None
-    return record

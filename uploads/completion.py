@@ -6,6 +6,7 @@ so any number of calls in any order make one transition and send one `media_uplo
 """
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from django.db import transaction
@@ -36,34 +37,43 @@ class Rejected:
 Outcome = Verified | Rejected
 
 
-def complete_upload(*, media_file: MediaFile, via: str) -> MediaFile:
+def complete_upload(
+    *, media_file: MediaFile, via: str, part_etags: Mapping[int, str] | None = None
+) -> MediaFile:
     """Verify and settle a pending record; a terminal record is returned as it is.
+
+    `part_etags` (part number → ETag, every planned part) are what a multipart client says it
+    sent; S3 checks them as it assembles, and the server's own listing decides if it refuses them.
 
     Raises UploadNotReceived while the file is missing or incomplete (the record stays pending),
     Busy if another worker keeps it claimed, and storage.StorageUnavailable when S3 cannot be asked.
     """
-    held = claims.claim(media_file.pk)
+    held = claims.claim(media_file)
     if held.token is None:
         return held.record
-    return settle_claimed(held, via=via)
+    return settle_claimed(held, via=via, part_etags=part_etags)
 
 
-def settle_claimed(held: claims.Claim, *, via: str) -> MediaFile:
-    """Do a claimed record's S3 checks unlocked, then settle it under a short lock."""
+def settle_claimed(
+    held: claims.Claim, *, via: str, part_etags: Mapping[int, str] | None = None
+) -> MediaFile:
+    """Do a claimed record's S3 checks unlocked, then settle it if the claim still holds."""
     try:
-        outcome = inspect(held.record)
+        outcome = inspect(held.record, part_etags=part_etags)
     except BaseException:
         claims.release(held)
         raise
     return settle(held, outcome, via=via)
 
 
-def inspect(record: MediaFile) -> Outcome:
+def inspect(record: MediaFile, *, part_etags: Mapping[int, str] | None = None) -> Outcome:
     """Assemble (multipart) and check the object; promote a verified POST to the media key."""
+    if part_etags is not None:
+        multipart.check_every_part_named(record, part_etags)
     if record.is_multipart and not record.upload_id:
         raise UploadNotReceived(record, "This upload is still being prepared.")
     if record.is_multipart:
-        problem = _assemble_parts(record)
+        problem = _assemble_parts(record, part_etags)
         if problem:
             discard(record)
             return Rejected(problem)
@@ -89,20 +99,39 @@ def inspect(record: MediaFile) -> Outcome:
     return Verified(target, etag or info.etag)
 
 
-def _assemble_parts(record: MediaFile) -> str:
-    """Complete a multipart upload from the parts S3 lists; describe any problem, or return ''."""
+def _assemble_parts(record: MediaFile, part_etags: Mapping[int, str] | None) -> str:
+    """Complete a multipart upload; describe a problem with its parts, or return ''.
+
+    With the client's ETags, one call: S3 itself refuses a part it does not hold as named (and the
+    object is checked afterwards anyway). Without them, or if S3 refused them, the parts S3 lists.
+    """
+    if part_etags:
+        try:
+            storage.complete_multipart_upload(
+                key=record.key, upload_id=record.upload_id, etags=part_etags
+            )
+            return ""
+        except storage.ObjectNotFound:
+            return ""  # already assembled by an earlier call; the look that follows decides
+        except storage.PartsRefused:
+            pass  # a part missing or sent again since: what S3 lists decides
     try:
-        parts = multipart.confirmed_parts(record)
+        parts = storage.list_parts(key=record.key, upload_id=record.upload_id)
     except storage.ObjectNotFound:
         return ""  # already assembled by an earlier call; the look that follows decides
     missing = multipart.missing_part_numbers(record, parts)
     if missing:
+        record.record_progress(parts=len(parts), bytes_held=sum(part.size for part in parts))
         shown = ", ".join(str(number) for number in missing[:10])
         more = f" and {len(missing) - 10} more" if len(missing) > 10 else ""
         raise UploadNotReceived(record, f"Parts not uploaded yet: {shown}{more}.")
     problem = multipart.part_size_problem(record, parts)
     if not problem:
-        storage.complete_multipart_upload(key=record.key, upload_id=record.upload_id, parts=parts)
+        storage.complete_multipart_upload(
+            key=record.key,
+            upload_id=record.upload_id,
+            etags={part.part_number: part.etag for part in parts},
+        )
     return problem
 
 
@@ -142,34 +171,38 @@ def discard(record: MediaFile) -> None:
 
 
 def settle(held: claims.Claim, outcome: Outcome, *, via: str) -> MediaFile:
-    """Write the outcome under a short lock if the claim still holds; then tidy the bucket."""
-    promoted = (
-        outcome.key if isinstance(outcome, Verified) and outcome.key != held.record.key else ""
-    )
+    """Write the outcome if the claim still holds; then tidy the bucket."""
+    assert held.token is not None  # only a claimed record is settled
+    record = held.record
+    checked_key = record.key  # the transition below moves a promoted record to its media key
+    promoted = outcome.key if isinstance(outcome, Verified) and outcome.key != checked_key else ""
+    if isinstance(outcome, Verified):
+        saved = record.mark_uploaded(key=outcome.key, etag=outcome.etag, claim_token=held.token)
+    else:
+        saved = record.mark_failed(reason=outcome.reason, claim_token=held.token)
+    if not saved:
+        return _unsettled(held, promoted)
+    if isinstance(outcome, Verified):
+        transaction.on_commit(lambda: _announce(record, via))
+    record.log_transition(before=MediaFile.Status.PENDING, via=via)
+    if promoted:
+        _delete_quietly(checked_key)  # the scratch copy; the media key serves from now on
+    return record
+
+
+def _unsettled(held: claims.Claim, promoted: str) -> MediaFile:
+    """Answer for a record our claim no longer holds: as another worker left it, or gone."""
     try:
-        with transaction.atomic():
-            record = claims.locked_if_held(held)
-            if record is None:
-                # Another worker took over after our lease ran out; it settles the record. Touch
-                # nothing: the media key may hold what it verified.
-                logger.warning(
-                    "Upload %s: claim lost before settling; left as it is", held.record.pk
-                )
-                return MediaFile.objects.get(pk=held.record.pk)
-            if isinstance(outcome, Verified):
-                record.mark_uploaded(key=outcome.key, etag=outcome.etag)
-                transaction.on_commit(lambda: _announce(record, via))
-            else:
-                record.mark_failed(reason=outcome.reason)
+        current = MediaFile.objects.get(pk=held.record.pk)
     except MediaFile.DoesNotExist:
         # Deleted while we worked (its owner, say): our promoted copy belongs to nobody.
         if promoted:
             _delete_quietly(promoted)
         raise
-    record.log_transition(before=MediaFile.Status.PENDING, via=via)
-    if promoted:
-        _delete_quietly(held.record.key)  # the scratch copy; the media key serves from now on
-    return record
+    # Another worker took over after our lease ran out; it settles the record. Touch nothing: the
+    # media key may hold what it verified.
+    logger.warning("Upload %s: claim lost before settling; left as it is", held.record.pk)
+    return current
 
 
 def _announce(record: MediaFile, via: str) -> None:

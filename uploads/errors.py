@@ -97,4 +97,8 @@ class IdempotencyKeyReused(Exception):
 
 
 class InvalidPartNumbers(Exception):
-    """Part numbers outside the upload's plan (HTTP 400 on `part_numbers`)."""
+    """Part numbers outside the upload's plan (HTTP 400 on `field`: the request's list of parts)."""
+
+    def __init__(self, detail: str, *, field: str = "part_numbers") -> None:
+        super().__init__(detail)
+        self.field = field

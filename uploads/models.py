@@ -7,6 +7,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from uploads.parts import PartPlan
+
 logger = logging.getLogger("uploads.transitions")
 
 
@@ -87,30 +89,38 @@ class MediaFile(models.Model):
         """Tell whether the upload deadline has passed (no new authorization is issued then)."""
         return self.expires_at is not None and self.expires_at <= timezone.now()
 
-    def mark_uploaded(self, *, key: str, etag: str) -> None:
-        """Record that the object was verified, and the key it is served from from now on."""
+    def mark_uploaded(self, *, key: str, etag: str, claim_token: uuid.UUID) -> bool:
+        """Record that the object was verified, and the key it is served from from now on.
+
+        Like every transition below: saved only if the claim `claim_token` still holds the record;
+        returns whether it was.
+        """
         self.status = self.Status.UPLOADED
         self.key = key
         self.etag = etag
         self.uploaded_at = timezone.now()
         self.bytes_confirmed = self.size
-        self._save_transition("key", "etag", "uploaded_at", "bytes_confirmed")
+        if self.part_size:
+            self.parts_confirmed = PartPlan(self.size, self.part_size).part_count
+        return self._save_transition(
+            claim_token, "key", "etag", "uploaded_at", "bytes_confirmed", "parts_confirmed"
+        )
 
-    def mark_failed(self, *, reason: str) -> None:
+    def mark_failed(self, *, reason: str, claim_token: uuid.UUID) -> bool:
         """Record that the object in the bucket broke the declaration."""
         self.status = self.Status.FAILED
         self.failure_reason = reason[:500]
-        self._save_transition("failure_reason")
+        return self._save_transition(claim_token, "failure_reason")
 
-    def mark_aborted(self) -> None:
+    def mark_aborted(self, *, claim_token: uuid.UUID) -> bool:
         """Record that the owner cancelled the upload."""
         self.status = self.Status.ABORTED
-        self._save_transition()
+        return self._save_transition(claim_token)
 
-    def mark_expired(self) -> None:
+    def mark_expired(self, *, claim_token: uuid.UUID) -> bool:
         """Record that the deadline passed without a complete file."""
         self.status = self.Status.EXPIRED
-        self._save_transition()
+        return self._save_transition(claim_token)
 
     def log_transition(self, *, before: str, via: str) -> None:
         """Log one line an operator can search: which upload, whose, where, what changed, how."""
@@ -125,11 +135,21 @@ class MediaFile(models.Model):
             via,
         )
 
-    def _save_transition(self, *fields: str) -> None:
-        """Save a new status with its fields; a terminal record needs no claim any more."""
-        self.claim_token = None
-        self.claimed_until = None
-        self.save(update_fields=["status", *fields, "claim_token", "claimed_until", "updated_at"])
+    def _save_transition(self, claim_token: uuid.UUID, *fields: str) -> bool:
+        """Save a new status with its fields, in one UPDATE that matches only while the claim
+        holds (a terminal record needs no claim any more); tell whether it matched.
+
+        No row lock or transaction: the claim is the lock, and one conditional UPDATE is atomic.
+        """
+        self.updated_at = timezone.now()
+        values = {name: getattr(self, name) for name in ("status", *fields, "updated_at")}
+        saved = MediaFile.objects.filter(pk=self.pk, claim_token=claim_token).update(
+            **values, claim_token=None, claimed_until=None
+        )
+        if saved:
+            self.claim_token = None
+            self.claimed_until = None
+        return bool(saved)
 
     def record_progress(self, *, parts: int, bytes_held: int) -> None:
         """Remember how much of a multipart upload S3 holds, for the admin and the owner."""

@@ -1,5 +1,6 @@
 """Multipart uploads of one record: signing its parts on demand and reading back what S3 holds."""
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -76,6 +77,16 @@ def sign_parts(*, media_file: MediaFile, part_numbers: list[int]) -> SignedParts
         for (number, size), url in zip(sized, urls, strict=True)
     ]
     return SignedParts(expires_at=expires_at, parts=parts)
+
+
+def check_every_part_named(media_file: MediaFile, etags: Mapping[int, str]) -> None:
+    """Refuse a client's part list unless it names each planned part (InvalidPartNumbers)."""
+    plan = plan_of(media_file)
+    if etags.keys() != set(range(1, plan.part_count + 1)):
+        raise InvalidPartNumbers(
+            f"This upload has parts 1 to {plan.part_count}; name every one of them, or none.",
+            field="parts",
+        )
 
 
 def confirmed_parts(media_file: MediaFile) -> list[storage.PartInfo]:

@@ -10,7 +10,7 @@ from rest_framework import serializers
 from rest_framework.fields import SkipField
 from rest_framework.relations import PKOnlyObject
 
-from uploads import multipart, registry, services, storage
+from uploads import conf, multipart, registry, services, storage
 from uploads.limits import SITE
 from uploads.models import MediaFile
 
@@ -124,6 +124,15 @@ class CreateUploadSerializer(serializers.Serializer[dict[str, Any]]):
         validators=[declared_field],  # not run on a blank value
         help_text="A model field's id (`app_label.model.field`) whose narrower limits apply.",
     )
+    first_part_count = serializers.IntegerField(
+        required=False,
+        min_value=0,
+        max_value=multipart.MAX_PARTS_PER_REQUEST,
+        help_text=(
+            "Multipart only: how many part URLs to sign with the answer (default: two rounds of "
+            "UPLOAD_PARALLEL_PARTS). A fast client asks for more and makes fewer parts/ calls."
+        ),
+    )
 
     def validate_filename(self, value: str) -> str:
         """Reject names that are only white space; the name is display text only."""
@@ -175,6 +184,72 @@ class PartNumbersSerializer(serializers.Serializer[dict[str, Any]]):
         if len(set(value)) != len(value):
             raise serializers.ValidationError("Each part number may be asked for once.")
         return value
+
+
+class PartETagSerializer(serializers.Serializer[dict[str, Any]]):
+    """A part the client sent, and the ETag S3 answered it with (the schema of one list item)."""
+
+    part_number = serializers.IntegerField(min_value=1, max_value=conf.MULTIPART_MAX_PARTS)
+    etag = serializers.CharField(max_length=252, help_text="As S3 sent it, quoted or not.")
+
+
+# An ETag as S3 sends it in a header: printable ASCII without spaces or inner quotes.
+_ETAG = re.compile(r'"?[!#-~]{1,250}"?')
+
+
+@extend_schema_field(PartETagSerializer(many=True))
+class PartETagsField(serializers.Field):  # type: ignore[type-arg]
+    """Every part of a multipart upload with its ETag, checked in one pass (a nested serializer
+    per item takes ~18 µs; 10,000 parts would take a fifth of a second)."""
+
+    default_error_messages = {
+        "not_a_list": 'Expected a list of items but got type "{input_type}".',
+        "empty": "This list may not be empty.",
+        "max_length": "Ensure this field has no more than {max_length} elements.",
+        "item": (
+            "Item {index}: send an object with part_number (1 to {most}) and etag (as S3 sent it)."
+        ),
+        "twice": "Name each part once (part {number} is named twice).",
+    }
+
+    def to_internal_value(self, data: Any) -> dict[int, str]:
+        """Return part number → quoted ETag."""
+        most = conf.MULTIPART_MAX_PARTS
+        if not isinstance(data, list):
+            self.fail("not_a_list", input_type=type(data).__name__)
+        if not data:
+            self.fail("empty")
+        if len(data) > most:
+            self.fail("max_length", max_length=most)
+        etags: dict[int, str] = {}
+        for index, item in enumerate(data, 1):
+            number = item.get("part_number") if isinstance(item, dict) else None
+            etag = item.get("etag") if isinstance(item, dict) else None
+            if type(number) is not int or not 1 <= number <= most:
+                self.fail("item", index=index, most=most)
+            if not isinstance(etag, str) or not _ETAG.fullmatch(etag):
+                self.fail("item", index=index, most=most)
+            if number in etags:
+                self.fail("twice", number=number)
+            etags[number] = '"' + etag.strip('"') + '"'  # S3 is sent the quoted form
+        return etags
+
+    def to_representation(self, value: dict[int, str]) -> list[dict[str, Any]]:
+        """Show the parts as a list again."""
+        return [{"part_number": number, "etag": etag} for number, etag in sorted(value.items())]
+
+
+class CompleteRequestSerializer(serializers.Serializer[dict[str, Any]]):
+    """What a client may add when it says its upload is complete."""
+
+    parts = PartETagsField(
+        required=False,
+        help_text=(
+            "Multipart only, optional: every part with its ETag. S3 checks them as it assembles "
+            "the file, which spares the server listing the parts; without them, or if S3 refuses "
+            "them, the server uses the parts S3 lists."
+        ),
+    )
 
 
 class MediaFileSerializer(FastRepresentation, serializers.ModelSerializer[MediaFile]):

@@ -82,13 +82,15 @@ def create_upload(
     field: str = "",
     idempotency_key: str = "",
     looked_up: idempotency.Lookup | None = None,
+    first_part_count: int | None = None,
 ) -> CreatedUpload:
     """Make a pending record with its deadline and authorize exactly its key, type and size.
 
     A repeated `idempotency_key` returns the first request's record instead (IdempotencyKeyReused
     if it declared something else); `looked_up` is what the caller already found of that key.
     Quotas are checked, and the space reserved, under a short lock on the owner's row, before
-    any S3 call.
+    any S3 call. A multipart answer carries `first_part_count` signed part URLs (default: two
+    rounds of parallel parts).
     """
     digest = idempotency.fingerprint(
         filename=filename, content_type=content_type, size=size, field=field
@@ -127,10 +129,11 @@ def create_upload(
     if media_file.is_multipart:
         _start_multipart(media_file)
     upload = _authorize(media_file)
-    if isinstance(upload, MultipartUpload):
-        # The first two rounds of parallel parts come signed, as a client would ask for them
-        # next: the upload starts without a parts/ call (a signature costs far less than a request).
-        count = min(upload.part_count, 2 * conf.parallel_parts(), multipart.MAX_PARTS_PER_REQUEST)
+    if isinstance(upload, MultipartUpload) and first_part_count != 0:
+        # The first parts come signed, as a client would ask for them next: the upload starts
+        # without a parts/ call (a signature costs far less than a request).
+        wanted = 2 * conf.parallel_parts() if first_part_count is None else first_part_count
+        count = min(upload.part_count, wanted, multipart.MAX_PARTS_PER_REQUEST)
         first = multipart.sign_parts(media_file=media_file, part_numbers=list(range(1, count + 1)))
         upload = replace(upload, first_parts=first)
     return CreatedUpload(media_file=media_file, upload=upload)
@@ -234,38 +237,35 @@ def _check_multipart_pending(media_file: MediaFile) -> None:
 
 def abort_upload(*, media_file: MediaFile) -> MediaFile:
     """Cancel a pending upload: free its parts, delete any object, mark it aborted."""
-    held = claims.claim(media_file.pk)
+    held = claims.claim(media_file)
     if held.token is None:
         if held.record.status == MediaFile.Status.ABORTED:
             return held.record
         raise NotPending(held.record)
-    close_claimed(held, mark=MediaFile.mark_aborted, via="api")
-    return MediaFile.objects.get(pk=media_file.pk)
+    closed = close_claimed(held, mark=MediaFile.mark_aborted, via="api")
+    return closed or MediaFile.objects.get(pk=media_file.pk)
 
 
-def close_claimed(
-    held: claims.Claim, *, mark: Callable[[MediaFile], None], via: str
-) -> MediaFile | None:
+def close_claimed(held: claims.Claim, *, mark: Callable[..., bool], via: str) -> MediaFile | None:
     """Remove what the bucket holds for a claimed record, then `mark` it (aborted or expired).
 
-    Returns None, changing nothing, if another worker took the claim over meanwhile.
+    Returns None, changing nothing, if another worker took the claim over (or the record was
+    deleted) meanwhile.
     """
     try:
         completion.discard(held.record)
     except BaseException:
         claims.release(held)
         raise
-    with transaction.atomic():
-        record = claims.locked_if_held(held)
-        if record is not None:
-            mark(record)
-            record.log_transition(before=MediaFile.Status.PENDING, via=via)
-    return record
+    if not mark(held.record, claim_token=held.token):
+        return None
+    held.record.log_transition(before=MediaFile.Status.PENDING, via=via)
+    return held.record
 
 
 def delete_media_file(*, media_file: MediaFile) -> None:
     """Delete what the bucket holds first, then the record, so an outage never orphans objects."""
-    held = claims.claim(media_file.pk)
+    held = claims.claim(media_file)
     try:
         if held.token is None:
             # Terminal: the served object, and a late POST that may have landed in scratch.

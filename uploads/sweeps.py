@@ -1,8 +1,8 @@
 """Sweeps run from cron: reconcile records with the bucket, and expire uploads past their deadline.
 
 Safe on several machines at once: records are claimed a batch at a time (skipping rows another
-sweep holds), their S3 work runs unlocked, and each is settled under a short lock that re-checks
-its claim. Running a sweep twice does nothing the first run did not.
+sweep holds), their S3 work runs unlocked, and each is settled by an UPDATE that applies only while
+its claim holds. Running a sweep twice does nothing the first run did not.
 """
 
 import logging

@@ -24,6 +24,7 @@ from uploads.parsers import BoundedJSONParser
 from uploads.schema import COMMON, errors
 from uploads.serializers import (
     AuthorizationSerializer,
+    CompleteRequestSerializer,
     CreatedUploadSerializer,
     CreateUploadSerializer,
     EventsReceivedSerializer,
@@ -159,13 +160,17 @@ class MediaFileViewSet(
 
     @extend_schema(
         summary="Verify the file in the bucket and settle the record",
-        request=None,
-        responses={**_RECORD, **errors(409, *COMMON, *_STORAGE)},
+        request=CompleteRequestSerializer,
+        responses={**_RECORD, **errors(400, 409, *COMMON, *_STORAGE)},
     )
     @action(detail=True, methods=["post"])
     def complete(self, request: Request, pk: str | None = None) -> Response:
         """Verify the object (assembling multipart parts first) and settle the record."""
-        record = services.complete_upload(media_file=self.get_object(), via="api")
+        asked = CompleteRequestSerializer(data=request.data)
+        asked.is_valid(raise_exception=True)
+        record = services.complete_upload(
+            media_file=self.get_object(), via="api", part_etags=asked.validated_data.get("parts")
+        )
         if record.status != MediaFile.Status.UPLOADED:
             detail = record.failure_reason or _NOT_COMPLETABLE.get(
                 MediaFile.Status(record.status), "This upload cannot be completed."

@@ -52,10 +52,22 @@ class ApiClient:
         self._cancel = cancel
 
     def create(
-        self, *, filename: str, content_type: str, size: int, idempotency_key: str
+        self,
+        *,
+        filename: str,
+        content_type: str,
+        size: int,
+        idempotency_key: str,
+        first_part_count: int,
     ) -> tuple[answers.Record, answers.Upload]:
-        """Declare a file; return its pending record and how to upload it."""
-        declared = {"filename": filename, "content_type": content_type, "size": size}
+        """Declare a file; return its pending record and how to upload it (a multipart answer
+        with up to `first_part_count` part URLs)."""
+        declared = {
+            "filename": filename,
+            "content_type": content_type,
+            "size": size,
+            "first_part_count": first_part_count,
+        }
         answer = self._call("POST", "", json=declared, headers={"Idempotency-Key": idempotency_key})
         deadline_of = _deadline_of(answer)
         return self._read(
@@ -87,9 +99,12 @@ class ApiClient:
         deadline_of = _deadline_of(answer)
         return self._read(answer, lambda body: answers.upload(body["upload"], deadline_of))
 
-    def complete(self, record_id: str) -> answers.Record:
-        """Ask the server to verify the file and settle the record."""
-        answer = self._call("POST", f"{record_id}/complete/", timeout=COMPLETE_TIMEOUT)
+    def complete(self, record_id: str, etags: dict[int, str] | None = None) -> answers.Record:
+        """Ask the server to verify the file and settle the record (`etags`: every part's)."""
+        body = None
+        if etags:
+            body = {"parts": [{"part_number": n, "etag": etags[n]} for n in sorted(etags)]}
+        answer = self._call("POST", f"{record_id}/complete/", json=body, timeout=COMPLETE_TIMEOUT)
         return self._read(answer, answers.record)
 
     def _read(self, answer: Answer, reader: Callable[[Any], T]) -> T:

@@ -115,15 +115,16 @@ def send_parts(
     numbers: Sequence[int],
     progress: Progress,
     signed: Sequence[SignedPart] = (),
-) -> int:
-    """PUT these parts, `transfer.parallel` at a time; return how many were sent.
+) -> dict[int, str]:
+    """PUT these parts, `transfer.parallel` at a time; return the ETag S3 gave each.
 
     `signed` holds URLs the server has already signed (with the record), used before any others.
 
     The first part that fails for good stops the others at their next block, then is raised.
     """
+    etags: dict[int, str] = {}
     if not numbers:
-        return 0
+        return etags
     signer = PartSigner(transfer.api, record_id, numbers, batch=2 * transfer.parallel)
     signer.keep(signed)
 
@@ -145,7 +146,7 @@ def send_parts(
                 limiter=transfer.limiter,
             ) as body:
                 try:
-                    s3.put_part(transfer.storage, signed.url, body)
+                    etags[number] = s3.put_part(transfer.storage, signed.url, body)
                 except (Transient, NeedsRenewal):
                     signer.discard(number)
                     progress.advance(-body.consumed)
@@ -159,7 +160,7 @@ def send_parts(
         with_retries(attempt, policy, stop, renew=_nothing, on_retry=progress.note)
 
     run_parallel(send, numbers, transfer.parallel, transfer.stop)
-    return len(numbers)
+    return etags
 
 
 def run_parallel(

@@ -14,9 +14,12 @@ TRANSFER_TIMEOUT = 300.0
 _TRANSIENT_CODES = {"RequestTimeout", "SlowDown", "InternalError", "ServiceUnavailable"}
 
 
-def put_part(session: requests.Session, url: str, body: FileSlice) -> None:
-    """PUT one part to its presigned URL, exactly its bytes and no extra headers."""
-    _answer(_send(session, "PUT", url, body, {}), "part", ok=(200,))
+def put_part(session: requests.Session, url: str, body: FileSlice) -> str:
+    """PUT one part to its presigned URL, exactly its bytes and no extra headers; return its
+    ETag ('' if S3 sent none)."""
+    response = _send(session, "PUT", url, body, {})
+    _answer(response, "part", ok=(200,))
+    return response.headers.get("ETag", "")
 
 
 def post_form(session: requests.Session, url: str, body: FormBody) -> None:

@@ -9,7 +9,7 @@ from uploads.cli.answers import PartListing, PostUpload, Record, SignedPart
 from uploads.cli.context import Transfer
 from uploads.cli.errors import ApiError, StartOver, TokenRefused
 from uploads.cli.files import LocalFile
-from uploads.cli.parts import part_bounds, part_count
+from uploads.cli.parts import MAX_SIGNED, part_bounds, part_count
 from uploads.cli.single import authorize
 
 # Candidates tried before giving up on resuming (each costs a request, maybe reading the file).
@@ -28,6 +28,7 @@ class Start:
     held_bytes: int = 0
     resumed: bool = False
     first_parts: list[SignedPart] = field(default_factory=list)  # signed with a new record
+    held_etags: dict[int, str] = field(default_factory=dict)  # parts S3 already holds: their ETags
 
 
 def create(transfer: Transfer, local: LocalFile) -> Start:
@@ -37,6 +38,9 @@ def create(transfer: Transfer, local: LocalFile) -> Start:
         content_type=local.content_type,
         size=local.size,
         idempotency_key=str(uuid.uuid4()),
+        # As many part URLs as one call signs: a fast transfer then makes no parts/ call for the
+        # first 100 parts, and a slow one renews those it reaches late (a few ms of signing).
+        first_part_count=MAX_SIGNED,
     )
     if isinstance(upload, PostUpload):
         return Start(record=record, form=upload)
@@ -106,6 +110,7 @@ class Resumer:
             missing=listing.missing,
             held_bytes=sum(part.size for part in listing.parts),
             resumed=True,
+            held_etags={part.part_number: part.etag for part in listing.parts},
         )
 
 

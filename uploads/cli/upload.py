@@ -10,7 +10,7 @@ from uploads.cli.answers import Record
 from uploads.cli.context import Transfer
 from uploads.cli.errors import ApiError, FileProblem, StartOver, TokenRefused, UploadError
 from uploads.cli.http import now
-from uploads.cli.parts import part_bounds, send_parts
+from uploads.cli.parts import part_bounds, part_count, send_parts
 from uploads.cli.progress import Progress
 from uploads.cli.report import Result
 from uploads.cli.single import authorize, send_form
@@ -94,12 +94,14 @@ class Uploader:
         progress = Progress(local.name, local.size, done=begun.held_bytes, enabled=self._bars)
         if begun.resumed:
             progress.note(f"resuming upload {record_id[:8]}")
+        # Every part's ETag, when they are all known: the server then assembles in one S3 call.
+        etags = dict(begun.held_etags)
         try:
             if begun.form is not None:
                 send_form(transfer, record_id, local, begun.form, progress)
                 result.parts_sent += 1
             else:
-                result.parts_sent += send_parts(
+                sent = send_parts(
                     transfer,
                     record_id,
                     local,
@@ -108,13 +110,15 @@ class Uploader:
                     progress,
                     signed=begun.first_parts,
                 )
+                etags.update(sent)
+                result.parts_sent += len(sent)
             progress.note("verifying")
             round_ = 1
             while True:
                 if local.changed():
                     raise FileProblem("the file changed while it was being sent; run again")
                 try:
-                    return transfer.api.complete(record_id)
+                    return transfer.api.complete(record_id, _all_etags(etags, begun, local))
                 except ApiError as error:
                     if error.code != "not_received" or round_ >= COMPLETE_ROUNDS:
                         raise
@@ -125,11 +129,28 @@ class Uploader:
                     send_form(transfer, record_id, local, authorize(transfer, record_id), progress)
                     result.parts_sent += 1
                 else:
-                    missing = transfer.api.listing(record_id).missing
-                    lost = sum(part_bounds(n, begun.part_size, local.size)[1] for n in missing)
-                    progress.advance(-lost)
-                    result.parts_sent += send_parts(
-                        transfer, record_id, local, begun.part_size, missing, progress
+                    listing = transfer.api.listing(record_id)
+                    etags = {part.part_number: part.etag for part in listing.parts}
+                    lost = sum(
+                        part_bounds(n, begun.part_size, local.size)[1] for n in listing.missing
                     )
+                    progress.advance(-lost)
+                    sent = send_parts(
+                        transfer, record_id, local, begun.part_size, listing.missing, progress
+                    )
+                    etags.update(sent)
+                    result.parts_sent += len(sent)
         finally:
             progress.close()
+
+
+def _all_etags(
+    etags: dict[int, str], begun: start.Start, local: files.LocalFile
+) -> dict[int, str] | None:
+    """Return the ETags of a multipart upload if every part's is known, else None (the server
+    then asks S3 which parts it holds)."""
+    if begun.form is not None or not begun.part_size:
+        return None
+    count = part_count(local.size, begun.part_size)
+    complete = len(etags) == count and all(etags.get(n) for n in range(1, count + 1))
+    return etags if complete else None

@@ -1,6 +1,6 @@
 """The only package that talks to S3 (and imports boto3).
 
-botocore's errors never leave it; callers see `ObjectNotFound`, `ObjectChanged`,
+botocore's errors never leave it; callers see `ObjectNotFound`, `ObjectChanged`, `PartsRefused`,
 `StorageUnavailable` or `StorageError`.
 """
 
@@ -14,6 +14,7 @@ from uploads.storage.bucket import (
 from uploads.storage.client import (
     ObjectChanged,
     ObjectNotFound,
+    PartsRefused,
     StorageError,
     StorageUnavailable,
     credentials_found,
@@ -50,6 +51,7 @@ __all__ = [
     "ObjectNotFound",
     "OpenUpload",
     "PartInfo",
+    "PartsRefused",
     "PresignedPost",
     "StorageError",
     "StorageUnavailable",

@@ -45,8 +45,13 @@ class ObjectChanged(StorageError):
     """The object no longer has the ETag a conditional request named (it was replaced)."""
 
 
+class PartsRefused(StorageError):
+    """S3 refused the parts named for an assembly: one is missing, or its ETag is not the part's."""
+
+
 NOT_FOUND_CODES = {"404", "NoSuchKey", "NotFound", "NoSuchBucket", "NoSuchUpload"}
 _CHANGED_CODES = {"412", "PreconditionFailed"}
+_PARTS_CODES = {"InvalidPart", "InvalidPartOrder"}
 
 
 def error_code(error: ClientError) -> str:
@@ -66,6 +71,8 @@ def translate_errors(action: str) -> Iterator[None]:
             raise ObjectNotFound(f"{action}: not found") from error
         if code in _CHANGED_CODES or status == 412:
             raise ObjectChanged(f"{action}: the object changed") from error
+        if code in _PARTS_CODES:
+            raise PartsRefused(f"{action}: S3 refused the parts ({code})") from error
         if status >= 500:
             raise StorageUnavailable(f"{action}: S3 answered {status} {code}") from error
         logger.error("S3 refused %s: %s", action, error)

@@ -1,6 +1,6 @@
 """S3 multipart upload calls: start, sign a part, list parts, assemble, abort, list open uploads."""
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -83,15 +83,19 @@ def list_parts(*, key: str, upload_id: str) -> list[PartInfo]:
     return sorted(parts, key=lambda part: part.part_number)
 
 
-def complete_multipart_upload(*, key: str, upload_id: str, parts: list[PartInfo]) -> None:
-    """Assemble the object from these parts."""
+def complete_multipart_upload(*, key: str, upload_id: str, etags: Mapping[int, str]) -> None:
+    """Assemble the object from these parts (part number → ETag), in part order.
+
+    Raises PartsRefused if S3 holds no such part or another ETag for one, ObjectNotFound if the
+    upload is gone (already assembled, or aborted).
+    """
     with translate_errors("CompleteMultipartUpload"):
         get_client(slow=True).complete_multipart_upload(
             Bucket=conf.bucket(),
             Key=key,
             UploadId=upload_id,
             MultipartUpload={
-                "Parts": [{"PartNumber": part.part_number, "ETag": part.etag} for part in parts]
+                "Parts": [{"PartNumber": number, "ETag": etags[number]} for number in sorted(etags)]
             },
         )
 
