@@ -1,9 +1,11 @@
 """The browser tier for large files: parallel parts, renewal, pause, resume, reload, cancel."""
 
+import hashlib
 import json
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import pytest
@@ -37,6 +39,7 @@ class PartLog:
         self.started: list[int] = []
         self.finished: list[int] = []
         self.signed: list[list[int]] = []
+        self.completed: list[dict[str, Any]] = []  # the bodies of complete/ calls
         self.in_flight = 0
         self.max_in_flight = 0
         page.on("request", self._request)
@@ -53,6 +56,8 @@ class PartLog:
     def _request(self, request: Request) -> None:
         if request.method == "POST" and request.url.endswith("/parts/"):
             self.signed.append(json.loads(request.post_data or "{}")["part_numbers"])
+        if request.method == "POST" and request.url.endswith("/complete/"):
+            self.completed.append(json.loads(request.post_data or "{}"))
         number = self.part_number(request)
         if number is not None:
             self.started.append(number)
@@ -130,6 +135,12 @@ def test_large_file_goes_up_in_parallel_parts(
     assert row.get_attribute("data-id") == str(record.id)
     assert browser_bucket.read(record.key) == content
     expect(page.locator("#recent-uploads tr[data-status='uploaded']")).to_have_count(1)
+    # complete/ named every part with the ETag S3 answered its PUT with (exposed by CORS): the
+    # object's ETag is the MD5 of those parts' MD5s.
+    (completed,) = log.completed
+    assert [part["part_number"] for part in completed["parts"]] == list(range(1, 10))
+    digests = b"".join(bytes.fromhex(part["etag"].strip('"')) for part in completed["parts"])
+    assert record.etag.strip('"') == f"{hashlib.md5(digests).hexdigest()}-9"
 
 
 @pytest.mark.parametrize("local_storage", ["kept", "cleared"])

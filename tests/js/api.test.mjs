@@ -49,6 +49,13 @@ function contractAnswer(url, { method }) {
   return [200, RECORD];
 }
 
+test("complete names the parts it is given, with their ETags", async () => {
+  const { fetch, calls } = fakeFetch(contractAnswer);
+  const api = createApi({ base: "/api/media/", csrfToken: "tok", fetch });
+  await api.complete("id1", undefined, [{ part_number: 1, etag: '"e1"' }]);
+  assert.deepEqual(JSON.parse(calls[0].body), { parts: [{ part_number: 1, etag: '"e1"' }] });
+});
+
 test("every call goes to /api/media/ with JSON, and writes carry the CSRF token", async () => {
   const { fetch, calls } = fakeFetch(contractAnswer);
   const api = createApi({ base: "/api/media/", csrfToken: "tok", fetch });
@@ -77,6 +84,7 @@ test("every call goes to /api/media/ with JSON, and writes carry the CSRF token"
   );
   assert.deepEqual(JSON.parse(calls[0].body), { filename: "a.MP4", content_type: "video/mp4", size: 3 });
   assert.deepEqual(JSON.parse(calls[3].body), { part_numbers: [1, 2] });
+  assert.equal(calls[5].body, undefined, "complete names no parts unless given");
   assert.equal(calls[0].headers["X-CSRFToken"], "tok");
   assert.equal(calls[1].headers["X-CSRFToken"], undefined);
   assert.equal(calls[0].credentials, "same-origin");

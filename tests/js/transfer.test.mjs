@@ -31,7 +31,14 @@ class FakeXhr extends EventTarget {
     this.aborted = true;
   }
   getResponseHeader(name) {
+    this.askedByName = true; // a browser logs an error when the header is not exposed
     return this.responseHeaders[name] ?? null;
+  }
+  // `responseHeaders` are the ones storage's CORS rules expose.
+  getAllResponseHeaders() {
+    return Object.entries(this.responseHeaders)
+      .map(([name, value]) => `${name.toLowerCase()}: ${value}\r\n`)
+      .join("");
   }
   progress(loaded, total) {
     this.upload.dispatchEvent(Object.assign(new Event("progress"), { loaded, total, lengthComputable: true }));
@@ -76,8 +83,19 @@ test("a part is PUT as the slice it is, with no headers of its own", async () =>
   assert.deepEqual(xhr.requestHeaders, {});
   xhr.progress(9, 9);
   xhr.respond(200, "", { ETag: '"abc"' });
-  await sending;
+  assert.equal(await sending, '"abc"');
   assert.deepEqual(seen, [5], "never more than the part");
+});
+
+test("a part's ETag is read only when storage exposes it, never asked for by name", async () => {
+  const put = () => senders().putPart({ url: "u", body: new Blob(["x"]), signal: signal(), onProgress: () => {} });
+  const exposed = put();
+  last().respond(200, "", { "Content-Length": "0", ETag: '"e1"' });
+  assert.equal(await exposed, '"e1"');
+  const hidden = put();
+  last().respond(200, "", { "Content-Length": "0" });
+  assert.equal(await hidden, "", "the server lists the parts instead");
+  assert.ok(FakeXhr.sent.every((xhr) => !xhr.askedByName));
 });
 
 test("storage's refusals become StorageErrors with its code; a lost connection is status 0", async () => {

@@ -321,6 +321,26 @@ test("pause stops the parts; resume sends only the rest", async () => {
   const done = await until(upload, "uploaded", "failed");
   assert.equal(done.status, "uploaded", done.message);
   assert.deepEqual(puts(server), ["PUT 3", "PUT 4", "PUT 5"]);
+  // Parts 1 and 2 named with the ETags the listing gave, 3 to 5 with their PUTs' answers.
+  assert.deepEqual(server.records.get("r1").named, named(5));
+});
+
+/** A complete/ body's parts: 1 to `count`, each with its ETag. */
+const named = (count) => Array.from({ length: count }, (_, index) => ({ part_number: index + 1, etag: `"e${index + 1}"` }));
+
+test("complete names every part with the ETag storage answered it with", async () => {
+  const server = fakeServer();
+  const done = await until(setup(server).make(makeFile(23)), "uploaded", "failed");
+  assert.equal(done.status, "uploaded", done.message);
+  assert.deepEqual(server.records.get("r1").named, named(5));
+  assert.ok(!server.calls.includes("list-parts r1"));
+});
+
+test("when storage hides its ETags, complete names no parts and the server lists them", async () => {
+  const server = fakeServer({ exposeETags: false });
+  const done = await until(setup(server).make(makeFile(23)), "uploaded", "failed");
+  assert.equal(done.status, "uploaded", done.message);
+  assert.equal(server.records.get("r1").named, null);
 });
 
 test("complete finding parts missing sends them and completes", async () => {

@@ -4,6 +4,7 @@
 // Content-Length, and `complete` assembles the parts the way the server does. A create may name a
 // form's model field (kept as the entry's `field`); field-value/ signs `signed:<id>:<field>`. A new
 // multipart upload comes with its first `firstParts` part URLs signed, as the server signs them.
+// A part's ETag is `"e<n>"`, in the PUT's answer (unless `exposeETags` is off) and in listings.
 import { StorageError } from "../../../uploads/static/uploads/errors.js";
 import { storageError } from "../../../uploads/static/uploads/transfer.js";
 
@@ -26,7 +27,7 @@ export async function bytesOf(blob) {
  * request in words ("create", "sign 1,2", "PUT 3"…); `override[route]` can replace a route:
  * `async ({id, body, next, headers}) => answer`, where `next()` is the normal answer ({status, body}).
  */
-export function fakeServer({ threshold = 10, partSize = 5, base = "/api/media/", firstParts = 2 } = {}) {
+export function fakeServer({ threshold = 10, partSize = 5, base = "/api/media/", firstParts = 2, exposeETags = true } = {}) {
   const records = new Map(); // id → {record, parts: Map(number → Uint8Array), object: Uint8Array | null}
   const calls = [];
   const hooks = { beforePut: async () => {}, beforePost: async () => {} };
@@ -119,7 +120,8 @@ ok(signed(entry.record, numbers))
       for (let n = 1; n <= plan(entry.record).part_count; n += 1) if (!have.has(n)) missing.push(n);
       return ok({ ...plan(entry.record), bytes_confirmed: parts.reduce((sum, part) => sum + part.size, 0), parts, missing });
     },
-    complete(entry) {
+    complete(entry, body) {
+      entry.named = body?.parts ?? null; // the parts (and ETags) the last complete named, if any
       if (entry.record.status !== "pending") {
         return entry.record.status === "uploaded" ? ok(view(entry)) : conflict(entry, "This upload was not completed.", entry.record.status);
       }
@@ -216,6 +218,7 @@ ok(signed(entry.record, numbers))
     }
     onProgress(body.size);
     records.get(id).parts.set(number, new Uint8Array(await body.arrayBuffer()));
+    return exposeETags ? `"e${number}"` : ""; // the ETag a listing shows for the part, too
   }
 
   return { fetch, postForm, putPart, records, calls, hooks, override, pastDeadline, refuse };

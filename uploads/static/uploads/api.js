@@ -19,6 +19,9 @@ import { ApiError } from "./errors.js";
  *   UploadDescriptor } from "./answers.js"
  */
 
+/** A part storage holds, named with the ETag it answered the PUT with (for `complete`). */
+/** @typedef {{part_number: number, etag: string}} PartETag */
+
 /**
  * @typedef {object} ApiClient
  * @property {(file: FileFacts, idempotencyKey: string, signal?: AbortSignal) => Promise<CreatedRecord>} create
@@ -28,7 +31,8 @@ import { ApiError } from "./errors.js";
  *   authorisation for the same pending record
  * @property {(id: string, partNumbers: number[], signal?: AbortSignal) => Promise<SignedParts>} signParts
  * @property {(id: string, signal?: AbortSignal) => Promise<PartListing>} listParts what storage holds
- * @property {(id: string, signal?: AbortSignal) => Promise<MediaRecord>} complete verify (and assemble)
+ * @property {(id: string, signal?: AbortSignal, parts?: PartETag[] | null) => Promise<MediaRecord>} complete
+ *   verify (and assemble: with every part's ETag when they are known, else the server lists them)
  * @property {(id: string, signal?: AbortSignal) => Promise<MediaRecord>} abort discard the upload
  * @property {(pageSize: number, signal?: AbortSignal) => Promise<RecordPage>} list the newest records
  * @property {(signal?: AbortSignal) => Promise<RecordPage>} listPending where a resumable upload may be
@@ -94,7 +98,8 @@ export function createApi({ base, csrfToken, fetch = globalThis.fetch.bind(globa
       return readSignedParts(await request("POST", `${id}/parts/`, { part_numbers: partNumbers }, signal));
     },
     listParts: async (id, signal) => readPartListing(await request("GET", `${id}/parts/`, undefined, signal)),
-    complete: async (id, signal) => readRecord(await request("POST", `${id}/complete/`, undefined, signal)),
+    complete: async (id, signal, parts) =>
+      readRecord(await request("POST", `${id}/complete/`, parts ? { parts } : undefined, signal)),
     abort: async (id, signal) => readRecord(await request("POST", `${id}/abort/`, undefined, signal)),
     list: async (pageSize, signal) => readPage(await request("GET", `?page_size=${pageSize}`, undefined, signal)),
     listPending: async (signal) => readPage(await request("GET", "?status=pending&page_size=100", undefined, signal)),

@@ -31,7 +31,7 @@ import { withRetry } from "./retry.js";
  * What the sender reports: bytes of this send so far (parts in flight included), a part storage
  * now holds (with its signed size), a retry, a renewal.
  * @typedef {{type: "progress", bytes: number}
- *   | {type: "part", number: number, size: number}
+ *   | {type: "part", number: number, size: number, etag: string}
  *   | {type: "retry", part: number, error: unknown, attempt: number, delay: number}
  *   | {type: "renew", part: number}} PartEvent
  */
@@ -164,7 +164,7 @@ export async function sendParts({ file, partSize, numbers }, options, { signal, 
   }
 
   async function sendOne(/** @type {number} */ number) {
-    const size = await withRetry(
+    const { size, etag } = await withRetry(
       async () => {
         const { url, size } = await urlFor(number);
         sending.set(number, 0);
@@ -176,8 +176,8 @@ export async function sendParts({ file, partSize, numbers }, options, { signal, 
           sending.set(number, Math.min(bytes, size));
           progress("soon");
         };
-        await put({ url, body, signal: stop.signal, onProgress });
-        return size;
+        const etag = await put({ url, body, signal: stop.signal, onProgress });
+        return { size, etag };
       },
       {
         policy: retry,
@@ -200,7 +200,7 @@ export async function sendParts({ file, partSize, numbers }, options, { signal, 
     finishedBytes += size;
     finishedParts += 1;
     progress();
-    report({ type: "part", number, size });
+    report({ type: "part", number, size, etag });
   }
 
   /** @type {unknown} */

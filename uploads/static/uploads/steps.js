@@ -9,7 +9,7 @@ import { findResumable } from "./resume.js";
 import { withRetry } from "./retry.js";
 
 /**
- * @import { ApiClient } from "./api.js"
+ * @import { ApiClient, PartETag } from "./api.js"
  * @import { MediaRecord, PartListing, PostUpload, SignedParts } from "./answers.js"
  * @import { Claims } from "./claims.js"
  * @import { Clock } from "./clock.js"
@@ -38,7 +38,7 @@ import { withRetry } from "./retry.js";
  * What a step reports: bytes in storage or on their way (all of the file's), a part storage now
  * holds, a retry, a renewal, waiting for the network, and things moving normally again.
  * @typedef {{type: "progress", bytes: number}
- *   | {type: "part", number: number, size: number}
+ *   | {type: "part", number: number, size: number, etag: string}
  *   | {type: "retry", error: unknown, delay: number}
  *   | {type: "renew"} | {type: "offline"} | {type: "settled"}} StepEvent
  */
@@ -46,9 +46,10 @@ import { withRetry } from "./retry.js";
 /** @typedef {{deps: UploadDeps, report: (event: StepEvent) => void}} StepContext */
 
 /**
- * How a multipart upload stands: the server's part size, the parts storage misses (null: ask it)
- * and the bytes it holds.
- * @typedef {{partSize: number, missing: number[] | null, held: number, firstParts: SignedParts | null}} PartState
+ * How a multipart upload stands: the server's part size and count, the parts storage misses (null:
+ * ask it), the bytes it holds, and the ETags of the parts it holds as far as they are known.
+ * @typedef {{partSize: number, partCount: number, missing: number[] | null, held: number,
+ *   etags: Map<number, string>, firstParts: SignedParts | null}} PartState
  */
 
 /**
@@ -114,13 +115,43 @@ export async function openRecord(file, ctx, holder, createKey, signal) {
   const { upload, ...record } = await call(ctx, (s) => api.create(file, createKey, s));
   if (upload.method === "post") return { record, form: upload, parts: null, resumed: false };
   const missing = Array.from({ length: upload.part_count }, (_, index) => index + 1);
-  const parts = { partSize: upload.part_size, missing, held: 0, firstParts: upload.first_parts };
+  const parts = {
+    partSize: upload.part_size,
+    partCount: upload.part_count,
+    missing,
+    held: 0,
+    etags: new Map(),
+    firstParts: upload.first_parts,
+  };
   return { record, form: null, parts, resumed: false };
 }
 
 /** How a part listing from the server leaves a multipart upload. */
 export function partsHeld(/** @type {PartListing} */ listing) {
-  return { partSize: listing.part_size, missing: listing.missing, held: listing.bytes_confirmed, firstParts: null };
+  return {
+    partSize: listing.part_size,
+    partCount: listing.part_count,
+    missing: listing.missing,
+    held: listing.bytes_confirmed,
+    etags: new Map(listing.parts.map((part) => [part.part_number, part.etag])),
+    firstParts: null,
+  };
+}
+
+/**
+ * Every part with its ETag, for `complete` to assemble without listing them; null unless storage
+ * gave the ETag of each one.
+ * @param {PartState} parts
+ * @returns {PartETag[] | null}
+ */
+export function namedParts({ partCount, etags }) {
+  const named = [];
+  for (let number = 1; number <= partCount; number += 1) {
+    const etag = etags.get(number);
+    if (!etag) return null;
+    named.push({ part_number: number, etag });
+  }
+  return named;
 }
 
 /**

@@ -11,11 +11,23 @@ import { abortError, StorageError } from "./errors.js";
  */
 
 /**
- * PUT one part, exactly the `body` its URL was signed for; resolves once storage holds it. (Its
- * ETag is not read: the server lists the parts from storage itself before assembling them.)
+ * PUT one part, exactly the `body` its URL was signed for; resolves once storage holds it, with the
+ * ETag storage answered ("" when its CORS rules do not expose it: the server then lists the parts).
  * @typedef {(request: {url: string, body: Blob, signal: AbortSignal,
- *   onProgress: (bytes: number) => void}) => Promise<void>} PutSender
+ *   onProgress: (bytes: number) => void}) => Promise<string>} PutSender
  */
+
+/**
+ * The ETag of a finished request, if storage's CORS rules expose it. Read from the list of exposed
+ * headers: asking for a hidden one by name makes the browser log an error.
+ */
+export function exposedETag(/** @type {{getAllResponseHeaders(): string}} */ xhr) {
+  const line = xhr
+    .getAllResponseHeaders()
+    .split("\r\n")
+    .find((header) => header.toLowerCase().startsWith("etag:"));
+  return line ? line.slice(line.indexOf(":") + 1).trim() : "";
+}
 
 /** How long an upload may go without progress before it counts as a lost connection. */
 const STALL_MS = 60_000;
@@ -48,7 +60,7 @@ export function createXhrSenders({ Xhr = globalThis.XMLHttpRequest, stallMs = ST
    * or CORS failed, or nothing moved for `stallMs`).
    * @param {{method: string, url: string, body: XMLHttpRequestBodyInit, signal: AbortSignal,
    *   onProgress: (loaded: number, total: number) => void}} request
-   * @returns {Promise<void>}
+   * @returns {Promise<XMLHttpRequest>} the finished request
    */
   function send({ method, url, body, signal, onProgress }) {
     return new Promise((resolve, reject) => {
@@ -89,7 +101,7 @@ export function createXhrSenders({ Xhr = globalThis.XMLHttpRequest, stallMs = ST
       xhr.upload.addEventListener("load", () => armStallTimer(answerMs));
       xhr.addEventListener("load", () => {
         if (xhr.status >= 200 && xhr.status < 300) {
-          finish(() => resolve());
+          finish(() => resolve(xhr));
         } else {
           finish(() => reject(storageError(xhr.status, xhr.responseText)));
         }
@@ -116,7 +128,9 @@ export function createXhrSenders({ Xhr = globalThis.XMLHttpRequest, stallMs = ST
     },
     // No headers are added: the URL is signed for the part's exact Content-Length and the host
     // only, and the browser sets both.
-    putPart: ({ url, body, signal, onProgress }) =>
-      send({ method: "PUT", url, body, signal, onProgress: (loaded) => onProgress(Math.min(loaded, body.size)) }),
+    putPart: async ({ url, body, signal, onProgress }) => {
+      const onBytes = (/** @type {number} */ loaded) => onProgress(Math.min(loaded, body.size));
+      return exposedETag(await send({ method: "PUT", url, body, signal, onProgress: onBytes }));
+    },
   };
 }

@@ -180,7 +180,8 @@ export class Upload {
     for (let round = 1; ; round += 1) {
       this.#enter("verifying", signal);
       try {
-        const record = await steps.call(this.#ctx, (s) => this.#deps.api.complete(id, s), signal);
+        const named = this.#parts && steps.namedParts(this.#parts);
+        const record = await steps.call(this.#ctx, (s) => this.#deps.api.complete(id, s, named), signal);
         if (record.status === "pending") throw new ContractError("complete/ answered a pending record");
         this.#hold.update(record);
         this.#hold.close();
@@ -241,6 +242,7 @@ export class Upload {
     else if (event.type === "part" && this.#parts) {
       this.#parts.held += event.size;
       this.#parts.missing = this.#parts.missing?.filter((number) => number !== event.number) ?? null;
+      if (event.etag) this.#parts.etags.set(event.number, event.etag);
     } else if (event.type === "retry") {
       const offline = this.#deps.connectivity.isOffline();
       board.pass(words.describeRetry({ error: event.error, delay: event.delay, offline }));
