@@ -30,7 +30,8 @@ class Lookup:
 
 def look_up(*, owner: User, key: str) -> Lookup:
     """Find the owner's use of this key, recent or forgotten, in one query (one row at most)."""
-    found = IdempotencyKey.objects.filter(owner=owner, key=key).select_related("media_file").first()
+    # At most one row (unique per owner); a replay reads its record itself.
+    found = IdempotencyKey.objects.filter(owner=owner, key=key).first()
     if found is None:
         return Lookup(None, stale=False)
     if found.created_at >= timezone.now() - KEEP:
