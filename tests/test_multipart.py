@@ -4,6 +4,8 @@ from typing import Any
 
 import pytest
 import requests
+from django.db import DatabaseError, connection
+from django.test.utils import CaptureQueriesContext
 
 from tests.support.media import media_bytes
 from tests.support.uploads import declare
@@ -368,12 +370,43 @@ def test_other_users_cannot_sign_or_list_parts(api, other_api, bucket, small_par
     assert other_api.post(f"/api/media/{created['id']}/authorize/").status_code == 404
 
 
-def test_create_when_s3_is_down_for_multipart_answers_503(api, s3_down, small_parts, video):
+@pytest.mark.parametrize("quotas", ["on", "off"])
+def test_create_when_s3_is_down_for_multipart_answers_503(
+    api, s3_down, small_parts, video, settings, quotas
+):
+    if quotas == "off":
+        settings.UPLOAD_USER_QUOTA_BYTES = settings.UPLOAD_USER_MAX_PENDING = 0
     response = api.post(
         "/api/media/", {"filename": "a.mp4", "content_type": "video/mp4", "size": len(video)}
     )
     assert response.status_code == 503
     assert not MediaFile.objects.exists()
+
+
+def test_without_quotas_a_multipart_record_is_written_once_with_its_upload_id(
+    api, bucket, small_parts, video, settings
+):
+    settings.UPLOAD_USER_QUOTA_BYTES = settings.UPLOAD_USER_MAX_PENDING = 0
+    with CaptureQueriesContext(connection) as queries:
+        created = declare(api, video)
+    writes = [q["sql"].split()[0] for q in queries.captured_queries if "uploads_" in q["sql"]]
+    assert writes == ["INSERT"]
+    (open_upload,) = multipart_uploads(bucket)
+    assert MediaFile.objects.get(pk=created["id"]).upload_id == open_upload["UploadId"]
+
+
+def test_without_quotas_a_record_that_cannot_be_saved_leaves_no_upload_open(
+    api, bucket, small_parts, video, settings, monkeypatch
+):
+    settings.UPLOAD_USER_QUOTA_BYTES = settings.UPLOAD_USER_MAX_PENDING = 0
+
+    def failing_save(*args: Any, **kwargs: Any) -> None:
+        raise DatabaseError("the database went away")
+
+    monkeypatch.setattr(MediaFile, "save", failing_save)
+    with pytest.raises(DatabaseError):
+        declare(api, video)
+    assert multipart_uploads(bucket) == []
 
 
 def test_sizes_above_the_post_limit_are_accepted_when_allowed(api, bucket, settings):

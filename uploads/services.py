@@ -5,6 +5,7 @@ under a claim (`claims.py`), never inside a transaction.
 """
 
 import contextlib
+import logging
 import math
 import uuid
 from collections.abc import Callable
@@ -38,6 +39,8 @@ from uploads.errors import (
 )
 from uploads.models import IdempotencyKey, MediaFile
 from uploads.parts import plan_parts, uses_multipart
+
+logger = logging.getLogger(__name__)
 
 complete_upload = completion.complete_upload
 
@@ -103,30 +106,29 @@ def create_upload(
     media_file = _new_record(owner, filename, content_type, size)
     media_file.field = field
     quota = quotas.enabled()
-    # With no quota to check and no key to store, the INSERT is atomic by itself: no BEGIN, lock
-    # and COMMIT round trips.
-    atomic = transaction.atomic() if quota or idempotency_key else contextlib.nullcontext()
+    # With quotas, the space is reserved (the record saved) before any S3 call. Without, nothing
+    # needs the record before S3 answers: a multipart upload starts first and its record is saved
+    # once, with the upload id (and none is left behind if S3 fails).
+    starts_first = media_file.is_multipart and not quota
+    if starts_first:
+        media_file.upload_id = storage.create_multipart_upload(
+            key=media_file.key, content_type=media_file.content_type
+        )
     try:
-        with atomic:
-            if quota:
-                User.objects.select_for_update().filter(pk=owner.pk).exists()  # per-user lock
-                quotas.check_room(owner=owner, size=size)
-            media_file.save(force_insert=True)
-            if idempotency_key:
-                idempotency.remember(
-                    owner=owner,
-                    key=idempotency_key,
-                    digest=digest,
-                    media_file=media_file,
-                    stale=found.stale,
-                )
+        _save_new(media_file, quota=quota, key=idempotency_key, digest=digest, found=found)
     except IntegrityError:
+        if starts_first:
+            _abort_quietly(media_file)
         # A concurrent request with the same key got there first: answer with its record.
         earlier = idempotency.find(owner=owner, key=idempotency_key) if idempotency_key else None
         if earlier is None:
             raise
         return _replay(earlier, digest)
-    if media_file.is_multipart:
+    except BaseException:
+        if starts_first:
+            _abort_quietly(media_file)
+        raise
+    if media_file.is_multipart and not starts_first:
         _start_multipart(media_file)
     upload = _authorize(media_file)
     if isinstance(upload, MultipartUpload) and first_part_count != 0:
@@ -137,6 +139,30 @@ def create_upload(
         first = multipart.sign_parts(media_file=media_file, part_numbers=list(range(1, count + 1)))
         upload = replace(upload, first_parts=first)
     return CreatedUpload(media_file=media_file, upload=upload)
+
+
+def _save_new(
+    media_file: MediaFile, *, quota: bool, key: str, digest: str, found: idempotency.Lookup
+) -> None:
+    """Insert a new record (and its Idempotency-Key), under the owner's lock when quotas apply."""
+    # With no quota to check and no key to store, the INSERT is atomic by itself: no BEGIN, lock
+    # and COMMIT round trips.
+    atomic = transaction.atomic() if quota or key else contextlib.nullcontext()
+    with atomic:
+        if quota:
+            User.objects.select_for_update().filter(
+                pk=media_file.owner_id
+            ).exists()  # per-user lock
+            quotas.check_room(owner=media_file.owner, size=media_file.size)
+        media_file.save(force_insert=True)
+        if key:
+            idempotency.remember(
+                owner=media_file.owner,
+                key=key,
+                digest=digest,
+                media_file=media_file,
+                stale=found.stale,
+            )
 
 
 def _new_record(owner: User, filename: str, content_type: str, size: int) -> MediaFile:
@@ -167,6 +193,16 @@ def _start_multipart(media_file: MediaFile) -> None:
         MediaFile.objects.filter(pk=media_file.pk).delete()  # frees the reserved space
         raise
     MediaFile.objects.filter(pk=media_file.pk).update(upload_id=media_file.upload_id)
+
+
+def _abort_quietly(media_file: MediaFile) -> None:
+    """Abort a multipart upload no record was saved for; if S3 refuses now, reconcile will."""
+    try:
+        storage.abort_multipart_upload(key=media_file.key, upload_id=media_file.upload_id)
+    except storage.StorageError as error:
+        logger.warning(
+            "Could not abort the upload of %s (left for reconcile): %s", media_file.key, error
+        )
 
 
 def _replay(earlier: IdempotencyKey, digest: str) -> CreatedUpload:
