@@ -2,6 +2,8 @@
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.http import HttpRequest, HttpResponseRedirect
+from django.templatetags.static import static
 from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
@@ -10,9 +12,17 @@ from mediaupload.signin import AdminSignInForm, SignInForm
 
 admin.site.login_form = AdminSignInForm
 
+
+def favicon(request: HttpRequest) -> HttpResponseRedirect:
+    """Point browsers' /favicon.ico requests (from every page: ours, the admin's, the API docs')
+    to the app's icon, under its current hashed name."""
+    return HttpResponseRedirect(static("uploads/favicon.svg"))
+
+
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="uploads:uploader", permanent=False)),
     path("", include("uploads.urls")),
+    path("favicon.ico", favicon),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
     path(

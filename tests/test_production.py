@@ -13,7 +13,9 @@ from typing import Any
 
 import pytest
 import requests
+from django.contrib.staticfiles import finders
 from django.db import connection
+from django.templatetags.static import static
 from django.test import override_settings
 from django.urls import path
 
@@ -93,6 +95,13 @@ def test_static_files_get_hashed_names_and_module_imports_follow(tmp_path):
 
 @pytest.mark.functional
 @pytest.mark.django_db
+def test_favicon_ico_points_to_the_apps_icon(client):
+    response = client.get("/favicon.ico")  # asked by browsers on every page, the admin's too
+    assert response.status_code == 302
+    assert response["Location"] == static("uploads/favicon.svg")
+    assert finders.find("uploads/favicon.svg")
+
+
 def test_healthz_reports_database_and_bucket(client, bucket, settings):
     project_middleware._bucket_seen.clear()
     settings.SECURE_SSL_REDIRECT = True
