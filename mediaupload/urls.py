@@ -24,7 +24,11 @@ urlpatterns = [
     path("", include("uploads.urls")),
     path("favicon.ico", favicon),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
+    path(
+        "api/docs/",
+        SpectacularSwaggerSplitView.as_view(url_name="schema", template_name="api_docs.html"),
+        name="api-docs",
+    ),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(authentication_form=SignInForm),
