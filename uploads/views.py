@@ -166,10 +166,11 @@ class MediaFileViewSet(
     @action(detail=True, methods=["post"])
     def complete(self, request: Request, pk: str | None = None) -> Response:
         """Verify the object (assembling multipart parts first) and settle the record."""
+        record = self.get_object()
         asked = CompleteRequestSerializer(data=request.data)
         asked.is_valid(raise_exception=True)
         record = services.complete_upload(
-            media_file=self.get_object(), via="api", part_etags=asked.validated_data.get("parts")
+            media_file=record, via="api", part_etags=asked.validated_data.get("parts")
         )
         if record.status != MediaFile.Status.UPLOADED:
             detail = record.failure_reason or _NOT_COMPLETABLE.get(
