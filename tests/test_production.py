@@ -93,8 +93,6 @@ def test_static_files_get_hashed_names_and_module_imports_follow(tmp_path):
 # ---------------------------------------------------------------- the health probe
 
 
-@pytest.mark.functional
-@pytest.mark.django_db
 def test_favicon_ico_points_to_the_apps_icon(client):
     response = client.get("/favicon.ico")  # asked by browsers on every page, the admin's too
     assert response.status_code == 302
@@ -102,6 +100,8 @@ def test_favicon_ico_points_to_the_apps_icon(client):
     assert finders.find("uploads/favicon.svg")
 
 
+@pytest.mark.functional
+@pytest.mark.django_db
 def test_healthz_reports_database_and_bucket(client, bucket, settings):
     project_middleware._bucket_seen.clear()
     settings.SECURE_SSL_REDIRECT = True
