@@ -146,6 +146,22 @@ def s3_down(settings) -> None:
 
 
 @pytest.fixture
+def listings(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Record the key of every ListParts the server makes."""
+    from uploads import storage
+
+    seen: list[str] = []
+    real = storage.list_parts
+
+    def counting(**kwargs: Any) -> list[storage.PartInfo]:
+        seen.append(kwargs["key"])
+        return real(**kwargs)
+
+    monkeypatch.setattr(storage, "list_parts", counting)
+    return seen
+
+
+@pytest.fixture
 def signals() -> Iterator[list[tuple[str, str]]]:
     """Collect every media_uploaded signal sent during the test, as (record id, via)."""
     from uploads.signals import media_uploaded

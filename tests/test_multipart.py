@@ -9,7 +9,6 @@ from django.test.utils import CaptureQueriesContext
 
 from tests.support.media import media_bytes
 from tests.support.uploads import declare
-from uploads import storage
 from uploads.models import MediaFile
 
 pytestmark = [pytest.mark.functional, pytest.mark.django_db]
@@ -53,20 +52,6 @@ def put_parts(api, created, body: bytes, numbers: list[int]) -> dict[int, str]:
 def named(etags: dict[int, str]) -> dict[str, Any]:
     """A complete/ body naming these parts."""
     return {"parts": [{"part_number": n, "etag": etag} for n, etag in sorted(etags.items())]}
-
-
-@pytest.fixture
-def listings(monkeypatch) -> list[str]:
-    """Record every ListParts the server makes."""
-    seen: list[str] = []
-    real = storage.list_parts
-
-    def counting(**kwargs: Any) -> list[storage.PartInfo]:
-        seen.append(kwargs["key"])
-        return real(**kwargs)
-
-    monkeypatch.setattr(storage, "list_parts", counting)
-    return seen
 
 
 def multipart_uploads(bucket) -> list[dict[str, Any]]:

@@ -121,7 +121,7 @@ def _assemble_parts(record: MediaFile, part_etags: Mapping[int, str] | None) -> 
         return ""  # already assembled by an earlier call; the look that follows decides
     missing = multipart.missing_part_numbers(record, parts)
     if missing:
-        record.record_progress(parts=len(parts), bytes_held=sum(part.size for part in parts))
+        multipart.remember_progress(record, parts)
         shown = ", ".join(str(number) for number in missing[:10])
         more = f" and {len(missing) - 10} more" if len(missing) > 10 else ""
         raise UploadNotReceived(record, f"Parts not uploaded yet: {shown}{more}.")

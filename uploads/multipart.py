@@ -89,21 +89,20 @@ def check_every_part_named(media_file: MediaFile, etags: Mapping[int, str]) -> N
         )
 
 
-def confirmed_parts(media_file: MediaFile) -> list[storage.PartInfo]:
-    """Ask S3 which parts it holds and remember the progress on the record."""
-    parts = storage.list_parts(key=media_file.key, upload_id=media_file.upload_id)
+def remember_progress(media_file: MediaFile, parts: list[storage.PartInfo]) -> None:
+    """Remember on the record how many parts, and bytes, S3 was found to hold."""
     media_file.record_progress(parts=len(parts), bytes_held=sum(part.size for part in parts))
-    return parts
 
 
 def listing(media_file: MediaFile) -> PartsListing:
     """Ask S3 which parts it holds (remembering the progress) and say which are missing."""
     plan = plan_of(media_file)
-    parts = confirmed_parts(media_file)
+    parts = storage.list_parts(key=media_file.key, upload_id=media_file.upload_id)
+    remember_progress(media_file, parts)
     return PartsListing(
         part_size=plan.part_size,
         part_count=plan.part_count,
-        bytes_confirmed=sum(part.size for part in parts),
+        bytes_confirmed=media_file.bytes_confirmed,
         parts=parts,
         missing=missing_part_numbers(media_file, parts),
     )
