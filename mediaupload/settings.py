@@ -1,5 +1,6 @@
 """Settings for mediaupload: the only module that reads the environment (and an optional `.env`)."""
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +39,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "rest_framework",
     "rest_framework.authtoken",
-    "drf_spectacular",
+    # The API docs' Swagger UI files (uploads.docs_urls).
     "drf_spectacular_sidecar",
     "uploads",
     # A demo of MediaFileField in a team's own models (see its admin).
@@ -51,8 +52,6 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "mediaupload.middleware.ContentSecurityPolicy",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    # Outermost but for security: it also sees the 500 pages Django makes from exceptions.
-    "uploads.middleware.ApiErrorsAsJson",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -70,7 +69,7 @@ ASGI_APPLICATION = "mediaupload.asgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "templates"],
+        "DIRS": [],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -143,44 +142,28 @@ TRUSTED_PROXIES = env.int("TRUSTED_PROXIES", default=0)
 # More origins the Content-Security-Policy allows for media and uploads (the bucket's is automatic).
 CSP_EXTRA_ORIGINS = env.list("CSP_EXTRA_ORIGINS", default=[])
 
-REST_FRAMEWORK = {
-    # Token first, so an anonymous API call gets 401 with a WWW-Authenticate challenge.
-    "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
-    ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PAGINATION_CLASS": "uploads.pagination.MediaFilePagination",
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
-    + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
-    "TEST_REQUEST_DEFAULT_FORMAT": "json",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-}
-
-# The OpenAPI schema at /api/schema/ and its docs at /api/docs/, served from local files (no CDN).
-SPECTACULAR_SETTINGS = {
-    "TITLE": "mediaupload API",
-    "DESCRIPTION": (
-        "Declare a file, upload its bytes straight to S3 with the authorization you get back, then "
-        "ask the server to verify it. Authenticate with `Authorization: Token <key>` (or a session "
-        "with its CSRF token). Every error answer is JSON `{detail, code}`."
-    ),
-    "VERSION": "1.0.0",
-    "SERVE_INCLUDE_SCHEMA": False,
-    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
-    "COMPONENT_SPLIT_REQUEST": True,
-    "SWAGGER_UI_DIST": "SIDECAR",
-    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    "REDOC_DIST": "SIDECAR",
-    "ENUM_NAME_OVERRIDES": {"RecordStatus": "uploads.models.MediaFile.Status"},
-}
-
 # S3 (AWS or any S3-compatible store). Empty endpoint means AWS itself.
 AWS_ACCESS_KEY_ID = env.str("AWS_ACCESS_KEY_ID", default="")
 AWS_SECRET_ACCESS_KEY = env.str("AWS_SECRET_ACCESS_KEY", default="")
 AWS_DEFAULT_REGION = env.str("AWS_DEFAULT_REGION", default="us-east-1")
 AWS_S3_ENDPOINT_URL = env.str("AWS_S3_ENDPOINT_URL", default="")
 AWS_S3_ADDRESSING_STYLE = env.str("AWS_S3_ADDRESSING_STYLE", default="")
+# The upload bucket's own connection (UPLOAD_S3_ACCESS_KEY_ID, …): when any is in the environment,
+# the app reads all of them and none of the AWS_* above (which then serve only other storages).
+_UPLOAD_S3_NAMES = (
+    "ACCESS_KEY_ID",
+    "SECRET_ACCESS_KEY",
+    "REGION",
+    "ENDPOINT_URL",
+    "ADDRESSING_STYLE",
+)
+globals().update(
+    {
+        f"UPLOAD_S3_{name}": os.environ[f"UPLOAD_S3_{name}"]
+        for name in _UPLOAD_S3_NAMES
+        if f"UPLOAD_S3_{name}" in os.environ
+    }
+)
 CONTENT_UPLOAD_BUCKET = env.str("CONTENT_UPLOAD_BUCKET", default="")
 
 # Upload rules; uploads/conf.py holds the same defaults for projects that omit them.

@@ -1,4 +1,4 @@
-"""Top-level URL routes: the API and its schema, the pages, accounts and the admin."""
+"""Top-level URL routes: the app (pages and API), its API docs, accounts and the admin."""
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
@@ -6,7 +6,6 @@ from django.http import HttpRequest, HttpResponseRedirect
 from django.templatetags.static import static
 from django.urls import include, path
 from django.views.generic import RedirectView
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from mediaupload.signin import AdminSignInForm, SignInForm
 
@@ -22,13 +21,8 @@ def favicon(request: HttpRequest) -> HttpResponseRedirect:
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="uploads:uploader", permanent=False)),
     path("", include("uploads.urls")),
+    path("", include("uploads.docs_urls")),
     path("favicon.ico", favicon),
-    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path(
-        "api/docs/",
-        SpectacularSwaggerSplitView.as_view(url_name="schema", template_name="api_docs.html"),
-        name="api-docs",
-    ),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(authentication_form=SignInForm),

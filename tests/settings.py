@@ -29,3 +29,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {
         "NAME": os.path.join(tempfile.gettempdir(), f"mediaupload-test-{os.getpid()}.sqlite3")
     }
+
+# Test clients send JSON unless told otherwise (the API parses JSON only).
+REST_FRAMEWORK = {"TEST_REQUEST_DEFAULT_FORMAT": "json"}

@@ -2,6 +2,7 @@
 
 import base64
 import json
+import logging
 import re
 import time
 import uuid
@@ -439,12 +440,79 @@ def test_every_error_answer_has_one_shape(api, bucket, user):
     assert set(answers["invalid"].json()["fields"]) == {"content_type", "size"}
 
 
-def test_errors_outside_the_views_are_json_too(api, settings):
-    unknown = api.get("/api/nothing-here/")
-    assert unknown.status_code == 404
-    assert unknown.json() == {"detail": "Not Found.", "code": "not_found"}
-    page = api.get("/no-such-page/")  # pages keep their HTML
-    assert page.status_code == 404 and not page["Content-Type"].startswith("application/json")
+@pytest.mark.parametrize(
+    "path",
+    ["/api/media/nothing-here/", f"/api/media/{uuid.uuid4()}/nope/", "/api/s3-events/x"],
+)
+def test_unknown_urls_under_the_apps_api_prefixes_are_json_404s(api, path):
+    for answer in (api.get(path), api.post(path, {}), APIClient().delete(path)):
+        assert answer.status_code == 404, (path, answer)
+        assert answer.json() == {"detail": "Not found.", "code": "not_found"}
+
+
+@pytest.mark.functional
+def test_the_projects_rest_framework_settings_change_nothing_here(api, bucket, settings):
+    settings.REST_FRAMEWORK = {
+        "TEST_REQUEST_DEFAULT_FORMAT": "json",
+        "DATETIME_FORMAT": "%s",
+        "DEFAULT_PAGINATION_CLASS": None,
+        "DEFAULT_THROTTLE_RATES": {"user": "1/day"},
+    }
+    declared = {"filename": "a.mp4", "content_type": "video/mp4", "size": 9}
+    created = api.post("/api/media/", declared)
+    assert created.status_code == 201
+    for stamp in (created.json()["upload"]["expires_at"], created.json()["created_at"]):
+        assert stamp.endswith("Z") and "T" in stamp  # ISO 8601, not seconds since the epoch
+    listing = api.get("/api/media/")
+    assert listing.status_code == 200 and listing.json()["count"] == 1
+    again = api.post("/api/media/", declared)
+    assert again.status_code == 201  # the project's 1/day rate is not the app's
+
+
+def test_the_api_authenticates_as_upload_api_authentication_classes_say(api, settings, user):
+    settings.UPLOAD_API_AUTHENTICATION_CLASSES = [
+        "rest_framework.authentication.SessionAuthentication"
+    ]
+    assert api.get("/api/media/").status_code == 403  # the token is no longer looked at
+    browser = APIClient()
+    browser.force_login(user)
+    assert browser.get("/api/media/").status_code == 200
+
+
+def test_the_projects_other_urls_keep_their_html_errors(api):
+    for path in ("/no-such-page/", "/api/nothing-here/"):  # /api/ itself is the project's
+        page = api.get(path)
+        assert page.status_code == 404 and not page["Content-Type"].startswith("application/json")
+
+
+def test_an_unexpected_error_is_a_json_500_logged_and_signalled(api, monkeypatch, caplog):
+    from django.core.signals import got_request_exception
+
+    def broken(**kwargs):
+        raise ZeroDivisionError("a bug")
+
+    monkeypatch.setattr("uploads.services.create_upload", broken)
+    signalled = []
+
+    def listener(sender, request, **kwargs):
+        signalled.append(request.path)
+
+    got_request_exception.connect(listener)
+    request_log = logging.getLogger("django.request")  # it does not propagate to caplog's root
+    request_log.addHandler(caplog.handler)
+    api.raise_request_exception = False
+    try:
+        response = api.post(
+            "/api/media/", {"filename": "a.mp4", "content_type": "video/mp4", "size": 9}
+        )
+    finally:
+        got_request_exception.disconnect(listener)
+        request_log.removeHandler(caplog.handler)
+    assert response.status_code == 500
+    assert response.json() == {"detail": "Server error.", "code": "server_error"}
+    assert signalled == ["/api/media/"]
+    [logged] = [record for record in caplog.records if record.name == "django.request"]
+    assert logged.levelname == "ERROR" and logged.exc_info[0] is ZeroDivisionError
 
 
 def test_deeply_nested_json_is_a_400_not_a_500(api):

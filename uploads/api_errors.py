@@ -3,7 +3,10 @@
 from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
-from django.http import Http404
+from django.core.signals import got_request_exception
+from django.http import Http404, HttpRequest, JsonResponse
+from django.utils.log import log_response
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import status
 from rest_framework.exceptions import (
     APIException,
@@ -13,6 +16,7 @@ from rest_framework.exceptions import (
     ValidationError,
 )
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from uploads import events, storage
@@ -91,17 +95,45 @@ def as_api_exception(exc: Exception) -> Exception:
     return exc
 
 
-def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     """DRF's handler after translating the app's exceptions, answering one shape for every error.
 
     `{"detail": str, "code": str}`; a 409 adds the record's `status`; a 400 on fields adds `fields`
-    (`{name: [messages]}`) and says the first message in `detail`.
+    (`{name: [messages]}`) and says the first message in `detail`. Anything else is a 500 in the
+    same shape, logged and signalled as Django does for its own 500s.
     """
     translated = as_api_exception(exc)
     response = drf_exception_handler(translated, context)
-    if response is not None and isinstance(translated, APIException):
-        response.data = error_body(translated)
+    if response is None or not isinstance(translated, APIException):
+        return _server_error(exc, context)
+    response.data = error_body(translated)
     return response
+
+
+SERVER_ERROR = {"detail": "Server error.", "code": "server_error"}
+NOT_FOUND = {"detail": "Not found.", "code": "not_found"}
+
+
+def _server_error(exc: Exception, context: dict[str, Any]) -> Response:
+    """Answer an unexpected exception with a JSON 500, after telling Django's usual listeners.
+
+    As Django's own handler does: `got_request_exception` is sent (the test client re-raises from
+    it) and the traceback goes to the `django.request` logger.
+    """
+    request = getattr(context.get("request"), "_request", None)
+    got_request_exception.send(sender=None, request=request)
+    response = Response(SERVER_ERROR, status=status.HTTP_500_INTERNAL_SERVER_ERROR)
+    path = request.path if request is not None else ""
+    log_response(
+        "%s: %s", "Internal Server Error", path, response=response, request=request, exception=exc
+    )
+    return response
+
+
+@csrf_exempt
+def unknown_api_url(request: HttpRequest) -> JsonResponse:
+    """Answer a URL under the app's API prefix that names nothing: 404 in the API's shape."""
+    return JsonResponse(NOT_FOUND, status=404)
 
 
 def error_body(exc: APIException) -> dict[str, Any]:
@@ -109,10 +141,11 @@ def error_body(exc: APIException) -> dict[str, Any]:
     if isinstance(exc.detail, dict) and "detail" in exc.detail:  # Conflict: detail, code, status
         return {key: str(value) for key, value in exc.detail.items()}
     if isinstance(exc.detail, dict | list):
-        fields = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
+        general = api_settings.NON_FIELD_ERRORS_KEY
+        fields = exc.detail if isinstance(exc.detail, dict) else {general: exc.detail}
         messages = {name: _strings(value) for name, value in fields.items()}
         first_field, first = next(iter(messages.items()), ("", ["Invalid input."]))
-        summary = first[0] if first_field == "non_field_errors" else f"{first_field}: {first[0]}"
+        summary = first[0] if first_field == general else f"{first_field}: {first[0]}"
         return {"detail": summary, "code": "invalid", "fields": messages}
     return {"detail": str(exc.detail), "code": str(exc.get_codes())}
 
@@ -124,11 +157,3 @@ def _strings(value: Any) -> list[str]:
     if isinstance(value, list):
         return [message for item in value for message in _strings(item)]
     return [str(value)]
-
-
-class AppErrorsMixin:
-    """Use the app's exception handler whatever the host project's REST_FRAMEWORK settings say."""
-
-    def get_exception_handler(self) -> Any:
-        """Return the app's exception handler."""
-        return exception_handler

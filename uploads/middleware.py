@@ -1,41 +1,26 @@
-"""The app's middleware: error answers in the API's JSON shape outside DRF's views, and the
-signed-in user for form fields (which Django gives no request)."""
+"""The app's middleware: the signed-in user for form fields (which Django gives no request), and
+a no-op kept for projects that still list the former JSON-errors middleware."""
 
 import contextvars
-import json
 from collections.abc import Callable
-from http import HTTPStatus
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
-from django.urls import reverse
 
 
 class ApiErrorsAsJson:
-    """Give every non-JSON error answer under the API's prefix the `{detail, code}` shape."""
+    """Does nothing: the app's API answers every error as JSON by itself now.
+
+    Kept so a MIDDLEWARE list naming it keeps working; remove it from yours.
+    """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        """Keep the next handler; the API prefix is the parent of the media list's URL."""
+        """Keep the next handler."""
         self.get_response = get_response
-        self.prefix = reverse("uploads:media-list").rstrip("/").rpartition("/")[0] + "/"
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        """Rewrite HTML error pages for API paths; Django has already logged any 500."""
-        response = self.get_response(request)
-        if (
-            response.status_code >= 400
-            and request.path_info.startswith(self.prefix)
-            and not response.get("Content-Type", "").startswith("application/json")
-        ):
-            return _json_error(response.status_code)
-        return response
-
-
-def _json_error(code: int) -> HttpResponse:
-    """Return `{detail, code}` for a bare HTTP status, named as HTTP names it."""
-    phrase = HTTPStatus(code).phrase if code in HTTPStatus._value2member_map_ else "Error"
-    body = {"detail": f"{phrase}.", "code": phrase.lower().replace(" ", "_").replace("-", "_")}
-    return HttpResponse(json.dumps(body), status=code, content_type="application/json")
+        """Pass the request on."""
+        return self.get_response(request)
 
 
 _current_user: contextvars.ContextVar[Any] = contextvars.ContextVar("uploads_current_user")

@@ -2,10 +2,10 @@
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 
 from uploads.models import MediaFile
+from uploads.openapi import OpenApiResponse
 
 
 class ErrorSerializer(serializers.Serializer[Any]):
@@ -31,7 +31,7 @@ class ConflictSerializer(serializers.Serializer[Any]):
         ],
         help_text="Why; a completed-but-refused file answers with its final status as the code.",
     )
-    status = serializers.ChoiceField(choices=MediaFile.Status.values)
+    status = serializers.ChoiceField(choices=MediaFile.Status.choices)
 
 
 class ValidationErrorSerializer(ErrorSerializer):

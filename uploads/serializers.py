@@ -5,14 +5,15 @@ from typing import Any
 
 from django.core.signals import setting_changed
 from django.dispatch import receiver
-from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_field
 from rest_framework import serializers
 from rest_framework.fields import SkipField
 from rest_framework.relations import PKOnlyObject
 
 from uploads import conf, multipart, registry, services, storage
+from uploads.api_base import DATETIME_FORMAT
 from uploads.limits import SITE
 from uploads.models import MediaFile
+from uploads.openapi import PolymorphicProxySerializer, extend_schema_field
 
 # RFC 6838 type/subtype names; parameters such as "; charset=" are not accepted for media.
 _MEDIA_TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]{0,126}/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}")
@@ -276,6 +277,7 @@ class MediaFileSerializer(FastRepresentation, serializers.ModelSerializer[MediaF
             "download_url",
         ]
         read_only_fields = fields
+        extra_kwargs = {name: {"format": DATETIME_FORMAT} for name in ("created_at", "uploaded_at")}
 
     def get_download_url(self, media_file: MediaFile) -> str | None:
         """Return a short-lived signed GET for uploaded records."""
@@ -291,7 +293,7 @@ class PostUploadSerializer(FastRepresentation, serializers.Serializer[storage.Pr
 
     method = serializers.ChoiceField(choices=["post"])
     url = serializers.URLField()
-    expires_at = serializers.DateTimeField()
+    expires_at = serializers.DateTimeField(format=DATETIME_FORMAT)
 
     def get_fields(self) -> dict[str, serializers.Field]:  # type: ignore[type-arg]
         """Add `fields`, a name DRF keeps for itself on a serializer class."""
@@ -313,7 +315,7 @@ class SignedPartSerializer(FastRepresentation, serializers.Serializer[multipart.
 class SignedPartsSerializer(FastRepresentation, serializers.Serializer[multipart.SignedParts]):
     """Part URLs signed together."""
 
-    expires_at = serializers.DateTimeField()
+    expires_at = serializers.DateTimeField(format=DATETIME_FORMAT)
     parts = SignedPartSerializer(many=True)
 
 
@@ -325,7 +327,9 @@ class MultipartUploadSerializer(
     method = serializers.ChoiceField(choices=["multipart"])
     part_size = serializers.IntegerField()
     part_count = serializers.IntegerField()
-    expires_at = serializers.DateTimeField(help_text="The upload's deadline.")
+    expires_at = serializers.DateTimeField(
+        format=DATETIME_FORMAT, help_text="The upload's deadline."
+    )
     first_parts = SignedPartsSerializer(
         required=False,
         allow_null=True,

@@ -1,9 +1,10 @@
 """Routes of the uploads app: the API under /api/, the uploader page and each upload's page."""
 
-from django.urls import include, path
+from django.urls import include, path, re_path
 from rest_framework.routers import SimpleRouter
 
 from uploads import pages, views
+from uploads.api_errors import unknown_api_url
 
 app_name = "uploads"
 
@@ -16,4 +17,7 @@ urlpatterns = [
     path("uploads/<uuid:pk>/delete/", pages.delete_media, name="delete"),
     path("api/s3-events/", views.StorageEventsView.as_view(), name="storage-events"),
     path("", include(router.urls)),
+    # Last: any other URL under the app's API prefixes is a 404 in the API's JSON shape (the
+    # project's own URLs under /api/ are untouched).
+    re_path(r"^api/(?:media|s3-events)/", unknown_api_url, name="api-unknown"),
 ]

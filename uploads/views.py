@@ -5,8 +5,6 @@ from typing import Any, cast
 from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from django.urls import reverse
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
@@ -15,12 +13,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 from rest_framework.throttling import BaseThrottle
-from rest_framework.views import APIView
 
 from uploads import events, idempotency, services
-from uploads.api_errors import AppErrorsMixin, Conflict
+from uploads.api_base import AppAPIView
+from uploads.api_errors import Conflict
 from uploads.models import MediaFile
-from uploads.parsers import BoundedJSONParser
+from uploads.openapi import OpenApiParameter, OpenApiTypes, extend_schema, extend_schema_view
+from uploads.pagination import MediaFilePagination
 from uploads.schema import COMMON, errors
 from uploads.serializers import (
     AuthorizationSerializer,
@@ -83,7 +82,7 @@ _STORAGE = (502, 503)
     ),
 )
 class MediaFileViewSet(
-    AppErrorsMixin,
+    AppAPIView,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.DestroyModelMixin,
@@ -92,7 +91,8 @@ class MediaFileViewSet(
     """Create, list, inspect, complete and delete the signed-in user's uploads."""
 
     serializer_class = MediaFileSerializer
-    parser_classes = [BoundedJSONParser]
+    pagination_class = MediaFilePagination
+    filter_backends = []  # the project's (search, ordering…) are not ours to apply
     lookup_value_regex = r"[0-9a-fA-F-]{32,36}"
     # What check_throttles found of a create's Idempotency-Key (None: no key, or not looked up).
     _idempotency_lookup: idempotency.Lookup | None = None
@@ -253,15 +253,18 @@ def _idempotency_key(request: Request) -> str:
     return key
 
 
-class StorageEventsView(AppErrorsMixin, APIView):
+class StorageEventsView(AppAPIView):
     """Take S3 event notifications from the bucket (RGW/MinIO pushes, AWS SNS deliveries)."""
 
     # The sender is the storage service, not a user: it proves itself with the events secret or an
     # SNS signature (see events.py), so no session, token or CSRF applies here.
-    authentication_classes: list[type] = []
     permission_classes = [AllowAny]
     # SNS posts JSON as text/plain; the body is read raw and parsed by events.receive.
     parser_classes: list[type] = []
+
+    def get_authenticators(self) -> list[Any]:
+        """No user authentication: the sender proves itself (see the comment above)."""
+        return []
 
     @extend_schema(
         summary="S3 event notifications from the bucket (not for users)",

@@ -15,22 +15,22 @@ from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle
-from rest_framework.views import APIView
 
 from uploads import conf, quotas, storage
+from uploads.api_base import AppAPIView
 from uploads.models import MediaFile
 from uploads.parsers import BoundedJSONParser
 from uploads.serializers import CreateUploadSerializer
 from uploads.throttles import UploadRateThrottle
 
 
-class BaselineCreate(APIView):
+class BaselineCreate(AppAPIView):
     """Everything `POST /api/media/` does but the upload logic: one INSERT and a small answer.
 
-    The same middleware, token authentication, permission, JSON parser, per-user create throttle,
-    validation of the declaration, and quota check (under the owner's lock when a quota is on, as
-    create does), then one INSERT of a pending record. No key naming beyond a UUID, no deadline
-    rules, no signing, no S3, no serializer of the record.
+    The same middleware, the app's API policy (token authentication, permission, JSON parser),
+    per-user create throttle, validation of the declaration, and quota check (under the owner's
+    lock when a quota is on, as create does), then one INSERT of a pending record. No key naming
+    beyond a UUID, no deadline rules, no signing, no S3, no serializer of the record.
     """
 
     parser_classes = [BoundedJSONParser]
@@ -62,7 +62,7 @@ class BaselineCreate(APIView):
         return Response({"id": str(media_id)}, status=status.HTTP_201_CREATED)
 
 
-class ProxiedUpload(APIView):
+class ProxiedUpload(AppAPIView):
     """The typical approach the app replaces: the browser sends the file to Django, which streams
     it on to S3 (boto3's managed multipart upload: 8 MiB parts, 10 threads) and answers once the
     object is there. The body is read from the request as a stream, never buffered whole.
