@@ -77,16 +77,11 @@ class ContentSecurityPolicy:
 
 def _bucket_origin_setting() -> str:
     """Return the origin of the URLs the app signs for the current S3 settings."""
-    return _cached_origin(
-        str(conf.get("AWS_S3_ENDPOINT_URL")),
-        conf.bucket(),
-        str(conf.get("AWS_S3_ADDRESSING_STYLE")),
-        str(conf.get("AWS_DEFAULT_REGION")),
-    )
+    return _cached_origin(conf.s3_connection(), conf.bucket())
 
 
 @lru_cache(maxsize=8)
-def _cached_origin(endpoint: str, bucket: str, style: str, region: str) -> str:
+def _cached_origin(connection: conf.S3Connection, bucket: str) -> str:
     """Sign once per configuration (no S3 call) and keep the origin."""
     return storage.bucket_origin()
 

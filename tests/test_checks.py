@@ -1,5 +1,8 @@
 """System checks: misconfiguration is reported at start, not at the first upload."""
 
+import pytest
+from django.core.checks import INFO
+
 from uploads.checks import check_upload_settings
 
 
@@ -71,3 +74,60 @@ def test_a_post_policy_may_not_need_more_than_seven_days(settings):
     assert "uploads.E011" in ids(check_upload_settings())
     settings.UPLOAD_MIN_THROUGHPUT = 64 * 1024  # under a day
     assert check_upload_settings() == []
+
+
+# ---------------------------------------------------------------- the bucket's own connection
+
+
+def test_the_app_settings_replace_the_aws_ones_as_a_group_and_check_says_which(settings):
+    settings.UPLOAD_S3_ENDPOINT_URL = "http://127.0.0.1:9100"
+    messages = check_upload_settings()
+    [info] = [message for message in messages if message.id == "uploads.I001"]
+    assert info.level == INFO  # nothing is wrong: the project chose the app's own names
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_S3_ENDPOINT_URL"):
+        assert name in info.msg
+    assert "uploads.W001" not in ids(messages)  # neither key of the app's group is set
+
+
+def test_one_key_of_the_group_in_use_is_named_by_its_own_name(settings):
+    settings.UPLOAD_S3_ACCESS_KEY_ID = "only-the-id"
+    [warning] = [m for m in check_upload_settings() if m.id == "uploads.W001"]
+    assert "UPLOAD_S3_ACCESS_KEY_ID and UPLOAD_S3_SECRET_ACCESS_KEY" in warning.msg
+    settings.UPLOAD_S3_SECRET_ACCESS_KEY = "and-the-secret"
+    assert "uploads.W001" not in ids(check_upload_settings())
+
+
+def test_an_unknown_addressing_style_or_a_non_http_endpoint_is_an_error(settings):
+    settings.AWS_S3_ADDRESSING_STYLE = "sideways"
+    settings.AWS_S3_ENDPOINT_URL = "127.0.0.1:9000"
+    found = {m.id: m.msg for m in check_upload_settings()}
+    assert "AWS_S3_ADDRESSING_STYLE" in found["uploads.E012"]
+    assert "AWS_S3_ENDPOINT_URL" in found["uploads.E013"]
+
+
+def test_api_authentication_classes_that_cannot_work_are_errors(settings):
+    settings.UPLOAD_API_AUTHENTICATION_CLASSES = ["no.such.Authentication"]
+    assert "uploads.E014" in ids(check_upload_settings())
+    settings.UPLOAD_API_AUTHENTICATION_CLASSES = [
+        "rest_framework.authentication.TokenAuthentication"
+    ]
+    settings.INSTALLED_APPS = [
+        a for a in settings.INSTALLED_APPS if a != "rest_framework.authtoken"
+    ]
+    assert "uploads.E015" in ids(check_upload_settings())
+
+
+@pytest.mark.parametrize(
+    ("login_url", "warned"),
+    [
+        ("/accounts/login/", False),
+        ("login", False),
+        ("admin:login", False),
+        ("https://sso.example.com/login", False),
+        ("/nowhere/", True),
+        ("no-such-name", True),
+    ],
+)
+def test_a_login_url_that_leads_nowhere_is_a_warning(settings, login_url, warned):
+    settings.LOGIN_URL = login_url
+    assert ("uploads.W003" in ids(check_upload_settings())) is warned

@@ -9,6 +9,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from tests.support.media import media_bytes
+from tests.support.s3 import post_to_s3
 from uploads import storage
 
 KEY = "incoming/0b6f1c1e-4a3e-4c56-9a55-5a0c7d2a1b11.mp4"
@@ -83,6 +85,40 @@ def test_aws_endpoint_uses_virtual_hosted_urls(settings):
     settings.CONTENT_UPLOAD_BUCKET = "media-bucket"
     signed = storage.presign_post(key=KEY, content_type="video/mp4", size=1, expires_in=60)
     assert signed.url == "https://media-bucket.s3.amazonaws.com/"
+
+
+@pytest.mark.functional
+@pytest.mark.django_db
+def test_the_bucket_keeps_its_own_connection_beside_django_storages(api, bucket, settings):
+    """django-storages' AWS_* point at store A with A's keys; the UPLOAD_S3_* group at store B
+    (the moto server here) with B's: uploads are signed for B, with B's keys, and complete there."""
+    settings.AWS_S3_ENDPOINT_URL = "http://127.0.0.1:9"  # store A: nothing listens
+    settings.AWS_ACCESS_KEY_ID, settings.AWS_SECRET_ACCESS_KEY = "A-KEY-ID", "a-secret"
+    settings.AWS_DEFAULT_REGION = "eu-west-3"
+    settings.UPLOAD_S3_ENDPOINT_URL = bucket.client.meta.endpoint_url  # store B
+    settings.UPLOAD_S3_ACCESS_KEY_ID, settings.UPLOAD_S3_SECRET_ACCESS_KEY = "B-KEY-ID", "b-secret"
+    body = media_bytes("video/mp4", 2048)
+    created = api.post(
+        "/api/media/", {"filename": "b.mp4", "content_type": "video/mp4", "size": len(body)}
+    ).json()
+    upload = created["upload"]
+    assert upload["url"] == f"{settings.UPLOAD_S3_ENDPOINT_URL}/{bucket.name}"
+    # B's key, and B's region: no AWS_* setting was read (us-east-1 is the group's default).
+    assert upload["fields"]["x-amz-credential"].startswith("B-KEY-ID/")
+    assert "/us-east-1/s3/" in upload["fields"]["x-amz-credential"]
+    assert post_to_s3(upload, body).status_code == 204
+    done = api.post(f"/api/media/{created['id']}/complete/")
+    assert done.status_code == 200 and done.json()["status"] == "uploaded"
+    download = api.get(f"/api/media/{created['id']}/").json()["download_url"]
+    assert download.startswith(settings.UPLOAD_S3_ENDPOINT_URL) and "B-KEY-ID" in download
+
+
+def test_without_any_app_setting_the_aws_ones_serve_the_bucket_as_before(settings):
+    settings.AWS_S3_ENDPOINT_URL = "http://127.0.0.1:9200"
+    settings.AWS_ACCESS_KEY_ID = "OLD-KEY-ID"
+    signed = storage.presign_post(key=KEY, content_type="video/mp4", size=1, expires_in=60)
+    assert signed.url.startswith("http://127.0.0.1:9200/")
+    assert signed.fields["x-amz-credential"].startswith("OLD-KEY-ID/")
 
 
 def test_client_is_built_once_per_configuration():

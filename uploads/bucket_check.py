@@ -58,9 +58,9 @@ _BUCKET_PROBLEMS = {
 def run_checks(origins: list[str]) -> Iterator[CheckResult]:
     """Run every check in order; the rest are skipped once credentials or the bucket fail."""
     if not storage.credentials_found():
-        yield CheckResult(
-            "credentials", False, "none found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
-        )
+        names = conf.s3_connection().names
+        wanted = f"{names['access_key_id']} and {names['secret_access_key']}"
+        yield CheckResult("credentials", False, f"none found: set {wanted}")
         return
     try:
         problem = storage.access_problem()

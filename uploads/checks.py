@@ -2,10 +2,13 @@
 
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
-from django.apps import AppConfig
+from django.apps import AppConfig, apps
 from django.conf import settings
-from django.core.checks import CheckMessage, Error, Warning, register
+from django.core.checks import CheckMessage, Error, Info, Warning, register
+from django.urls import NoReverseMatch, Resolver404, resolve, reverse
+from rest_framework.authentication import TokenAuthentication
 
 from uploads import conf, registry
 
@@ -95,12 +98,113 @@ def check_upload_settings(
                 id="uploads.W002",
             )
         )
-    if bool(conf.get("AWS_ACCESS_KEY_ID")) != bool(conf.get("AWS_SECRET_ACCESS_KEY")):
+    problems.extend(_connection_problems())
+    problems.extend(_api_problems())
+    problems.extend(_sign_in_problems())
+    return problems
+
+
+def _connection_problems() -> list[CheckMessage]:
+    """Report the upload bucket's connection settings that contradict each other or are ignored."""
+    problems: list[CheckMessage] = []
+    connection = conf.s3_connection()
+    names = connection.names
+    if bool(connection.access_key_id) != bool(connection.secret_access_key):
         problems.append(
             Warning(
-                "Only one of AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY is set.",
-                hint="Set both, or neither to use the instance's role.",
+                f"Only one of {names['access_key_id']} and {names['secret_access_key']} is set.",
+                hint="Set both, or neither to use boto3's default credentials (an instance role).",
                 id="uploads.W001",
             )
         )
+    if connection.addressing_style not in conf.S3_ADDRESSING_STYLES:
+        problems.append(
+            Error(
+                f"{names['addressing_style']} must be 'path', 'virtual' or 'auto', "
+                f"not {connection.addressing_style!r}.",
+                id="uploads.E012",
+            )
+        )
+    endpoint = urlsplit(connection.endpoint_url)
+    if connection.endpoint_url and (
+        endpoint.scheme not in {"http", "https"} or not endpoint.netloc
+    ):
+        problems.append(
+            Error(
+                f"{names['endpoint_url']} must be an http(s) URL, not {connection.endpoint_url!r}.",
+                hint="Leave it empty for AWS S3 itself.",
+                id="uploads.E013",
+            )
+        )
+    ignored = conf.ignored_aws_settings()
+    if ignored:
+        problems.append(
+            Info(
+                f"The upload bucket's connection comes from the UPLOAD_S3_* settings; "
+                f"{', '.join(ignored)} {'is' if len(ignored) == 1 else 'are'} not read for it.",
+                hint="Set every UPLOAD_S3_* setting the bucket needs (keys, region, endpoint).",
+                id="uploads.I001",
+            )
+        )
     return problems
+
+
+def _api_problems() -> list[CheckMessage]:
+    """Report authentication classes for the API that cannot work."""
+    try:
+        classes = conf.api_authentication_classes()
+    except ImportError as error:
+        return [
+            Error(
+                f"UPLOAD_API_AUTHENTICATION_CLASSES names a class that cannot be imported: {error}",
+                id="uploads.E014",
+            )
+        ]
+    if TokenAuthentication in classes and not apps.is_installed("rest_framework.authtoken"):
+        return [
+            Error(
+                "The upload API authenticates with DRF tokens, but 'rest_framework.authtoken' is "
+                "not in INSTALLED_APPS.",
+                hint="Add it (and migrate), or set UPLOAD_API_AUTHENTICATION_CLASSES without "
+                "TokenAuthentication.",
+                id="uploads.E015",
+            )
+        ]
+    return []
+
+
+def _sign_in_problems() -> list[CheckMessage]:
+    """Warn when the app's pages are routed but LOGIN_URL, where they send visitors, is not."""
+    try:
+        reverse("uploads:uploader")
+    except NoReverseMatch:
+        return []  # the pages are not included: only the API is in use
+    login_url = str(settings.LOGIN_URL)
+    if "://" in login_url or login_url.startswith("//"):
+        return []  # another site signs people in
+    if _resolves(login_url):
+        return []
+    return [
+        Warning(
+            f"LOGIN_URL ({login_url!r}) leads nowhere, so the upload pages cannot send visitors "
+            "to sign in.",
+            hint="Include django.contrib.auth.urls (path('accounts/', include("
+            "'django.contrib.auth.urls'))) or set LOGIN_URL to your sign-in page.",
+            id="uploads.W003",
+        )
+    ]
+
+
+def _resolves(login_url: str) -> bool:
+    """Tell whether a site path or URL name leads to a view of this project."""
+    if login_url.startswith("/"):
+        try:
+            resolve(urlsplit(login_url).path)
+        except Resolver404:
+            return False
+        return True
+    try:
+        reverse(login_url)
+    except NoReverseMatch:
+        return False
+    return True

@@ -1,9 +1,12 @@
 """The app's settings with their defaults, read at call time so `override_settings` works."""
 
+from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
+from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
+from django.utils.module_loading import import_string
 
 from uploads import media_types
 
@@ -16,13 +19,34 @@ MULTIPART_MAX_PARTS = 10_000
 PART_MIN_BYTES = 5 * MiB
 PART_MAX_BYTES = 5 * 1024**3
 
+# The upload bucket's connection, under the app's own names and, as a group, under the `AWS_*` names
+# django-storages and boto3 users already set: the first group with any name set wins whole.
+S3_CONNECTION_SETTINGS = {
+    "access_key_id": ("UPLOAD_S3_ACCESS_KEY_ID", "AWS_ACCESS_KEY_ID"),
+    "secret_access_key": ("UPLOAD_S3_SECRET_ACCESS_KEY", "AWS_SECRET_ACCESS_KEY"),
+    "region": ("UPLOAD_S3_REGION", "AWS_DEFAULT_REGION"),
+    "endpoint_url": ("UPLOAD_S3_ENDPOINT_URL", "AWS_S3_ENDPOINT_URL"),
+    "addressing_style": ("UPLOAD_S3_ADDRESSING_STYLE", "AWS_S3_ADDRESSING_STYLE"),
+}
+S3_ADDRESSING_STYLES = ("", "auto", "path", "virtual")
+
 DEFAULTS: dict[str, Any] = {
+    "UPLOAD_S3_ACCESS_KEY_ID": "",
+    "UPLOAD_S3_SECRET_ACCESS_KEY": "",
+    "UPLOAD_S3_REGION": "us-east-1",
+    "UPLOAD_S3_ENDPOINT_URL": "",
+    "UPLOAD_S3_ADDRESSING_STYLE": "",
     "AWS_ACCESS_KEY_ID": "",
     "AWS_SECRET_ACCESS_KEY": "",
     "AWS_DEFAULT_REGION": "us-east-1",
     "AWS_S3_ENDPOINT_URL": "",
     "AWS_S3_ADDRESSING_STYLE": "",
     "CONTENT_UPLOAD_BUCKET": "",
+    # How API clients prove who they are, in order (the first one's challenge answers a 401).
+    "UPLOAD_API_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
     "UPLOAD_MAX_BYTES": SINGLE_POST_MAX_BYTES,
     "UPLOAD_ALLOWED_TYPES": ["video/*", "audio/*", "image/*"],
     # SVG is an image that can carry script; a site that wants it must allow it on purpose.
@@ -57,6 +81,50 @@ DEFAULTS: dict[str, Any] = {
 def get(name: str) -> Any:
     """Return the project's value for an app setting, or the app's default."""
     return getattr(settings, name, DEFAULTS[name])
+
+
+@dataclass(frozen=True)
+class S3Connection:
+    """How the server reaches the upload bucket, and which settings said so."""
+
+    access_key_id: str
+    secret_access_key: str
+    region: str
+    endpoint_url: str
+    addressing_style: str
+    # The settings names this connection was read from (all UPLOAD_S3_* or all AWS_*).
+    names: dict[str, str] = field(compare=False)
+
+    @property
+    def uses_app_settings(self) -> bool:
+        """Tell whether the app's own UPLOAD_S3_* names are in use."""
+        return self.names["endpoint_url"].startswith("UPLOAD_S3_")
+
+
+def s3_connection() -> S3Connection:
+    """Return the bucket's connection: all from UPLOAD_S3_* if any is set, else all from AWS_*."""
+    own = any(hasattr(settings, names[0]) for names in S3_CONNECTION_SETTINGS.values())
+    names = {part: pair[0 if own else 1] for part, pair in S3_CONNECTION_SETTINGS.items()}
+    values = {part: str(get(name) or "") for part, name in names.items()}
+    return S3Connection(**values, names=names)
+
+
+def ignored_aws_settings() -> list[str]:
+    """Return the AWS_* connection settings the project sets that the app ignores for the bucket."""
+    if not s3_connection().uses_app_settings:
+        return []
+    return [pair[1] for pair in S3_CONNECTION_SETTINGS.values() if hasattr(settings, pair[1])]
+
+
+def api_authentication_classes() -> list[type]:
+    """Return the authentication classes of the app's API (UPLOAD_API_AUTHENTICATION_CLASSES)."""
+    return list(_imported(tuple(_list("UPLOAD_API_AUTHENTICATION_CLASSES"))))
+
+
+@lru_cache(maxsize=8)
+def _imported(paths: tuple[str, ...]) -> tuple[type, ...]:
+    """Import dotted class paths once."""
+    return tuple(import_string(path) for path in paths)
 
 
 def bucket() -> str:

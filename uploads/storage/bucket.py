@@ -108,7 +108,7 @@ def access_problem() -> str:
 
 def _location_constraint() -> dict[str, Any]:
     """Return CreateBucket's location argument; us-east-1 must not send one."""
-    region = str(conf.get("AWS_DEFAULT_REGION"))
+    region = conf.s3_connection().region
     if region == "us-east-1":
         return {}
     return {"CreateBucketConfiguration": {"LocationConstraint": region}}

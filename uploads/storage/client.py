@@ -169,21 +169,23 @@ def _also_legacy_copy_condition(request: Any, **kwargs: Any) -> None:
 
 def credentials_found() -> bool:
     """Tell whether the server has S3 credentials: in settings, or from boto3's default chain."""
-    if conf.get("AWS_ACCESS_KEY_ID") and conf.get("AWS_SECRET_ACCESS_KEY"):
+    connection = conf.s3_connection()
+    if connection.access_key_id and connection.secret_access_key:
         return True
     return boto3.session.Session().get_credentials() is not None
 
 
 def get_client(*, slow: bool = False) -> "S3Client":
     """Return the S3 client for the current settings (`slow`: for whole-object server-side work)."""
-    endpoint = str(conf.get("AWS_S3_ENDPOINT_URL"))
+    connection = conf.s3_connection()
+    endpoint = connection.endpoint_url
     # S3-compatible stores on a custom endpoint rarely resolve bucket subdomains: use path style.
-    style = str(conf.get("AWS_S3_ADDRESSING_STYLE")) or ("path" if endpoint else "virtual")
+    style = connection.addressing_style or ("path" if endpoint else "virtual")
     return _build_client(
         endpoint,
-        str(conf.get("AWS_DEFAULT_REGION")),
-        str(conf.get("AWS_ACCESS_KEY_ID")),
-        str(conf.get("AWS_SECRET_ACCESS_KEY")),
+        connection.region,
+        connection.access_key_id,
+        connection.secret_access_key,
         style,
         SLOW_READ_TIMEOUT if slow else READ_TIMEOUT,
     )
