@@ -44,7 +44,10 @@ def test_runlocal_serves_the_app_and_ctrl_c_stops_everything(tmp_path):
     }
     env.pop("SECRET_KEY", None)
     process = subprocess.Popen(
-        [sys.executable, "manage.py", "runlocal", f"127.0.0.1:{app_port}"],
+        [
+            *[sys.executable, "manage.py", "runlocal", f"127.0.0.1:{app_port}"],
+            *["--demo", "--data-dir", str(tmp_path / "data")],
+        ],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
@@ -81,6 +84,8 @@ def test_runlocal_serves_the_app_and_ctrl_c_stops_everything(tmp_path):
     finally:
         os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C does to the foreground process group
         output = process.communicate(timeout=30)[0].decode()
-    assert "sign in as demo / demo" in output
+    assert "Sign in as demo / demo" in output
+    assert f"Open http://127.0.0.1:{app_port}/upload/" in output
+    assert (tmp_path / "data" / "local-s3.log").exists()
     assert not is_listening("127.0.0.1", s3_port), output
     assert not is_listening("127.0.0.1", app_port), output

@@ -1,5 +1,5 @@
 """Entry point of `python -m uploads.cli`."""
 
-from uploads.cli.command import main
+from uploads.cli import main
 
 raise SystemExit(main())

@@ -4,6 +4,7 @@ import os
 import signal
 import subprocess
 import threading
+from pathlib import Path
 from types import FrameType
 from typing import Any
 from urllib.parse import urlsplit
@@ -13,9 +14,10 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connections
+from django.urls import NoReverseMatch, reverse
 from django.utils import autoreload
 
-from uploads import conf, local_s3, storage, sweeps
+from uploads import conf, extras, local_s3, storage, sweeps
 
 DEMO_USERNAME = "demo"
 DEMO_PASSWORD = "demo"
@@ -25,19 +27,32 @@ SWEEP_SECONDS = 60
 
 
 class Command(BaseCommand):
-    """Start a local S3 (for a loopback AWS_S3_ENDPOINT_URL), prepare the bucket, serve the app."""
+    """Start a local S3 (for a loopback S3 endpoint), prepare the bucket, serve the app."""
 
     help = __doc__
 
     def add_arguments(self, parser: CommandParser) -> None:
-        """Take the address to serve on."""
+        """Take the address to serve on, the data directory and whether to make the demo user."""
         parser.add_argument("addrport", nargs="?", default="127.0.0.1:8000")
+        parser.add_argument(
+            "--data-dir",
+            type=Path,
+            default=Path("var", "mediaupload"),
+            help="where the local S3's log goes (default: ./var/mediaupload)",
+        )
+        parser.add_argument(
+            "--demo",
+            action="store_true",
+            help=f"create a {DEMO_USERNAME}/{DEMO_PASSWORD} superuser if there is none (never in "
+            "a database you care about)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        """Migrate, start S3 and prepare the bucket and demo user once, then serve until Ctrl-C."""
+        """Migrate, start S3, prepare the bucket (and demo user) once, then serve until Ctrl-C."""
         if not settings.DEBUG:
             raise CommandError("runlocal is for local development: set DEBUG=true.")
         addrport: str = options["addrport"]
+        data_dir: Path = options["data_dir"].resolve()
         # Django's autoreloader re-runs this command in a child process; only the parent prepares.
         if os.environ.get(autoreload.DJANGO_AUTORELOAD_ENV) == "true":
             call_command("runserver", addrport)
@@ -45,20 +60,16 @@ class Command(BaseCommand):
 
         signal.signal(signal.SIGTERM, _exit_on_sigterm)
         call_command("migrate", interactive=False, verbosity=0)
-        s3_process = self._start_local_s3()
+        s3_process = self._start_local_s3(data_dir)
         stop_sweeping = threading.Event()
         try:
             host, _, port = addrport.rpartition(":")
             origins = [f"http://{name}:{port}" for name in {host or "127.0.0.1", "localhost"}]
             call_command("configure_bucket", *[f"--origin={origin}" for origin in origins])
-            self._ensure_demo_user()
+            if options["demo"]:
+                self._ensure_demo_user()
             stop_sweeping = self._start_sweeping()
-            self.stdout.write(
-                self.style.SUCCESS(
-                    f"\nOpen http://{host or '127.0.0.1'}:{port}/ and sign in as "
-                    f"{DEMO_USERNAME} / {DEMO_PASSWORD} (also an admin at /admin/).\n"
-                )
-            )
+            self.stdout.write(self.style.SUCCESS(self._banner(host or "127.0.0.1", port, options)))
             call_command("runserver", addrport)
         finally:
             stop_sweeping.set()
@@ -66,17 +77,38 @@ class Command(BaseCommand):
                 self.stdout.write("Stopping the local S3 server…")
                 local_s3.stop_process(s3_process)
 
-    def _start_local_s3(self) -> subprocess.Popen[bytes] | None:
+    def _banner(self, host: str, port: str, options: dict[str, Any]) -> str:
+        """Say where the app's page is, how to sign in, and where the local files go."""
+        try:
+            page = reverse("uploads:uploader")
+        except NoReverseMatch:
+            page = "/"  # the project routes the API only
+        lines = [f"Open http://{host}:{port}{page}"]
+        if options["demo"]:
+            lines.append(
+                f"Sign in as {DEMO_USERNAME} / {DEMO_PASSWORD} (also an admin, if the project "
+                "has one)."
+            )
+        else:
+            lines.append("Sign in with a user of this database (`manage.py createsuperuser`).")
+        lines.append(f"Local files: {options['data_dir'].resolve()}")
+        return "\n" + "\n".join(lines) + "\n"
+
+    def _start_local_s3(self, data_dir: Path) -> subprocess.Popen[bytes] | None:
         """Start moto on the configured loopback endpoint, unless something already serves it."""
-        endpoint = urlsplit(str(conf.get("AWS_S3_ENDPOINT_URL")))
+        endpoint = urlsplit(conf.s3_connection().endpoint_url)
         if endpoint.hostname not in LOOPBACK_HOSTS or endpoint.port is None:
             self.stdout.write(f"Using the S3 at {endpoint.geturl() or 'AWS'}.")
             return None
         if local_s3.is_listening(endpoint.hostname, endpoint.port):
             self.stdout.write(f"An S3 server already answers on {endpoint.netloc}; using it.")
             return None
-        log_path = settings.BASE_DIR / "var" / "local-s3.log"
-        log_path.parent.mkdir(exist_ok=True)
+        try:
+            extras.require("moto", "flask", extra="local", feature="The local S3 of runlocal")
+        except extras.MissingExtra as missing:
+            raise CommandError(str(missing)) from None
+        log_path = data_dir / "local-s3.log"
+        log_path.parent.mkdir(parents=True, exist_ok=True)
         process = local_s3.start_moto_server(endpoint.hostname, endpoint.port, log_path=log_path)
         self.stdout.write(
             f"Local S3 (moto, objects kept in memory) on {endpoint.netloc}, pid {process.pid}."
