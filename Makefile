@@ -1,8 +1,12 @@
 # mediaupload: `make run` serves the app with a local S3; `make test` runs every test tier.
 SHELL := /bin/bash
-PYTHON ?= python3
+# .venv holds the newest supported pair (Python 3.13, Django 6.x) when the machine has Python 3.13
+# (on PATH, or pyenv's); otherwise python3 with the oldest pair's versions.
+PYTHON ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python3.13) \
+	$(shell command -v python3.13 2>/dev/null) python3)
 VENV := .venv
 PY := $(VENV)/bin/python
+UV := $(VENV)/bin/uv
 STAMP := $(VENV)/.installed
 # The page's dev tools (TypeScript, to type-check its JSDoc), exactly as package-lock.json pins them.
 NODE_STAMP := node_modules/.package-lock.json
@@ -18,13 +22,22 @@ LOCAL_DEFAULTS := DEBUG=$${DEBUG-true} \
 	AWS_ACCESS_KEY_ID=$${AWS_ACCESS_KEY_ID-local} \
 	AWS_SECRET_ACCESS_KEY=$${AWS_SECRET_ACCESS_KEY-local-secret}
 
-.PHONY: install run serve test test-python test-sample test-postgres test-strict test-js lint format system-deps bench clean
+.PHONY: install lock run serve test test-matrix test-python test-sample test-postgres test-strict \
+	test-package test-js lint format system-deps bench clean
 
-# `local` brings the embedded S3 (moto) that `make run` and the tests start; production installs skip it.
-$(STAMP): pyproject.toml
+# Exactly the versions of requirements/newest.txt (every extra, the demo's, test and dev tools),
+# then the project itself, editable.
+$(STAMP): pyproject.toml requirements/newest.txt requirements/oldest.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[local,test,dev]'
+	# uv, as locked, installs everything else (here, in the test matrix and in the package tier).
+	$(PY) -m pip install --quiet "$$(grep -m1 '^uv==' requirements/newest.txt || echo uv)"
+	if $(PY) -c 'import sys; sys.exit(sys.version_info < (3, 12))'; then \
+	  $(UV) pip sync --quiet --python $(PY) requirements/newest.txt; \
+	else \
+	  $(UV) pip sync --quiet --python $(PY) requirements/oldest.txt; \
+	  $(UV) pip install --quiet --python $(PY) --group dev --group matrix; \
+	fi
+	$(UV) pip install --quiet --python $(PY) --no-deps -e .
 	touch $(STAMP)
 
 $(NODE_STAMP): package.json package-lock.json
@@ -34,9 +47,9 @@ install: $(STAMP)
 
 run: $(STAMP)
 ifeq ($(wildcard .env),)
-	$(LOCAL_DEFAULTS) $(PY) manage.py runlocal
+	$(LOCAL_DEFAULTS) $(PY) manage.py runlocal --demo
 else
-	$(PY) manage.py runlocal
+	$(PY) manage.py runlocal --demo
 endif
 
 # Production: settings from the environment or .env (SECRET_KEY, DATABASE_URL, ALLOWED_HOSTS, the
@@ -47,8 +60,22 @@ serve: $(STAMP)
 	$(VENV)/bin/gunicorn mediaupload.wsgi --bind "$${BIND:-0.0.0.0:8000}" \
 	  --workers "$${WEB_CONCURRENCY:-2}" --access-logfile - --error-logfile -
 
-test: $(STAMP) system-deps test-js test-python test-sample test-postgres
+# Every tier: the page's JavaScript, then the test matrix (the newest pair runs every Python tier,
+# the package tier included; the oldest pair unit, functional, db and the sample project).
+test: $(STAMP) system-deps test-js test-matrix
 
+test-matrix: $(STAMP)
+	$(VENV)/bin/nox
+
+# Renew the matrix's locked versions from PyPI (then run `make test` and commit them).
+lock: $(STAMP)
+	$(UV) pip compile pyproject.toml --all-extras --group demo --group test --group dev \
+	  --group matrix --python-version 3.13 --custom-compile-command "make lock" -q \
+	  -o requirements/newest.txt
+	$(UV) pip compile pyproject.toml requirements/oldest.in --all-extras --group demo --group test \
+	  --python-version 3.11 --custom-compile-command "make lock" -q -o requirements/oldest.txt
+
+# The quick loops below run in .venv: one tier or the whole suite on one pair.
 test-python: $(STAMP)
 	$(PY) -m pytest
 
@@ -61,6 +88,10 @@ test-postgres: $(STAMP)
 
 test-strict: $(STAMP) system-deps
 	$(PY) -m pytest -m s3strict
+
+# The built wheel in a fresh virtualenv, in a project made by django-admin startproject.
+test-package: $(STAMP)
+	$(PY) -m pytest -m package
 
 test-js:
 	node --test tests/js/
@@ -90,10 +121,11 @@ system-deps:
 
 # The three tables of bench/README.md, each from one run (about 10 minutes here).
 bench: $(STAMP) system-deps
-	$(PY) -m pip install --quiet -e '.[bench]'
+	$(UV) pip install --quiet --python $(PY) --group bench
 	$(PY) bench/issuance.py
 	$(PY) bench/bytes.py
 	$(PY) bench/browser.py
 
 clean:
-	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache test-artifacts var staticfiles *.egg-info
+	rm -rf $(VENV) .nox node_modules .pytest_cache .mypy_cache .ruff_cache test-artifacts var staticfiles \
+	  *.egg-info build dist
