@@ -546,3 +546,14 @@ def test_a_10000_element_part_list_is_refused_quickly_with_a_small_answer(api, b
     assert "no more than 100" in response.json()["fields"]["part_numbers"][0]
     assert len(response.content) < 1000
     assert spent < 1.0, spent  # the list's length is checked before any element
+
+
+def test_the_former_json_errors_middleware_still_imports_and_passes_through():
+    from django.http import HttpResponse
+    from django.test import RequestFactory
+
+    from uploads.middleware import ApiErrorsAsJson
+
+    teapot = HttpResponse(status=418)
+    passed = ApiErrorsAsJson(lambda request: teapot)(RequestFactory().get("/api/media/nope/"))
+    assert passed is teapot

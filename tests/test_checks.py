@@ -2,6 +2,7 @@
 
 import pytest
 from django.core.checks import INFO
+from django.core.management import call_command
 
 from uploads.checks import check_upload_settings
 
@@ -131,3 +132,8 @@ def test_api_authentication_classes_that_cannot_work_are_errors(settings):
 def test_a_login_url_that_leads_nowhere_is_a_warning(settings, login_url, warned):
     settings.LOGIN_URL = login_url
     assert ("uploads.W003" in ids(check_upload_settings())) is warned
+
+
+@pytest.mark.django_db
+def test_the_models_and_their_migrations_agree():
+    call_command("makemigrations", "--check", "--dry-run", verbosity=0)  # SystemExit(1) if not

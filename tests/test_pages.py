@@ -1,7 +1,11 @@
 """The HTML pages: the uploader's config and each upload's own page (view, download, delete)."""
 
+import re
+
 import pytest
 import requests
+from django.test import override_settings
+from django.urls import include, path
 
 from tests.support.media import media_bytes
 from tests.support.uploads import sent_record
@@ -139,3 +143,29 @@ def test_page_never_contains_s3_credentials(client, user, settings):
     client.force_login(user)
     html = client.get("/upload/").content.decode()
     assert "super-secret-value" not in html and "AKIAEXAMPLEKEY" not in html
+
+
+# ---------------------------------------------------------------- the frame of every page
+
+# A project that routes the app and nothing else (no auth URLs, no admin).
+urlpatterns = [path("", include("uploads.urls"))]
+
+
+@pytest.mark.django_db
+def test_the_header_names_the_user_and_signs_out_by_post_with_csrf(client, user):
+    client.force_login(user)
+    html = client.get("/upload/").content.decode()
+    assert "Signed in as <strong>alice</strong>" in html
+    form = re.search(r'<form method="post" action="/accounts/logout/">(.*?)</form>', html, re.S)
+    assert form and "csrfmiddlewaretoken" in form.group(1) and "Sign out" in form.group(1)
+    signed_out = client.post("/accounts/logout/", {"next": "/upload/"})
+    assert signed_out.status_code == 302 and signed_out["Location"] == "/upload/"
+
+
+@pytest.mark.django_db
+@override_settings(ROOT_URLCONF=__name__, LOGIN_URL="/elsewhere/")
+def test_a_project_without_a_logout_url_gets_pages_without_sign_out(client, user):
+    client.force_login(user)
+    response = client.get("/upload/")
+    assert response.status_code == 200
+    assert "Sign out" not in response.content.decode()

@@ -267,3 +267,8 @@ def test_unattached_uploads_are_removed_after_their_grace(staff, staff_client, b
     assert f"removed unattached upload {let_go}" in out.getvalue()
     served = {record.key for record in MediaFile.objects.all()}
     assert set(bucket.keys()) == served  # the removed ones' objects went too
+
+
+def test_the_apps_migrations_are_complete_in_this_project(settings):
+    settings.MIGRATION_MODULES = {}  # the app's own, which --no-migrations hides from the tests
+    call_command("makemigrations", "uploads", "--check", "--dry-run", verbosity=0)
