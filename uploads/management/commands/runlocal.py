@@ -86,8 +86,7 @@ class Command(BaseCommand):
         lines = [f"Open http://{host}:{port}{page}"]
         if options["demo"]:
             lines.append(
-                f"Sign in as {DEMO_USERNAME} / {DEMO_PASSWORD} (also an admin, if the project "
-                "has one)."
+                f"Sign in as {DEMO_USERNAME} / {DEMO_PASSWORD} (a superuser: the admin too)."
             )
         else:
             lines.append("Sign in with a user of this database (`manage.py createsuperuser`).")
