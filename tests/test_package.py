@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.support import package
+from tests.support import live, package
 from tests.support.media import media_bytes
 from tests.support.s3 import post_to_s3
 from uploads.local_s3 import free_port
@@ -100,23 +100,9 @@ class Site:
         session.headers["Authorization"] = f"Token {self.token}"
         return session
 
-    def signed_in(self, login_path: str = "/accounts/login/", then: str = "/upload/") -> Any:
-        """A browser session of the superuser, signed in through a sign-in form (as someone
-        sent there from `then` is)."""
-        session = requests.Session()
-        session.get(f"{self.url}{login_path}?next={then}", timeout=10)
-        answer = session.post(
-            f"{self.url}{login_path}?next={then}",
-            data={
-                "username": "admin",
-                "password": PASSWORD,
-                "next": then,
-                "csrfmiddlewaretoken": session.cookies["csrftoken"],
-            },
-            timeout=10,
-        )
-        assert answer.status_code == 200 and answer.url == self.url + then, answer.text[:500]
-        return session
+    def signed_in(self, form: str = "/accounts/login/", then: str = "/upload/") -> Any:
+        """A browser session of the superuser, signed in through a sign-in form."""
+        return live.sign_in(self.url, "admin", PASSWORD, form=form, then=then)
 
 
 def serve(project: package.HostProject) -> Iterator[Site]:
@@ -126,7 +112,7 @@ def serve(project: package.HostProject) -> Iterator[Site]:
     process = project.start("runlocal", f"127.0.0.1:{port}")
     url = f"http://127.0.0.1:{port}"
     try:
-        package.wait_for(f"{url}/accounts/login/", process, project.log)
+        live.wait_for(f"{url}/accounts/login/", process, project.log)
         users = project.manage(
             "shell",
             "-c",

@@ -4,29 +4,17 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 import requests
 
+from tests.support.live import sign_in, wait_for
 from uploads.local_s3 import free_port, is_listening
 
 pytestmark = pytest.mark.functional
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def wait_for(url: str, process: subprocess.Popen[bytes], timeout: float = 60) -> requests.Response:
-    """Return the first answer from url, failing if the process dies or time runs out."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert process.poll() is None, process.stdout.read().decode() if process.stdout else ""
-        try:
-            return requests.get(url, timeout=2)
-        except requests.ConnectionError:
-            time.sleep(0.2)
-    pytest.fail(f"{url} did not answer in {timeout:.0f} s")
 
 
 def test_runlocal_serves_the_app_and_ctrl_c_stops_everything(tmp_path):
@@ -58,18 +46,7 @@ def test_runlocal_serves_the_app_and_ctrl_c_stops_everything(tmp_path):
         login = wait_for(f"http://127.0.0.1:{app_port}/accounts/login/", process)
         assert login.status_code == 200
         assert is_listening("127.0.0.1", s3_port)
-        session = requests.Session()
-        session.get(f"http://127.0.0.1:{app_port}/accounts/login/", timeout=5)
-        signed_in = session.post(
-            f"http://127.0.0.1:{app_port}/accounts/login/",
-            data={
-                "username": "demo",
-                "password": "demo",
-                "csrfmiddlewaretoken": session.cookies["csrftoken"],
-            },
-            timeout=5,
-        )
-        assert signed_in.url.endswith("/upload/")
+        sign_in(f"http://127.0.0.1:{app_port}", "demo", "demo")  # lands on /upload/
         preflight = requests.options(
             f"http://127.0.0.1:{s3_port}/local-bucket",
             headers={

@@ -8,11 +8,8 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import requests
 
 ROOT = Path(__file__).resolve().parents[2]
 HOST_APP = ROOT / "tests" / "hostproject" / "library"
@@ -172,21 +169,6 @@ def stop(process: subprocess.Popen[str]) -> None:
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()
-
-
-def wait_for(url: str, process: subprocess.Popen[str], log: Path, timeout: float = 60) -> None:
-    """Wait until url answers, failing with the process's output if it dies first."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"the server exited {process.returncode}:\n{log.read_text()}")
-        try:
-            requests.get(url, timeout=2)
-            return
-        except requests.ConnectionError:
-            time.sleep(0.2)
-    stop(process)
-    raise AssertionError(f"{url} did not answer in {timeout:.0f} s:\n{log.read_text()}")
 
 
 # `import … from "./x.js"`, `export … from "./x.js"`, `import "./x.js"` (not JSDoc's type imports).
