@@ -339,6 +339,14 @@ def test_uploaded_record_downloads_under_its_original_name(api, bucket):
     assert "X-Amz-Expires=300" in url
 
 
+def test_a_misleading_extension_is_not_what_the_download_is_named(api, bucket):
+    png = media_bytes("image/png", 1024)
+    upload_and_complete(api, png, filename="invoice.html", content_type="image/png")
+    url = api.get(f"/api/media/{MediaFile.objects.get().id}/").json()["download_url"]
+    download = requests.get(url, timeout=10)
+    assert download.headers["Content-Disposition"] == 'attachment; filename="invoice.png"'
+
+
 def test_delete_removes_record_and_object(api, bucket):
     upload_and_complete(api, media_bytes("video/mp4", 1024))
     record = MediaFile.objects.get()

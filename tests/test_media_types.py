@@ -10,6 +10,7 @@ from uploads.media_types import (
     SNIFF_BYTES,
     MediaType,
     content_problem,
+    download_name,
     extension_for,
     identify,
     is_known,
@@ -293,3 +294,41 @@ def test_mpeg_2_layer_iii_frames_without_an_id3_tag_are_mp3():
 
 def test_a_lone_mpeg_audio_frame_header_is_not_enough():
     assert identify(b"\xff\xf3\x80\xc4" + bytes(400)) is None
+
+
+@pytest.mark.parametrize(
+    ("filename", "content_type", "offered"),
+    [
+        ("x.html", "image/png", "x.png"),  # the stem kept, the extension the verified type's
+        ("Report.PDF.exe", "video/mp4", "Report.PDF.mp4"),
+        ("photo.jpeg", "image/jpeg", "photo.jpeg"),  # another name of the same type
+        ("photo.JPG", "image/jpeg", "photo.JPG"),
+        ("scan.tif", "image/tiff", "scan.tif"),
+        ("clip.mov", "video/mp4", "clip.mov"),  # the same container family
+        ("voice.webm", "audio/webm", "voice.webm"),
+        ("clip", "video/mp4", "clip.mp4"),  # no extension: the type's is added
+        (".hidden", "image/png", ".hidden.png"),
+        ("notes.exe", "application/pdf", "notes.pdf"),  # unchecked types: Python's name for it
+        ("blob", "application/x-unheard-of", "blob"),  # nothing known to say
+    ],
+)
+def test_a_download_is_named_after_the_verified_type(filename, content_type, offered):
+    assert download_name(filename, content_type) == offered
+
+
+@pytest.mark.parametrize("declared", ["audio/wav", "video/x-msvideo", "image/webp"])
+def test_a_bare_riff_of_an_unknown_form_type_is_refused(declared):
+    riff = b"RIFF" + (4096).to_bytes(4, "little") + b"XYZW" + random.randbytes(600)
+    assert identify(riff) is None
+    assert content_problem(declared, riff) == (
+        f"The file's contents were not recognised as {declared}."
+    )
+
+
+def test_a_heif_whose_only_brands_are_mif1_and_miaf_is_recognised():
+    ftyp = (24).to_bytes(4, "big") + b"ftyp" + b"mif1" + bytes(4) + b"mif1" + b"miaf"
+    heif = ftyp + random.randbytes(600)
+    assert identify(heif) == "heif"
+    assert content_problem("image/heif", heif) == ""
+    assert content_problem("image/heic", heif) == ""
+    assert "HEIF" in content_problem("video/mp4", heif)

@@ -5,6 +5,7 @@ Pure: no settings, no S3. Signatures come from `puremagic`, except three the lib
 reliably (see `identify`): the ISO BMFF `ftyp` brand, MPEG-TS sync bytes and MPEG audio frames.
 """
 
+import mimetypes
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -174,6 +175,36 @@ def extension_for(content_type: str) -> str:
     """Return the key extension for a content type (".mp4"), or "" for a type not in the table."""
     media_type = MEDIA_TYPES.get(content_type)
     return media_type.extension if media_type else ""
+
+
+# Python's own table of extensions (not the machine's /etc/mime.types: the same names everywhere).
+_PYTHONS_TYPES = mimetypes.MimeTypes()
+
+
+def download_name(filename: str, content_type: str) -> str:
+    """Return the name a download is offered under: the stem as given, with an extension that
+    says the verified type (`x.html` of a PNG is `x.png`), so no name misleads about the bytes."""
+    stem, dot, extension = filename.rpartition(".")
+    proper = extension_for(content_type) or _PYTHONS_TYPES.guess_extension(content_type) or ""
+    if not dot or not stem:
+        return f"{filename}{proper}"
+    if _names_the_type(f".{extension.lower()}", content_type) or not proper:
+        return filename
+    return f"{stem}{proper}"
+
+
+def _names_the_type(extension: str, content_type: str) -> bool:
+    """Tell whether an extension is one people give files of this type (same container family)."""
+    if extension == extension_for(content_type):
+        return True
+    guessed = _PYTHONS_TYPES.guess_type(f"name{extension}")[0]
+    if guessed == content_type:
+        return True
+    ours = MEDIA_TYPES.get(content_type)
+    theirs = [row for row in MEDIA_TYPES.values() if row.extension == extension]
+    if guessed in MEDIA_TYPES:
+        theirs.append(MEDIA_TYPES[guessed])
+    return ours is not None and any(row.families & ours.families for row in theirs)
 
 
 def is_known(content_type: str) -> bool:

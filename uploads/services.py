@@ -23,6 +23,7 @@ from uploads import (
     field_values,
     idempotency,
     keys,
+    media_types,
     multipart,
     quotas,
     registry,
@@ -337,8 +338,9 @@ def download_url(media_file: MediaFile) -> str | None:
     """Return a short-lived download link for an uploaded record, else None."""
     if media_file.status != MediaFile.Status.UPLOADED:
         return None
+    filename = media_types.download_name(media_file.filename, media_file.content_type)
     return storage.presign_download(
-        key=media_file.key, filename=media_file.filename, expires_in=conf.download_expires()
+        key=media_file.key, filename=filename, expires_in=conf.download_expires()
     )
 
 
