@@ -96,3 +96,16 @@ def test_claiming_a_deleted_record_raises_does_not_exist(pending):
     MediaFile.objects.filter(pk=pending.pk).delete()
     with pytest.raises(MediaFile.DoesNotExist):
         claims.claim(pending, wait=0)
+
+
+def test_releasing_a_stale_claim_leaves_the_live_claim_of_another_worker(pending):
+    stale = claims.claim(pending, wait=0)
+    # Its lease ran out (the worker stalled); another worker claims the record.
+    MediaFile.objects.filter(pk=pending.pk).update(claimed_until=timezone.now())
+    live = claims.claim(MediaFile.objects.get(pk=pending.pk), wait=0)
+    assert live.token is not None and live.token != stale.token
+    claims.release(stale)  # the stalled worker wakes up and gives back what it no longer holds
+    row = MediaFile.objects.get(pk=pending.pk)
+    assert row.claim_token == live.token and row.claimed_until > timezone.now()
+    with pytest.raises(Busy):
+        claims.claim(row, wait=0)

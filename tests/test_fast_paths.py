@@ -262,3 +262,45 @@ def test_fast_timestamps_are_botocores(value):
     from uploads.storage.client import fast_timestamp
 
     assert fast_timestamp(value) == parse_timestamp(value)
+
+
+def test_a_fast_signer_that_disagrees_with_botocore_hands_every_request_back_to_it(monkeypatch):
+    monkeypatch.setattr(signing, "_learnt", {})
+    real_url, real_post = signing.presigned_url, signing.presigned_post
+
+    def wrong_url(*args: Any, **kwargs: Any) -> str:
+        return real_url(*args, **kwargs).replace("X-Amz-Signature=", "X-Amz-Signature=0")
+
+    def wrong_post(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        form = real_post(*args, **kwargs)
+        return {**form, "fields": {**form["fields"], "x-amz-signature": "0"}}
+
+    monkeypatch.setattr(signing, "presigned_url", wrong_url)
+    monkeypatch.setattr(signing, "presigned_post", wrong_post)
+    client = s3_client(*CONFIGURATIONS[0])
+    for _ in range(2):  # the probe, then the requests after it: botocore signs each
+        url = signing.upload_part_url(
+            client,
+            bucket="b",
+            key="media/k.mp4",
+            upload_id="u",
+            part_number=1,
+            size=9,
+            expires_in=60,
+        )
+        download = signing.download_url(
+            client, bucket="b", key="media/k.mp4", disposition="attachment", expires_in=60
+        )
+        form = signing.post_form(
+            client,
+            bucket="b",
+            key="incoming/k.mp4",
+            fields={"Content-Type": "video/mp4"},
+            conditions=[{"Content-Type": "video/mp4"}, ["content-length-range", 9, 9]],
+            expires_in=60,
+        )
+        for signed in (url, download):
+            assert "X-Amz-Signature=0" not in signed
+            assert len(dict(parse_qsl(urlsplit(signed).query))["X-Amz-Signature"]) == 64
+        assert len(form["fields"]["x-amz-signature"]) == 64
+    assert all(known.endpoint is None for known in signing._learnt.values())

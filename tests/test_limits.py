@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.db import connections
+from django.db import IntegrityError, connections, transaction
 from django.utils import timezone
 
 from tests.support.media import media_bytes
@@ -78,6 +78,15 @@ def test_bytes_over_the_quota_are_refused_before_anything_is_signed(api, bucket,
     uploads = bucket.client.list_multipart_uploads(Bucket=bucket.name).get("Uploads", [])
     assert len(uploads) == 1  # the refused one started nothing in the bucket
     assert MediaFile.objects.count() == 1
+
+
+def test_the_bytes_of_finished_uploads_still_count(api, bucket, settings):
+    settings.UPLOAD_USER_QUOTA_BYTES = 3000
+    created = send(api, media_bytes("video/mp4", 2000))
+    assert api.post(f"/api/media/{created['id']}/complete/").json()["status"] == "uploaded"
+    refused = create(api, size=2000)
+    assert refused.status_code == 403 and refused.json()["code"] == "quota_exceeded"
+    assert create(api, size=1000).status_code == 201
 
 
 def test_failed_and_cancelled_uploads_give_their_space_back(api, bucket, settings):
@@ -191,6 +200,38 @@ def test_keys_are_forgotten_after_a_day(api, bucket):
     assert second["id"] != first["id"]
     IdempotencyKey.objects.update(created_at=timezone.now() - timedelta(days=2))
     assert idempotency.forget_old() == 1
+
+
+def test_forgetting_stale_keys_never_deletes_a_recent_use(api, other_api, bucket):
+    key = str(uuid.uuid4())
+    mine = create(api, key=key).json()
+    theirs = create(other_api, key=key).json()  # bob's recent use of the same key
+    IdempotencyKey.objects.filter(media_file_id=mine["id"]).update(
+        created_at=timezone.now() - timedelta(days=2)
+    )
+    again = create(api, key=key).json()  # alice's key is stale: a new record, stored anew
+    assert again["id"] != mine["id"]
+    assert idempotency.forget_old() == 0  # alice's stale use was replaced; nothing else is old
+    remembered = {str(row.media_file_id) for row in IdempotencyKey.objects.filter(key=key)}
+    assert remembered == {again["id"], theirs["id"]}
+    assert create(other_api, key=key).json()["id"] == theirs["id"]
+
+
+def test_storing_a_key_again_never_deletes_its_recent_use(api, bucket, user):
+    """A concurrent repeat that got past the lookup must fail on the constraint and replay the
+    recent use, not replace it with a second record for one key."""
+    key = str(uuid.uuid4())
+    first = create(api, key=key).json()
+    second = create(api).json()  # another record the racing request would have made
+    with pytest.raises(IntegrityError), transaction.atomic():
+        idempotency.remember(
+            owner=user,
+            key=key,
+            digest="d" * 64,
+            media_file=MediaFile.objects.get(pk=second["id"]),
+            stale=True,
+        )
+    assert str(IdempotencyKey.objects.get(owner=user, key=key).media_file_id) == first["id"]
 
 
 def test_a_repeat_is_answered_before_throttles_and_quotas(api, bucket, settings):
