@@ -106,6 +106,7 @@ def test_releasing_a_stale_claim_leaves_the_live_claim_of_another_worker(pending
     assert live.token is not None and live.token != stale.token
     claims.release(stale)  # the stalled worker wakes up and gives back what it no longer holds
     row = MediaFile.objects.get(pk=pending.pk)
-    assert row.claim_token == live.token and row.claimed_until > timezone.now()
+    assert row.claim_token == live.token
+    assert row.claimed_until is not None and row.claimed_until > timezone.now()
     with pytest.raises(Busy):
         claims.claim(row, wait=0)

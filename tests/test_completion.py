@@ -120,16 +120,21 @@ def policy_expiry(upload_descriptor: dict[str, Any]) -> str:
 
 
 @pytest.mark.django_db
-def test_a_post_deadline_allows_the_transfer_at_the_minimum_throughput(api, bucket, settings):
+def test_a_post_deadline_allows_the_transfer_at_the_minimum_throughput(
+    api, bucket, settings, monkeypatch
+):
     settings.UPLOAD_POLICY_EXPIRES = 60
     settings.UPLOAD_MIN_THROUGHPUT = 1000
-    before = timezone.now()
+    # One frozen whole second for the record and the policy, so both can be compared exactly.
+    frozen = timezone.now().replace(microsecond=0)
+    monkeypatch.setattr(timezone, "now", lambda: frozen)
+    monkeypatch.setattr(time, "time", frozen.timestamp)
     created = declare(api, media_bytes("video/mp4", 10_000))
     record = MediaFile.objects.get()
-    assert record.expires_at is not None
     # 60 s for the policy plus 10,000 bytes at 1,000 bytes a second.
-    assert timedelta(seconds=69) <= record.expires_at - before <= timedelta(seconds=71)
-    assert policy_expiry(created["upload"]).startswith(record.expires_at.strftime("%Y-%m-%dT%H:%M"))
+    assert record.created_at == frozen
+    assert record.expires_at == frozen + timedelta(seconds=70)
+    assert policy_expiry(created["upload"]) == record.expires_at.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @pytest.mark.django_db
@@ -314,6 +319,24 @@ def test_delete_racing_complete_never_answers_500(user, bucket, live_server, mon
         assert deleted in {204, 404, 409}, codes
     assert not MediaFile.objects.exists()
     assert bucket.keys() == []
+
+
+@pytest.mark.django_db
+def test_a_record_deleted_after_the_promotion_copy_leaves_no_media_object(api, bucket, monkeypatch):
+    created = send(api, media_bytes("video/mp4", 2048))
+    real_copy = storage.copy_object
+    copied: list[str] = []
+
+    def owner_deletes_it_meanwhile(**kwargs: str) -> str:
+        etag = real_copy(**kwargs)
+        copied.append(kwargs["target_key"])
+        MediaFile.objects.filter(pk=created["id"]).delete()
+        return etag
+
+    monkeypatch.setattr(storage, "copy_object", owner_deletes_it_meanwhile)
+    assert api.post(f"/api/media/{created['id']}/complete/").status_code == 404
+    assert copied == [f"media/{created['id']}.mp4"]
+    assert bucket.keys() == [created["key"]]  # the scratch copy only, for the lifecycle rule
 
 
 @pytest.mark.django_db

@@ -82,6 +82,31 @@ def test_bytes_swapped_between_verification_and_promotion_are_never_promoted(
     assert services.reverify(media_file=MediaFile.objects.get()).ok
 
 
+def verified_before_the_media_prefix(bucket: Bucket, created: dict[str, Any]) -> str:
+    """Make a record uploaded and served from its scratch key, as before the media prefix."""
+    etag = str(bucket.client.head_object(Bucket=bucket.name, Key=created["key"])["ETag"]).strip('"')
+    MediaFile.objects.filter(pk=created["id"]).update(status=MediaFile.Status.UPLOADED, etag=etag)
+    return etag
+
+
+@pytest.mark.django_db
+def test_the_legacy_move_copies_only_the_object_that_was_verified(api, strict_bucket):
+    kept, swapped = send(api, BODY), send(api, BODY)
+    verified_before_the_media_prefix(strict_bucket, kept)
+    etag = verified_before_the_media_prefix(strict_bucket, swapped)
+    strict_bucket.put(swapped["key"], media_bytes("video/mp4", len(BODY)), "video/mp4")
+    out = io.StringIO()
+
+    call_command("reconcile_uploads", stdout=out)
+
+    assert f"moved {kept['id']} from {kept['key']} to media/{kept['id']}.mp4" in out.getvalue()
+    report = f"REPORT uploaded record {swapped['id']}: {swapped['key']} is not the verified object"
+    assert report in out.getvalue()
+    assert sorted(strict_bucket.keys()) == sorted([f"media/{kept['id']}.mp4", swapped["key"]])
+    record = MediaFile.objects.get(pk=swapped["id"])
+    assert (record.key, record.etag) == (swapped["key"], etag)
+
+
 # ---------------------------------------------------------------- slow uploads
 
 

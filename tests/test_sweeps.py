@@ -54,6 +54,12 @@ def open_uploads(bucket) -> list[str]:
     return [item["Key"] for item in listing.get("Uploads", [])]
 
 
+def open_upload_ids(bucket) -> list[tuple[str, str]]:
+    """Return the (key, upload id) of every multipart upload the bucket holds open."""
+    listing = bucket.client.list_multipart_uploads(Bucket=bucket.name)
+    return [(item["Key"], item["UploadId"]) for item in listing.get("Uploads", [])]
+
+
 def overdue(media_id: str) -> None:
     """Put a record's deadline two hours in the past (beyond the default grace)."""
     MediaFile.objects.filter(pk=media_id).update(expires_at=timezone.now() - timedelta(hours=2))
@@ -150,6 +156,51 @@ def test_reconcile_aborts_multipart_uploads_no_live_record_owns(api, bucket, sma
     assert f"aborted orphan multipart upload of {orphan_key}" in printed
     assert f"aborted orphan multipart upload of {record.key}" in printed
     assert open_uploads(bucket) == [live["key"]]
+
+
+@pytest.mark.django_db
+def test_reconcile_aborts_another_upload_left_on_a_pending_records_key(api, bucket, small_parts):
+    declare(api, media_bytes("video/mp4", 6 * MiB))
+    record = MediaFile.objects.get()
+    bucket.client.create_multipart_upload(Bucket=bucket.name, Key=record.key)
+
+    printed = run("reconcile_uploads", "--grace", "0")
+
+    assert f"aborted orphan multipart upload of {record.key}" in printed
+    assert open_upload_ids(bucket) == [(record.key, record.upload_id)]
+    assert MediaFile.objects.get().status == MediaFile.Status.PENDING
+
+
+@pytest.mark.django_db
+def test_reconcile_aborts_orphan_multipart_uploads_under_the_scratch_prefix(api, bucket):
+    waiting = declare(api, media_bytes("video/mp4", 2048))  # a POST upload: it has no upload id
+    orphan = f"incoming/{uuid.uuid4()}.mp4"
+    for key in (orphan, waiting["key"]):
+        bucket.client.create_multipart_upload(Bucket=bucket.name, Key=key)
+
+    printed = run("reconcile_uploads", "--grace", "0")
+
+    assert f"aborted orphan multipart upload of {orphan}" in printed
+    assert f"aborted orphan multipart upload of {waiting['key']}" in printed
+    assert open_uploads(bucket) == []
+
+
+@pytest.mark.django_db
+def test_reconcile_does_not_report_the_media_object_of_a_promotion_in_flight(api, bucket):
+    created = send(api, media_bytes("video/mp4", 2048))
+    # Another worker has verified it and copied it to its media key, and is about to settle it.
+    MediaFile.objects.filter(pk=created["id"]).update(
+        claimed_until=timezone.now() + timedelta(minutes=1)
+    )
+    target = f"media/{created['id']}.mp4"
+    bucket.client.copy_object(
+        Bucket=bucket.name, Key=target, CopySource={"Bucket": bucket.name, "Key": created["key"]}
+    )
+
+    printed = run("reconcile_uploads", "--grace", "0")
+
+    assert "REPORT" not in printed
+    assert sorted(bucket.keys()) == sorted([created["key"], target])
 
 
 @pytest.mark.django_db(transaction=True)

@@ -197,7 +197,7 @@ def _names_the_type(extension: str, content_type: str) -> bool:
     """Tell whether an extension is one people give files of this type (same container family)."""
     if extension == extension_for(content_type):
         return True
-    guessed = _PYTHONS_TYPES.guess_type(f"name{extension}")[0]
+    guessed = _PYTHONS_TYPES.guess_type(f"name{extension}")[0] or ""
     if guessed == content_type:
         return True
     ours = MEDIA_TYPES.get(content_type)
