@@ -20,6 +20,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from rest_framework.authtoken.models import Token
 
+from tests.support.fake_app import answering_server
 from tests.support.media import media_bytes
 from uploads import multipart
 from uploads.local_s3 import free_port
@@ -567,6 +568,110 @@ def test_failed_requests_are_retried_and_refused_part_urls_signed_again(
     puts = [e.query["partNumber"][0] for e in storage_seen if e.method == "PUT"]
     assert sorted(puts) == ["1", "1", "2", "2", "3", "4"]
     assert len([e for e in api_seen if e.path.endswith("/complete/")]) == 2
+
+
+# ---------------------------------------------------------------- hostile servers
+
+
+# Runs the command in its arguments, its stdout dropped, and prints its peak RSS in bytes. A fresh
+# interpreter, because Linux reports a child's peak RSS as at least its parent's at the fork.
+_PEAK_RSS = (
+    "import os, subprocess, sys\n"
+    "process = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL)\n"
+    "_, status, usage = os.wait4(process.pid, 0)\n"
+    "print(usage.ru_maxrss * 1024)\n"
+    "sys.exit(os.waitstatus_to_exitcode(status))\n"
+)
+
+
+def run_cli_measured(*args: str, server: str, token: str) -> tuple[int, str, int]:
+    """Run the uploader to its end; return its exit status, its stderr and its peak RSS."""
+    completed = subprocess.run(
+        [sys.executable, "-c", _PEAK_RSS, *cli_command(*args, server=server)],
+        env=cli_env(token),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    return completed.returncode, completed.stderr, int(completed.stdout)
+
+
+@pytest.mark.parametrize(
+    "status",
+    [201, 302],
+    ids=["created", "redirect"],  # a redirect: requests would read its whole body
+)
+def test_a_100_mb_answer_is_one_line_and_little_memory(tmp_path, status):
+    path = tmp_path / "clip.mp4"
+    write_clip(path, 4096)
+    headers = {"Location": "http://localhost:9/api/media/"} if status == 302 else {}
+
+    with answering_server(status, headers=headers, json_bytes=100 * 10**6) as (server, received):
+        returncode, stderr, peak_rss = run_cli_measured(str(path), server=server, token="T")
+
+    assert returncode == 1
+    assert stderr.splitlines() == [
+        f"{path}: the server's answer is larger than 4 MiB; is --server the app's address?"
+    ]
+    assert [request.method for request in received] == ["GET", "POST"]  # pending list, create
+    assert peak_rss < 100 * 10**6, f"peak RSS {peak_rss / 10**6:.0f} MB"
+
+
+def test_a_100_mb_answer_from_storage_is_one_line_and_little_memory(
+    live_server, bucket, settings, token, tmp_path
+):
+    path = tmp_path / "clip.mp4"
+    write_clip(path, 4096)
+
+    with answering_server(200, json_bytes=100 * 10**6) as (storage_url, received):
+        settings.AWS_S3_ENDPOINT_URL = storage_url
+        returncode, stderr, peak_rss = run_cli_measured(
+            str(path), server=live_server.url, token=token
+        )
+
+    assert returncode == 1
+    assert stderr.splitlines() == [f"{path}: storage's answer is larger than 64 KiB"]
+    assert [request.method for request in received] == ["POST"]
+    assert peak_rss < 100 * 10**6, f"peak RSS {peak_rss / 10**6:.0f} MB"
+
+
+def test_a_redirect_to_another_host_is_not_followed_and_gets_no_token(tmp_path):
+    path = tmp_path / "clip.mp4"
+    write_clip(path, 4096)
+
+    with answering_server(200) as (elsewhere, elsewhere_received):
+        target = elsewhere.replace("127.0.0.1", "localhost") + "/api/media/"
+        with answering_server(302, headers={"Location": target}) as (server, received):
+            completed = run_cli(str(path), server=server, token="secret-token")
+
+    assert completed.returncode == 1
+    assert_no_traceback(completed)
+    assert completed.stderr.splitlines() == [
+        f"{path}: the server redirects to {target}; use that address as --server"
+    ]
+    assert [request.headers["Authorization"] for request in received] == ["Token secret-token"] * 2
+    assert elsewhere_received == []
+
+
+def test_a_redirect_from_storage_is_not_followed(live_server, bucket, settings, token, tmp_path):
+    path = tmp_path / "clip.mp4"
+    write_clip(path, 4096)
+
+    with answering_server(200) as (elsewhere, elsewhere_received):
+        moved = Answer(302, headers={"Location": f"{elsewhere}/bucket/"})
+        with proxy(
+            bucket.client.meta.endpoint_url,
+            lambda exchange, seen: moved if exchange.method == "POST" else None,
+        ) as (storage_url, _):
+            settings.AWS_S3_ENDPOINT_URL = storage_url
+            completed = run_cli(str(path), server=live_server.url, token=token)
+
+    assert completed.returncode == 1
+    assert_no_traceback(completed)
+    assert completed.stderr.splitlines() == [f"{path}: storage refused the file (302 Found)"]
+    assert elsewhere_received == []
 
 
 # ---------------------------------------------------------------- the package itself

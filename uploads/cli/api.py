@@ -1,5 +1,6 @@
 """The app's upload API: token, Idempotency-Key, retries, and its error answers as exceptions."""
 
+import json
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -9,8 +10,22 @@ from typing import Any, TypeVar
 import requests
 
 from uploads.cli import answers
-from uploads.cli.errors import ApiError, StartOver, TokenRefused, Transient, UploadError
-from uploads.cli.http import CONNECT_TIMEOUT, local_deadline, now, retry_after, unreachable
+from uploads.cli.errors import (
+    AnswerTooLarge,
+    ApiError,
+    StartOver,
+    TokenRefused,
+    Transient,
+    UploadError,
+)
+from uploads.cli.http import (
+    CONNECT_TIMEOUT,
+    local_deadline,
+    now,
+    read_answer,
+    retry_after,
+    unreachable,
+)
 from uploads.cli.retry import RetryPolicy, with_retries
 
 T = TypeVar("T")
@@ -18,6 +33,10 @@ T = TypeVar("T")
 API_TIMEOUT = 60.0
 # Completing assembles a multipart upload and reads the object back: slow on a large file.
 COMPLETE_TIMEOUT = 600.0
+# The app answers JSON of a few KiB; its largest answer, a new record with 100 signed part URLs,
+# stays under 200 KiB. More than this is not the app (a wrong --server, or a hostile one): it is
+# not read further, so a huge answer cannot exhaust memory.
+API_ANSWER_LIMIT = 4 * 1024**2
 # Conflicts after which the record cannot take the file any more, but a new upload can.
 _START_OVER_CODES = {"upload_expired", "parts_gone"}
 _START_OVER_STATUSES = {"expired", "aborted"}
@@ -68,7 +87,9 @@ class ApiClient:
             "size": size,
             "first_part_count": first_part_count,
         }
-        answer = self._call("POST", "", json=declared, headers={"Idempotency-Key": idempotency_key})
+        answer = self._call(
+            "POST", "", payload=declared, headers={"Idempotency-Key": idempotency_key}
+        )
         deadline_of = _deadline_of(answer)
         return self._read(
             answer,
@@ -86,7 +107,7 @@ class ApiClient:
 
     def sign(self, record_id: str, part_numbers: list[int]) -> list[answers.SignedPart]:
         """Sign PUT URLs for these parts (at most 100)."""
-        answer = self._call("POST", f"{record_id}/parts/", json={"part_numbers": part_numbers})
+        answer = self._call("POST", f"{record_id}/parts/", payload={"part_numbers": part_numbers})
 
         deadline_of = _deadline_of(answer)
         return self._read(
@@ -104,7 +125,9 @@ class ApiClient:
         body = None
         if etags:
             body = {"parts": [{"part_number": n, "etag": etags[n]} for n in sorted(etags)]}
-        answer = self._call("POST", f"{record_id}/complete/", json=body, timeout=COMPLETE_TIMEOUT)
+        answer = self._call(
+            "POST", f"{record_id}/complete/", payload=body, timeout=COMPLETE_TIMEOUT
+        )
         return self._read(answer, answers.record)
 
     def _read(self, answer: Answer, reader: Callable[[Any], T]) -> T:
@@ -122,7 +145,7 @@ class ApiClient:
         method: str,
         path: str,
         *,
-        json: Any = None,
+        payload: Any = None,
         params: dict[str, str] | None = None,
         headers: dict[str, str] | None = None,
         timeout: float = API_TIMEOUT,
@@ -136,23 +159,30 @@ class ApiClient:
                 response = self._session.request(
                     method,
                     url,
-                    json=json,
+                    json=payload,
                     params=params,
                     headers={**self._headers, **(headers or {})},
                     timeout=(CONNECT_TIMEOUT, timeout),
-                    allow_redirects=False,
+                    allow_redirects=False,  # a redirect would carry the token elsewhere
+                    stream=True,
                 )
+                content = read_answer(response, API_ANSWER_LIMIT)
             except (requests.ConnectionError, requests.Timeout) as error:
                 raise Transient(UploadError(unreachable(url, error))) from error
+            except AnswerTooLarge as error:
+                raise ApiError(
+                    f"the server's answer is {error}; is --server the app's address?",
+                    status=response.status_code,
+                ) from error
             if 200 <= response.status_code < 300:
                 try:
-                    return Answer(response.json(), response, sent_at)
+                    return Answer(json.loads(content), response, sent_at)
                 except ValueError as error:
                     raise ApiError(
                         f"{url} answered something other than JSON; is --server the app?",
                         status=response.status_code,
                     ) from error
-            raise _error(response)
+            raise _error(response, content)
 
         return with_retries(attempt, self._policy, self._cancel)
 
@@ -162,11 +192,11 @@ def _deadline_of(answer: Answer) -> Callable[[datetime], float]:
     return lambda expires_at: local_deadline(expires_at, answer.response, answer.sent_at)
 
 
-def _error(response: requests.Response) -> Exception:
+def _error(response: requests.Response, content: bytes) -> Exception:
     """Translate a non-2xx answer: Transient when worth retrying, else an ApiError to report."""
     status = response.status_code
     try:
-        body = response.json()
+        body = json.loads(content)
     except ValueError:
         body = None
     if not isinstance(body, dict):

@@ -44,6 +44,14 @@ class Cancelled(Exception):
     """The run was interrupted; transfers stop at their next chunk."""
 
 
+class AnswerTooLarge(Exception):
+    """An answer's body went past the bytes its reader holds: not the server it should be."""
+
+    def __init__(self, limit: int) -> None:
+        unit, scale = ("MiB", 1024**2) if limit % 1024**2 == 0 else ("KiB", 1024)
+        super().__init__(f"larger than {limit // scale} {unit}")
+
+
 class Transient(Exception):
     """A failure worth trying again after a delay (5xx, 429, a dropped connection)."""
 

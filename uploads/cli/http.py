@@ -1,4 +1,5 @@
-"""HTTP plumbing shared by the API client and the S3 transfers: pooled sessions, header parsing."""
+"""HTTP plumbing shared by the API client and the S3 transfers: pooled sessions that follow no
+redirect, answers read within a size limit, header parsing."""
 
 import email.utils
 import time
@@ -9,10 +10,15 @@ from urllib.parse import urlsplit
 import requests
 from requests.adapters import HTTPAdapter
 
+from uploads.cli.errors import AnswerTooLarge
+
 USER_AGENT = "mediaupload-cli/0.1"
 # Bodies are read and sent in 1 MiB blocks (urllib3's default is 16 KiB: many more Python calls).
 BLOCK_SIZE = 1024**2
 CONNECT_TIMEOUT = 10.0
+# Answers are read this many bytes at a time, so memory holds at most a limit and one piece more
+# (small, because urllib3 before 2.6 inflates a whole piece of a compressed answer at once).
+_ANSWER_PIECE = 16 * 1024
 # What a connection failure says, in the words of the OS or of urllib3, for a one-line message.
 _REASONS = (
     "connection refused",
@@ -38,14 +44,35 @@ class _PooledAdapter(HTTPAdapter):
         )
 
 
+class _NoRedirectSession(requests.Session):
+    """A Session that sees no redirect to follow: a 3xx is an answer like any other."""
+
+    def get_redirect_target(self, resp: requests.Response) -> str | None:
+        """Return None: even with allow_redirects=False, requests reads a redirect's whole body
+        (no size limit) to prepare the request that would follow it."""
+        return None
+
+
 def make_session(pool_size: int) -> requests.Session:
     """Return a Session keeping up to `pool_size` connections per host alive, for parallel work."""
-    session = requests.Session()
+    session = _NoRedirectSession()
     adapter = _PooledAdapter(pool_connections=4, pool_maxsize=pool_size)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     session.headers["User-Agent"] = USER_AGENT
     return session
+
+
+def read_answer(response: requests.Response, limit: int) -> bytes:
+    """Return the body of an answer requested with stream=True; raise AnswerTooLarge rather than
+    hold more than `limit` bytes of it."""
+    body = bytearray()
+    for piece in response.iter_content(_ANSWER_PIECE):
+        body += piece
+        if len(body) > limit:
+            response.close()  # drops the connection, the rest of the answer unread
+            raise AnswerTooLarge(limit)
+    return bytes(body)
 
 
 def retry_after(response: requests.Response) -> float | None:
