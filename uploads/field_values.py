@@ -35,15 +35,3 @@ def unsign(value: str, *, user_id: Any, field_id: str) -> str:
     if payload.get("user") != user_id or payload.get("field") != field_id:
         raise BadFieldValue("signed for another user or field")
     return str(payload.get("record", ""))
-
-
-def peek(value: str) -> str:
-    """Return the record id a genuine value names, whoever it was signed for ('' if none).
-
-    For showing the file again after another field's error, never for accepting it.
-    """
-    try:
-        payload = signing.loads(value, salt=_SALT, max_age=conf.field_value_max_age())
-    except signing.BadSignature:
-        return ""
-    return str(payload.get("record", "")) if isinstance(payload, dict) else ""

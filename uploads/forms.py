@@ -1,18 +1,33 @@
 """The form side of MediaFileField: a form field that accepts only a fresh, signed upload of the
-submitting user (or the value it already had), and a widget that uploads straight to the bucket."""
+submitting user (or the value its object already holds), and a widget that uploads straight to the
+bucket and shows only a record the same rule lets through."""
 
 import json
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from django import forms
-from django.core.exceptions import ValidationError
+from django.core.exceptions import FieldDoesNotExist, ValidationError
+from django.db import models
 from django.forms.boundfield import BoundField
 
 from uploads import field_values, registry, services
 from uploads.client_config import client_config
 from uploads.middleware import current_user
 from uploads.models import MediaFile
+
+
+@dataclass(frozen=True)
+class BoundValue:
+    """A widget's value, with the record id its form's object holds now ('' if none)."""
+
+    value: str
+    current: str
+
+    def __str__(self) -> str:
+        """Render as the value itself (as the field's hidden initial input does)."""
+        return self.value
 
 
 class MediaFileWidget(forms.Widget):
@@ -30,9 +45,11 @@ class MediaFileWidget(forms.Widget):
         self.field_id = field_id
 
     def get_context(self, name: str, value: Any, attrs: dict[str, Any] | None) -> dict[str, Any]:
-        """Add the attached record (for its preview) and the uploader's settings."""
-        context = super().get_context(name, value, attrs)
-        record = _attached(value)
+        """Add the record the value may show (for its preview) and the uploader's settings."""
+        bound = value if isinstance(value, BoundValue) else BoundValue(_text(value), current="")
+        record = _shown(bound.value, current=bound.current, field_id=self.field_id)
+        # A value that may not be shown is not echoed either: re-submitting it could only fail.
+        context = super().get_context(name, bound.value if record else "", attrs)
         config = client_config(registry.limits_for(self.field_id), field=self.field_id)
         context["widget"].update(
             record=record,
@@ -47,28 +64,79 @@ class MediaFileWidget(forms.Widget):
         """Point the field's label at the file picker (a hidden input can't be labelled)."""
         return f"{id_}_file" if id_ else id_
 
-    def format_value(self, value: Any) -> str:
-        """Render a record as its id; anything else (a signed value) as it came."""
-        if isinstance(value, MediaFile):
-            return str(value.pk)
-        return "" if value is None else str(value)
+
+def _shown(value: str, *, current: str, field_id: str) -> MediaFile | None:
+    """Return the record a form value may show: the one its object holds now, or the signed-in
+    user's own upload named by a value signed for them and this field; None for anything else."""
+    if not value:
+        return None
+    if value == current:
+        return MediaFile.objects.filter(pk=current).first()
+    user = current_user()
+    if user is None or not user.is_authenticated:
+        return None
+    return _own_upload(value, user=user, field_id=field_id)
 
 
-def _attached(value: Any) -> MediaFile | None:
-    """Return the record a widget value shows: an id, or a signed value's record."""
-    if isinstance(value, MediaFile):
-        return value
-    text = "" if value is None else str(value)
+def _own_upload(value: str, *, user: Any, field_id: str) -> MediaFile | None:
+    """Return the user's record a value signed for them and this field names, else None."""
     try:
-        record_id = str(uuid.UUID(text))
+        record_id = field_values.unsign(value, user_id=user.pk, field_id=field_id)
+    except field_values.BadFieldValue:
+        return None
+    return MediaFile.objects.filter(pk=record_id, owner=user).first()
+
+
+def _text(value: Any) -> str:
+    """Return a value as the text its input holds."""
+    if isinstance(value, MediaFile):
+        return str(value.pk)
+    return "" if value is None else str(value)
+
+
+def _record_id(value: Any) -> str:
+    """Return a record id in its canonical form, or '' for anything else."""
+    try:
+        return str(uuid.UUID(_text(value)))
     except ValueError:
-        record_id = field_values.peek(text)
-    return MediaFile.objects.filter(pk=record_id).first() if record_id else None
+        return ""
+
+
+def held_by(instance: object, name: str) -> str | None:
+    """Return the record id a model object holds in its field `name` ('' if none), or None when
+    it is no model object or has no such field."""
+    if not isinstance(instance, models.Model):
+        return None
+    try:
+        column = getattr(instance._meta.get_field(name), "attname", None)
+    except FieldDoesNotExist:
+        return None
+    return _record_id(getattr(instance, column)) if column else None
+
+
+def _current_value(bf: BoundField) -> str:
+    """Return the record id the form's object holds in this field now ('' if none).
+
+    A ModelForm's initial data may come from the request (the admin's add page takes it from the
+    query string), so only its object is trusted; a field the object lacks (a plain form) trusts
+    the initial value its code gives.
+    """
+    held = held_by(getattr(bf.form, "instance", None), bf.name)
+    return _record_id(bf.initial) if held is None else held
+
+
+class MediaFileBoundField(BoundField):
+    """A bound upload field whose widget also learns the value the form's object holds now."""
+
+    def value(self) -> BoundValue:
+        """Return the value to render, with the current one it may always show."""
+        return BoundValue(_text(super().value()), current=_current_value(self))
 
 
 class MediaFileFormField(forms.ModelChoiceField):  # type: ignore[type-arg]
-    """Accept the value the field already had, or a new upload signed for this user and field."""
+    """Accept the value its object already holds, or a new upload signed for this user and field."""
 
+    bound_field_class = MediaFileBoundField
     default_error_messages = {
         "invalid_upload": "This file could not be verified. Please upload it again.",
         "not_uploaded": "This file has not finished uploading.",
@@ -92,20 +160,21 @@ class MediaFileFormField(forms.ModelChoiceField):  # type: ignore[type-arg]
         return str(self.prepare_value(initial) or "") != str(data or "")
 
     def _clean_bound_field(self, bf: BoundField) -> Any:
-        """Clean knowing the initial value: an unchanged value is kept without checks."""
-        # Django gives only FileField its initial value here; this field needs it too, so staff
-        # can save an object whose existing file someone else uploaded.
-        return self.clean_upload(bf.initial if self.disabled else bf.data, bf.initial)
+        """Clean knowing the object's current value: an unchanged value is kept without checks."""
+        # Django gives only FileField its initial value here; this field needs the current one
+        # too, so staff can save an object whose existing file someone else uploaded.
+        current = _current_value(bf)
+        return self.clean_upload(current if self.disabled else bf.data, current)
 
-    def clean_upload(self, data: Any, initial: Any) -> MediaFile | None:
+    def clean_upload(self, data: Any, current: str) -> MediaFile | None:
         """Return the record the value names, refusing anything but a fresh upload of one's own."""
         value = str(data or "")
         if not value:
             if self.required:
                 raise ValidationError(self.error_messages["required"], code="required")
             return None
-        if value == str(self.prepare_value(initial) or ""):
-            return MediaFile.objects.filter(pk=value).first()
+        if value == current:
+            return MediaFile.objects.filter(pk=current).first()
         return self._new_upload(value)
 
     def _new_upload(self, value: str) -> MediaFile:
@@ -113,11 +182,7 @@ class MediaFileFormField(forms.ModelChoiceField):  # type: ignore[type-arg]
         user = current_user()
         if user is None or not user.is_authenticated:
             raise ValidationError(self.error_messages["no_user"], code="no_user")
-        try:
-            record_id = field_values.unsign(value, user_id=user.pk, field_id=self.field_id)
-        except field_values.BadFieldValue as error:
-            raise ValidationError(self.error_messages["invalid_upload"], code="invalid") from error
-        record = MediaFile.objects.filter(pk=record_id, owner=user).first()
+        record = _own_upload(value, user=user, field_id=self.field_id)
         if record is None:
             raise ValidationError(self.error_messages["invalid_upload"], code="invalid")
         if record.status == MediaFile.Status.PENDING:

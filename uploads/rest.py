@@ -4,7 +4,8 @@
         video = MediaFileRelatedField(field="shows.episode.video")
 
 It takes the id of an uploaded record the request's user owns (or the signed value a form's upload
-field submits), within the field's limits, and answers with the record's id.
+field submits), within the field's limits, or the record the object already holds (an update that
+keeps it), and answers with the record's id.
 """
 
 import uuid
@@ -14,6 +15,7 @@ from typing import Any
 from rest_framework import serializers
 
 from uploads import field_values, registry
+from uploads.forms import held_by
 from uploads.limits import Limits
 from uploads.models import MediaFile
 
@@ -49,7 +51,7 @@ class MediaFileRelatedField(serializers.RelatedField):  # type: ignore[type-arg]
         return registry.limits_for(self.field_id) if self.field_id else self.own_limits
 
     def to_internal_value(self, data: Any) -> MediaFile:
-        """Return the user's uploaded record the value names, or refuse it with a field message."""
+        """Return the record the value names: the one the object holds now, or the user's upload."""
         user = self.context["request"].user
         text = str(data)
         try:
@@ -61,9 +63,10 @@ class MediaFileRelatedField(serializers.RelatedField):  # type: ignore[type-arg]
                 record_id = field_values.unsign(text, user_id=user.pk, field_id=self.field_id)
             except field_values.BadFieldValue:
                 self.fail("invalid")
-        record = MediaFile.objects.filter(pk=record_id, owner_id=user.pk).first()
-        if record is None:  # someone else's is "no such file" too: ids are not to be probed
-            self.fail("does_not_exist")
+        current = self._current()
+        if current and record_id == current:  # kept as it is, whoever uploaded it
+            return self._record(MediaFile.objects.filter(pk=current).first())
+        record = self._record(MediaFile.objects.filter(pk=record_id, owner_id=user.pk).first())
         if record.status != MediaFile.Status.UPLOADED:
             self.fail("not_uploaded", status=record.status)
         problem = self.limits.type_problem(record.content_type) or self.limits.size_problem(
@@ -72,6 +75,16 @@ class MediaFileRelatedField(serializers.RelatedField):  # type: ignore[type-arg]
         if problem:
             raise serializers.ValidationError(problem)
         return record
+
+    def _record(self, record: MediaFile | None) -> MediaFile:
+        """Return the record found, or refuse the value."""
+        if record is None:  # someone else's is "no such file" too: ids are not to be probed
+            self.fail("does_not_exist")
+        return record
+
+    def _current(self) -> str:
+        """Return the record id the serializer's object holds in this field now ('' if none)."""
+        return held_by(getattr(self.parent, "instance", None), self.source or "") or ""
 
     def to_representation(self, value: Any) -> str:
         """Answer with the record's id."""

@@ -180,6 +180,17 @@ def test_an_upload_outside_the_fields_limits_gets_no_value(staff, bucket):
     assert "Files larger than 1.0\xa0MB" in refused.json()["fields"]["field"][0]
 
 
+def test_an_upload_over_the_fields_size_is_refused(staff, staff_client, bucket):
+    api = token_client(staff)
+    big = MediaFile.objects.get(pk=uploaded(api, size=1024**2 + 1, field=""))
+    from uploads import field_values
+
+    value = field_values.sign(media_file=big, field_id=VIDEO)  # the API would not sign it
+    response = save_lesson(staff_client, value)
+    assert "Files larger than 1.0\xa0MB" in response.content.decode()
+    assert not Lesson.objects.exists()
+
+
 def test_editing_a_lesson_whose_file_someone_else_uploaded_still_saves(staff_client, user, bucket):
     media_id = uploaded(token_client(user))
     lesson = Lesson.objects.create(title="Theirs", video_id=media_id)
@@ -242,6 +253,58 @@ def test_the_drf_field_takes_an_owned_uploaded_id_and_refuses_the_rest(api, othe
     refused = api.post("/api/lessons/", {"title": "x", "video": image})
     assert "not accepted here" in str(refused.json())
     assert Lesson.objects.count() == 1
+
+
+def test_the_drf_field_refuses_a_value_signed_for_the_user_naming_someone_elses(
+    api, user, other_api, bucket
+):
+    from uploads import field_values
+
+    theirs = MediaFile.objects.get(pk=uploaded(other_api))
+    theirs.owner_id = user.pk  # in memory only: a value only a leaked secret key could make
+    value = field_values.sign(media_file=theirs, field_id=VIDEO)
+    refused = api.post("/api/lessons/", {"title": "x", "video": value})
+    assert refused.status_code == 400
+    assert "No uploaded file of yours" in str(refused.json())
+    assert not Lesson.objects.exists()
+
+
+def test_the_drf_field_applies_the_fields_size_limit(api, bucket):
+    big = uploaded(api, size=1024**2 + 1, field="")
+    refused = api.post("/api/lessons/", {"title": "x", "video": big})
+    assert refused.status_code == 400
+    assert "Files larger than 1.0\xa0MB" in refused.json()["video"][0]
+    assert api.post("/api/lessons/", {"title": "x", "video": uploaded(api)}).status_code == 201
+
+
+def test_the_drf_fields_own_size_limit_applies(user, bucket):
+    from rest_framework import serializers
+
+    from uploads.rest import MediaFileRelatedField
+
+    class ClipSerializer(serializers.Serializer):  # type: ignore[type-arg]
+        clip = MediaFileRelatedField(allowed_types=["video/*"], max_bytes=4096)
+
+    api = token_client(user)
+    context = {"request": mock.Mock(user=user)}
+    small, big = uploaded(api, size=4096, field=""), uploaded(api, size=4097, field="")
+    assert ClipSerializer(data={"clip": small}, context=context).is_valid()
+    refused = ClipSerializer(data={"clip": big}, context=context)
+    assert not refused.is_valid()
+    assert "(4096 bytes) are not accepted" in str(refused.errors["clip"])
+
+
+def test_the_drf_field_keeps_the_file_a_lesson_already_has(api, other_api, bucket):
+    theirs = uploaded(other_api)
+    lesson = Lesson.objects.create(title="Theirs", video_id=theirs)
+    kept = api.put(f"/api/lessons/{lesson.pk}/", {"title": "Renamed", "video": theirs})
+    assert kept.status_code == 200, kept.content
+    lesson.refresh_from_db()
+    assert (lesson.title, str(lesson.video_id)) == ("Renamed", theirs)
+    other = Lesson.objects.create(title="Mine", video_id=uploaded(api))
+    refused = api.put(f"/api/lessons/{other.pk}/", {"title": "x", "video": theirs})
+    assert refused.status_code == 400  # another lesson's file is still not the user's
+    assert "No uploaded file of yours" in str(refused.json())
 
 
 # ---------------------------------------------------------------- unattached uploads
