@@ -115,23 +115,29 @@ def test_reverify_action_completes_pending_records(staff_client, user, bucket):
     assert MediaFile.objects.get(pk=record.pk).status == MediaFile.Status.UPLOADED
 
 
-def test_deleting_a_record_deletes_its_object(staff_client, user, bucket):
+def test_deleting_a_record_deletes_its_object(
+    staff_client, user, bucket, django_capture_on_commit_callbacks
+):
     record = upload(user)
-    staff_client.post(f"/admin/uploads/mediafile/{record.pk}/delete/", {"post": "yes"})
+    with django_capture_on_commit_callbacks(execute=True):
+        staff_client.post(f"/admin/uploads/mediafile/{record.pk}/delete/", {"post": "yes"})
     assert not MediaFile.objects.exists()
     assert bucket.keys() == []
 
 
-def test_bulk_delete_deletes_every_object(staff_client, user, bucket):
+def test_bulk_delete_deletes_every_object(
+    staff_client, user, bucket, django_capture_on_commit_callbacks
+):
     records = [upload(user, f"{n}.mp4") for n in range(3)]
-    staff_client.post(
-        "/admin/uploads/mediafile/",
-        {
-            "action": "delete_selected",
-            "_selected_action": [str(r.pk) for r in records],
-            "post": "yes",
-        },
-    )
+    with django_capture_on_commit_callbacks(execute=True):
+        staff_client.post(
+            "/admin/uploads/mediafile/",
+            {
+                "action": "delete_selected",
+                "_selected_action": [str(r.pk) for r in records],
+                "post": "yes",
+            },
+        )
     assert not MediaFile.objects.exists()
     assert bucket.keys() == []
 

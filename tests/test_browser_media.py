@@ -65,8 +65,13 @@ def test_delete_on_the_upload_page_removes_it(
 ):
     records = upload_through_the_page(page, live_server, [clips.image(tmp_path / "Doomed.png")])
     page.goto(f"{live_server.url}/uploads/{records['Doomed.png'].pk}/")
-    page.get_by_role("button", name="Delete").click()
+    page.get_by_role("link", name="Delete…").click()
+    expect(page.get_by_role("heading", name="Delete Doomed.png?")).to_be_visible()
+    screenshot(page, "delete-confirm")
+    assert MediaFile.objects.exists()  # asking deletes nothing
+    page.get_by_role("button", name="Delete the file").click()
     expect(page).to_have_url(f"{live_server.url}/upload/")
+    expect(page.get_by_role("status").filter(has_text="Deleted Doomed.png.")).to_be_visible()
     assert not MediaFile.objects.exists()
     assert browser_bucket.keys() == []
 

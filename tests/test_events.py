@@ -2,13 +2,17 @@
 and what an event may settle or delete."""
 
 import json
+import threading
 import uuid
-from collections.abc import Iterator
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote_plus
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
+from django.db import connections
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from tests.support.media import media_bytes
@@ -17,16 +21,19 @@ from tests.support.sns import (
     CERT_URL,
     SUBSCRIBE_URL,
     TOPIC,
+    FakeAmazonCA,
     FakeFetch,
     confirmation,
     make_certificate,
     notification,
     pem_of,
     sign_sns,
+    sns_time,
 )
 from tests.support.uploads import declare, send
-from uploads import sns
-from uploads.models import MediaFile
+from uploads import claims, events, sns, sns_certificates, storage, sweeps
+from uploads.models import MediaFile, SnsDelivery
+from uploads.sns_certificates import Certificates
 
 pytestmark = [pytest.mark.functional, pytest.mark.django_db(transaction=True)]
 
@@ -99,6 +106,24 @@ def test_a_push_without_the_right_secret_is_refused(api, bucket, events_on, secr
     assert MediaFile.objects.get().status == MediaFile.Status.PENDING
 
 
+@pytest.mark.parametrize("where", ["bearer", "opaqueData"])
+def test_a_prefix_of_the_secret_is_refused(api, bucket, events_on, where):
+    created = send(api, media_bytes("video/mp4", 2048))
+    for prefix in (SECRET[:1], SECRET[:-1]):
+        if where == "bearer":
+            response = push(s3_event(bucket.name, created["key"]), secret=prefix)
+        else:
+            response = push(s3_event(bucket.name, created["key"], opaqueData=prefix), secret=None)
+        assert response.status_code == 403
+    assert MediaFile.objects.get().status == MediaFile.Status.PENDING
+
+
+def test_a_push_of_no_records_still_needs_the_secret(bucket, events_on):
+    # With no record there is no opaqueData to carry the secret: the push is refused, not a 200.
+    assert push({"Records": []}, secret=None).status_code == 403
+    assert push({"Records": []}).json() == {"received": 0}
+
+
 def test_direct_pushes_are_refused_when_no_secret_is_configured(api, bucket, settings):
     settings.UPLOAD_EVENTS_SECRET = ""
     created = send(api, media_bytes("video/mp4", 2048))
@@ -162,6 +187,14 @@ def test_an_unknown_scratch_object_is_removed(bucket, events_on):
     assert bucket.keys() == []
 
 
+def test_an_event_for_a_key_outside_both_prefixes_deletes_nothing(bucket, events_on):
+    others = [f"elsewhere/{uuid.uuid4()}.mp4", "incoming", "incomingx/a.mp4", "index.html"]
+    for key in others:
+        bucket.put(key, b"not ours", "video/mp4")
+        assert push(s3_event(bucket.name, key)).status_code == 200
+    assert sorted(bucket.keys()) == sorted(others)
+
+
 def test_an_event_for_a_media_prefix_key_deletes_nothing(api, bucket, events_on):
     strays = [f"media/{uuid.uuid4()}.mp4", "media/not-ours.mp4"]
     for key in strays:
@@ -199,14 +232,19 @@ def sns_key() -> rsa.RSAPrivateKey:
     return rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
 
+# Stands in for Amazon's CA: the app trusts it in place of the system's trust store.
+CA = FakeAmazonCA()
+
+
 @pytest.fixture
-def trusted_certificate(sns_key, monkeypatch) -> Iterator[FakeFetch]:
-    """Serve our own certificate wherever the app fetches an SNS URL, and record the URLs."""
-    fetch = FakeFetch(pem_of(make_certificate(sns_key)))
-    monkeypatch.setattr(sns, "_https_get", lambda url, limit: fetch(url))
-    sns._fetch_certificate.cache_clear()  # certificates are cached per URL across requests
-    yield fetch
-    sns._fetch_certificate.cache_clear()
+def trusted_certificate(sns_key, monkeypatch) -> FakeFetch:
+    """Serve a certificate CA issued for sns_key wherever the app fetches an SNS URL (trusting CA,
+    with nothing cached and no fetch spent), and record the URLs."""
+    fetch = FakeFetch(pem_of(CA.issue(sns_key)))
+    source = Certificates(fetch, trust=lambda: CA.trust)
+    monkeypatch.setattr(sns_certificates, "CERTIFICATES", source)
+    monkeypatch.setattr(sns, "https_get", lambda url, limit: fetch(url))
+    return fetch
 
 
 def sns_post(body: dict[str, Any]):
@@ -267,3 +305,160 @@ def test_an_sns_envelope_cannot_hide_behind_the_bearer_secret(
     unsigned.update(SignatureVersion="2", Signature="AAAA")
     assert push(unsigned).status_code == 403
     assert MediaFile.objects.get().status == MediaFile.Status.PENDING
+
+
+@pytest.mark.parametrize(
+    "cert_url",
+    [
+        "https://sns.s3.amazonaws.com/SimpleNotificationService-x.pem",  # a bucket named "sns"
+        "https://sns.s3-us-west-2.amazonaws.com/SimpleNotificationService-x.pem",
+        f"{CERT_URL}?versionId=1",
+        f"{CERT_URL}#x",
+    ],
+)
+def test_certificate_urls_that_are_not_sns_endpoints_are_refused_without_fetching(
+    api, bucket, events_on, sns_key, trusted_certificate, cert_url
+):
+    created = send(api, media_bytes("video/mp4", 2048))
+    message = json.dumps(s3_event(bucket.name, created["key"]))
+    delivery = notification(Message=message, SigningCertURL=cert_url)
+    assert sns_post(sign_sns(delivery, sns_key)).status_code == 403
+    assert trusted_certificate.urls == []
+    assert MediaFile.objects.get().status == MediaFile.Status.PENDING
+
+
+def test_a_self_signed_certificate_from_an_sns_host_is_refused(
+    api, bucket, events_on, sns_key, trusted_certificate
+):
+    trusted_certificate.payload = pem_of(make_certificate(sns_key, hostname="sns.amazonaws.com"))
+    created = send(api, media_bytes("video/mp4", 2048))
+    message = json.dumps(s3_event(bucket.name, created["key"]))
+    response = sns_post(sign_sns(notification(Message=message), sns_key))
+    assert response.status_code == 403
+    assert "trusted CA" in response.json()["detail"]
+    assert MediaFile.objects.get().status == MediaFile.Status.PENDING
+
+
+def test_a_message_two_hours_old_is_refused_without_fetching(
+    api, bucket, events_on, sns_key, trusted_certificate
+):
+    created = send(api, media_bytes("video/mp4", 2048))
+    message = json.dumps(s3_event(bucket.name, created["key"]))
+    sent = sns_time(datetime.now(UTC) - timedelta(hours=2))
+    delivery = sign_sns(notification(Message=message, Timestamp=sent), sns_key)
+    assert sns_post(delivery).status_code == 403
+    assert trusted_certificate.urls == []
+    assert MediaFile.objects.get().status == MediaFile.Status.PENDING
+
+
+def stray_delivery(bucket: Any, sns_key: rsa.RSAPrivateKey) -> tuple[str, dict[str, Any]]:
+    """A scratch object nobody wants, and a signed delivery of its event (which deletes it)."""
+    key = f"incoming/{uuid.uuid4()}.mp4"
+    bucket.put(key, b"junk", "video/mp4")
+    message = json.dumps(s3_event(bucket.name, key))
+    return key, sign_sns(notification(Message=message), sns_key)
+
+
+def test_a_replayed_message_is_acted_on_once(bucket, events_on, sns_key, trusted_certificate):
+    key, delivery = stray_delivery(bucket, sns_key)
+    assert sns_post(delivery).json() == {"received": 1}
+    assert bucket.keys() == []
+    bucket.put(key, b"junk again", "video/mp4")
+    assert sns_post(delivery).json() == {"received": 0}  # acknowledged, not acted on
+    assert bucket.keys() == [key]
+    assert SnsDelivery.objects.get().acted_at is not None
+    # Acted on long ago (past any lease): still a replay.
+    SnsDelivery.objects.update(started_at=timezone.now() - claims.LEASE)
+    assert sns_post(delivery).json() == {"received": 0}
+    assert bucket.keys() == [key]
+
+
+def test_a_delivery_answered_non_2xx_stores_nothing_and_its_retry_acts(
+    bucket, events_on, sns_key, trusted_certificate, monkeypatch
+):
+    _, delivery = stray_delivery(bucket, sns_key)
+    delete = storage.delete_object
+
+    def unreachable(key: str) -> None:
+        raise storage.StorageUnavailable("S3 is down")
+
+    monkeypatch.setattr(storage, "delete_object", unreachable)
+    assert sns_post(delivery).status_code == 503
+    assert not SnsDelivery.objects.exists()
+    monkeypatch.setattr(storage, "delete_object", delete)
+    assert sns_post(delivery).json() == {"received": 1}
+    assert bucket.keys() == []
+
+
+def test_a_delivery_left_unacted_past_the_lease_is_taken_over(
+    bucket, events_on, sns_key, trusted_certificate
+):
+    key, delivery = stray_delivery(bucket, sns_key)
+    # Another delivery of it started acting just now and has not answered: this one does not act.
+    SnsDelivery.objects.create(message_id=delivery["MessageId"], started_at=timezone.now())
+    assert sns_post(delivery).json() == {"received": 0}
+    assert bucket.keys() == [key]
+    # That worker died: once the lease has run out, a retry acts.
+    SnsDelivery.objects.update(started_at=timezone.now() - claims.LEASE)
+    assert sns_post(delivery).json() == {"received": 1}
+    assert bucket.keys() == []
+    assert SnsDelivery.objects.get().acted_at is not None
+
+
+def test_a_delivery_beyond_the_fetch_budget_gets_503_and_is_fetched_later(
+    api, bucket, events_on, sns_key, trusted_certificate, monkeypatch
+):
+    created = send(api, media_bytes("video/mp4", 2048))
+    message = json.dumps(s3_event(bucket.name, created["key"]))
+    delivery = sign_sns(notification(Message=message), sns_key)
+    monkeypatch.setattr(sns_certificates, "FETCH_BUDGET", 0)
+    response = sns_post(delivery)
+    assert response.status_code == 503  # SNS retries a 5xx; a 403 it would drop
+    assert response.json()["code"] == "events_unavailable"
+    assert trusted_certificate.urls == []
+    assert not SnsDelivery.objects.exists()
+    monkeypatch.setattr(sns_certificates, "FETCH_BUDGET", 1)
+    assert sns_post(delivery).status_code == 200
+    assert MediaFile.objects.get().status == MediaFile.Status.UPLOADED
+
+
+def test_the_expiry_sweep_forgets_message_ids_too_old_to_replay(bucket):
+    now = timezone.now()
+    SnsDelivery.objects.create(message_id="old", started_at=now - sns.MAX_AGE - sns.MAX_AHEAD)
+    SnsDelivery.objects.create(message_id="recent", started_at=now - sns.MAX_AGE, acted_at=now)
+    sweeps.expire(say=lambda line: None)
+    assert list(SnsDelivery.objects.values_list("message_id", flat=True)) == ["recent"]
+
+
+@pytest.mark.db
+def test_a_concurrent_duplicate_gets_200_without_acting(
+    bucket, events_on, sns_key, trusted_certificate, monkeypatch
+):
+    _, delivery = stray_delivery(bucket, sns_key)
+    acted: list[str] = []
+    release = threading.Event()
+
+    def slow_handle(event: events.ObjectEvent) -> None:
+        acted.append(event.key)
+        release.wait(10)  # keep the first delivery acting while the second arrives
+
+    monkeypatch.setattr(events, "handle", slow_handle)
+    start = threading.Barrier(2)
+
+    def deliver(_: int) -> Any:
+        try:
+            start.wait()
+            return sns_post(delivery)
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(2) as pool:
+        futures = [pool.submit(deliver, n) for n in range(2)]
+        # The duplicate answers while the other delivery is still acting.
+        done, _ = wait(futures, timeout=10, return_when=FIRST_COMPLETED)
+        assert [f.result().json() for f in done] == [{"received": 0}]
+        release.set()
+    answers = sorted((f.result().status_code, f.result().json()["received"]) for f in futures)
+    assert answers == [(200, 0), (200, 1)]
+    assert len(acted) == 1
+    assert SnsDelivery.objects.get().acted_at is not None

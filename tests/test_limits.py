@@ -12,10 +12,11 @@ from django.db import IntegrityError, connections, transaction
 from django.utils import timezone
 
 from tests.support.media import media_bytes
+from tests.support.s3 import post_to_s3
 from tests.support.uploads import send
-from uploads import idempotency, services
+from uploads import idempotency, services, sweeps
 from uploads.errors import QuotaExceeded
-from uploads.models import IdempotencyKey, MediaFile
+from uploads.models import IdempotencyKey, MediaFile, QuotaHold
 
 pytestmark = [pytest.mark.functional, pytest.mark.django_db]
 
@@ -89,12 +90,64 @@ def test_the_bytes_of_finished_uploads_still_count(api, bucket, settings):
     assert create(api, size=1000).status_code == 201
 
 
-def test_failed_and_cancelled_uploads_give_their_space_back(api, bucket, settings):
+def test_a_cancelled_post_upload_holds_its_bytes_until_its_policy_is_dead(api, bucket, settings):
     settings.UPLOAD_USER_QUOTA_BYTES = 3000
     first = create(api, size=2000).json()
     assert create(api, size=2000).status_code == 403
     api.post(f"/api/media/{first['id']}/abort/")
+    [hold] = QuotaHold.objects.all()
+    deadline = MediaFile.objects.get(pk=first["id"]).expires_at
+    assert deadline is not None and (hold.bytes, hold.until) == (2000, deadline + timedelta(0, 300))
+    assert hold.key == f"incoming/{first['id']}.mp4"
+    refused = create(api, size=2000)  # the policy could still POST 2000 bytes
+    assert refused.status_code == 403
+    assert "2.0\xa0KB of cancelled or deleted uploads comes free by" in refused.json()["detail"]
+    assert create(api, size=1000).status_code == 201  # but not more than that is held
+    QuotaHold.objects.update(until=timezone.now())  # S3 accepts no POST with that policy now
+    assert create(api, size=2000).status_code == 201  # the 1000 pending above, and these 2000
+
+
+def test_a_deleted_post_upload_holds_its_bytes_too(
+    api, bucket, settings, django_capture_on_commit_callbacks
+):
+    settings.UPLOAD_USER_QUOTA_BYTES = 3000
+    created = send(api, media_bytes("video/mp4", 2000))
+    assert api.post(f"/api/media/{created['id']}/complete/").status_code == 200
+    with django_capture_on_commit_callbacks(execute=True):
+        assert api.delete(f"/api/media/{created['id']}/").status_code == 204
+    assert QuotaHold.objects.get().bytes == 2000
+    assert create(api, size=2000).status_code == 403
+    QuotaHold.objects.update(until=timezone.now())
     assert create(api, size=2000).status_code == 201
+
+
+def test_once_the_policy_is_dead_expire_deletes_the_late_copy_and_the_hold(api, bucket, settings):
+    body = media_bytes("video/mp4", 2000)
+    created = create(api, size=len(body)).json()
+    api.post(f"/api/media/{created['id']}/abort/")
+    assert post_to_s3(created["upload"], body).status_code == 204  # the policy still writes
+    key = QuotaHold.objects.get().key
+    assert key in set(bucket.keys())
+    sweeps.expire(say=lambda line: None)
+    assert key in set(bucket.keys()) and QuotaHold.objects.exists()  # not before its time
+    QuotaHold.objects.update(until=timezone.now())
+    tally = sweeps.expire(say=lambda line: None)
+    assert tally.counts["released"] == 1
+    assert key not in set(bucket.keys()) and not QuotaHold.objects.exists()
+
+
+def test_failed_and_cancelled_multipart_uploads_give_their_space_back(api, bucket, settings):
+    settings.UPLOAD_USER_QUOTA_BYTES = 3000
+    failed = send(api, b"not a video at all" * 100)  # 1800 bytes that are no MP4
+    assert api.post(f"/api/media/{failed['id']}/complete/").json()["status"] == "failed"
+    assert create(api, size=2000).status_code == 201  # nothing held for a failed upload
+    settings.UPLOAD_USER_QUOTA_BYTES = 20 * MiB
+    settings.UPLOAD_MULTIPART_THRESHOLD = 1 * MiB
+    big = create(api, size=18 * MiB).json()
+    assert create(api, size=6 * MiB).status_code == 403
+    api.post(f"/api/media/{big['id']}/abort/")  # S3 refuses the parts of an aborted upload
+    assert not QuotaHold.objects.exists()
+    assert create(api, size=6 * MiB).status_code == 201
 
 
 def test_too_many_pending_uploads_are_refused(api, other_api, bucket, settings):
@@ -234,13 +287,14 @@ def test_storing_a_key_again_never_deletes_its_recent_use(api, bucket, user):
     assert str(IdempotencyKey.objects.get(owner=user, key=key).media_file_id) == first["id"]
 
 
-def test_a_repeat_is_answered_before_throttles_and_quotas(api, bucket, settings):
-    settings.UPLOAD_THROTTLE_CREATE = "1/minute"
+def test_a_repeat_is_answered_before_the_pending_limit(api, bucket, settings):
+    """(A repeat does count against the create rate: see test_throttles.)"""
+    settings.UPLOAD_THROTTLE_CREATE = ""
     settings.UPLOAD_USER_MAX_PENDING = 1
     key = str(uuid.uuid4())
     first = create(api, key=key).json()
-    assert create(api).status_code == 429  # a new create is throttled...
-    again = create(api, key=key)  # ...a repeat is not, nor counted against the pending limit
+    assert create(api).status_code == 403  # a new create is over the pending limit...
+    again = create(api, key=key)  # ...a repeat is no new upload in progress
     assert again.status_code == 201 and again.json()["id"] == first["id"]
 
 

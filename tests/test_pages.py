@@ -59,35 +59,6 @@ def test_upload_pages_need_a_signed_in_user(client, user):
     assert response.status_code == 302 and "/accounts/login/" in response["Location"]
 
 
-@pytest.mark.functional
-@pytest.mark.django_db
-def test_delete_from_the_page_removes_record_and_object(client, user, bucket):
-    record = services.complete_upload(media_file=sent_record(user), via="api")
-    client.force_login(user)
-    assert client.get(f"/uploads/{record.pk}/delete/").status_code == 405
-    response = client.post(f"/uploads/{record.pk}/delete/")
-    assert response.status_code == 302 and response["Location"] == "/upload/"
-    assert not MediaFile.objects.exists()
-    assert bucket.keys() == []
-
-
-@pytest.mark.django_db
-def test_delete_when_storage_is_down_keeps_everything_and_says_so(client, user, s3_down):
-    record = MediaFile.objects.create(
-        owner=user,
-        key="media/x.mp4",
-        filename="x.mp4",
-        content_type="video/mp4",
-        size=1,
-        status=MediaFile.Status.UPLOADED,
-    )
-    client.force_login(user)
-    response = client.post(f"/uploads/{record.pk}/delete/")
-    assert response.status_code == 503
-    assert "nothing was deleted" in response.content.decode()
-    assert MediaFile.objects.filter(pk=record.pk).exists()
-
-
 # ---------------------------------------------------------------- the uploader page
 
 

@@ -10,12 +10,13 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.template.defaultfilters import filesizeformat
 from django.utils.html import format_html
 
 from uploads import services, storage
 from uploads.client_config import client_config
+from uploads.errors import UploadConflict
 from uploads.fields import MediaFileField
 from uploads.models import MediaFile
 
@@ -191,11 +192,27 @@ class MediaFileAdmin(admin.ModelAdmin[MediaFile]):
             level = messages.INFO if outcome.ok else messages.WARNING
             self.message_user(request, f"{media_file.filename}: {outcome.message}", level)
 
+    def delete_view(
+        self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        """Django's confirm-then-delete page; a refusal (in use, busy) says why on the record."""
+        try:
+            return super().delete_view(request, object_id, extra_context)
+        except UploadConflict as refused:
+            self.message_user(request, refused.detail, messages.ERROR)
+            return redirect("admin:uploads_mediafile_change", object_id)
+
     def delete_model(self, request: HttpRequest, obj: MediaFile) -> None:
-        """Delete the object in the bucket together with the record."""
+        """Delete the record, then its objects in the bucket (refused while in use)."""
         services.delete_media_file(media_file=obj)
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[MediaFile]) -> None:
-        """Delete each selected record's object, then the record."""
+        """Delete each selected record and its objects; name the ones that had to stay."""
+        kept = []
         for media_file in queryset:
-            services.delete_media_file(media_file=media_file)
+            try:
+                services.delete_media_file(media_file=media_file)
+            except UploadConflict as refused:
+                kept.append(f"{media_file.filename} ({refused.detail})")
+        if kept:
+            self.message_user(request, f"Not deleted: {'; '.join(kept)}", messages.WARNING)

@@ -46,6 +46,14 @@ class StorageRefusedError(APIException):
     default_code = "storage_error"
 
 
+class EventsUnavailableError(APIException):
+    """A storage event that cannot be verified now; its sender retries on a 503 (unlike a 403)."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "The delivery cannot be verified now; try again shortly."
+    default_code = "events_unavailable"
+
+
 class QuotaExceededError(APIException):
     """The user's quota would be exceeded; the message says how much is left."""
 
@@ -84,6 +92,8 @@ def as_api_exception(exc: Exception) -> Exception:
         return ParseError(str(exc))
     if isinstance(exc, events.EventsForbidden):
         return PermissionDenied(str(exc))
+    if isinstance(exc, events.EventsUnavailable):
+        return EventsUnavailableError(str(exc))
     if isinstance(exc, RequestDataTooBig):
         return RequestTooLarge()
     if isinstance(exc, MediaFile.DoesNotExist | Http404):

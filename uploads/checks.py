@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 from django.apps import AppConfig, apps
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Info, Warning, register
+from django.db import models
 from django.urls import NoReverseMatch, Resolver404, resolve, reverse
 from rest_framework.authentication import TokenAuthentication
 
@@ -98,9 +99,43 @@ def check_upload_settings(
                 id="uploads.W002",
             )
         )
+    problems.extend(_field_problems())
     problems.extend(_connection_problems())
     problems.extend(_api_problems())
     problems.extend(_sign_in_problems())
+    return problems
+
+
+# Deleting an upload would delete the object that holds it, or quietly empty its field.
+_CASCADES = {models.CASCADE, getattr(models, "DB_CASCADE", models.CASCADE)}
+_NULLS = {models.SET_NULL, getattr(models, "DB_SET_NULL", models.SET_NULL)}
+
+
+def _field_problems() -> list[CheckMessage]:
+    """Refuse upload fields that cascade; name those that would be emptied by a bare delete."""
+    problems: list[CheckMessage] = []
+    for declared in registry.declared_fields():
+        field = declared.model._meta.get_field(declared.field_id.rpartition(".")[2])
+        on_delete = getattr(field.remote_field, "on_delete", None)
+        if on_delete in _CASCADES:
+            problems.append(
+                Error(
+                    f"{declared.field_id} deletes its object when its upload is deleted.",
+                    hint="Leave on_delete out (PROTECT): the app refuses to delete uploads in use.",
+                    obj=field,
+                    id="uploads.E016",
+                )
+            )
+        elif on_delete in _NULLS:
+            problems.append(
+                Warning(
+                    f"{declared.field_id} is emptied if its upload is deleted outside the app.",
+                    hint="The app refuses to delete an upload in use; code that deletes MediaFile "
+                    "rows itself would empty this field. Leave on_delete out (PROTECT).",
+                    obj=field,
+                    id="uploads.W004",
+                )
+            )
     return problems
 
 

@@ -1,6 +1,7 @@
 """The app's settings with their defaults, read at call time so `override_settings` works."""
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 from fnmatch import fnmatchcase
 from functools import lru_cache
 from typing import Any
@@ -73,6 +74,9 @@ DEFAULTS: dict[str, Any] = {
     "UPLOAD_THROTTLE_PARTS": "300/minute",
     # How long a form's upload value stays valid, and how long an unattached field upload is kept.
     "UPLOAD_FIELD_VALUE_MAX_AGE": 24 * 3600,
+    # How far S3's clock may be behind ours: a POST policy can still write this long after the
+    # deadline we signed into it (S3 compares its own clock), so quota holds and sweeps wait it out.
+    "UPLOAD_CLOCK_SKEW": 300,
     "UPLOAD_EVENTS_SECRET": "",
     "UPLOAD_EVENTS_SNS_TOPICS": [],
 }
@@ -259,6 +263,11 @@ def user_max_pending() -> int:
 def throttle_rate(scope: str) -> str | None:
     """Return the rate for a throttled call ("create", "authorize", "parts"); '' turns it off."""
     return str(get(f"UPLOAD_THROTTLE_{scope.upper()}")) or None
+
+
+def clock_skew() -> timedelta:
+    """Return how long after its deadline a signed POST policy may still be accepted by S3."""
+    return timedelta(seconds=int(get("UPLOAD_CLOCK_SKEW")))
 
 
 def field_value_max_age() -> int:

@@ -77,6 +77,18 @@ class NotUploaded(UploadConflict):
         super().__init__(media_file, f"This upload is {media_file.status}, not uploaded.")
 
 
+class InUse(UploadConflict):
+    """A model's upload field holds the record: deleting it would lose that object's file."""
+
+    code = "in_use"
+
+    def __init__(self, media_file: "MediaFile") -> None:
+        super().__init__(
+            media_file,
+            "This file is attached to something, so it can't be deleted; detach it first.",
+        )
+
+
 class Busy(UploadConflict):
     """Another request is working on this upload right now; try again shortly."""
 

@@ -3,7 +3,8 @@
 Two deliveries are accepted. Direct pushes of S3 event JSON (Ceph RGW topics with a push endpoint,
 MinIO webhooks) carry `UPLOAD_EVENTS_SECRET`, as `Authorization: Bearer <secret>` or as each
 record's `opaqueData` (RGW copies a topic's OpaqueData there). AWS SNS deliveries are trusted by
-their signature and topic instead (`sns.py`).
+their signature, topic and freshness instead (`sns.py`), and each is acted on once per MessageId
+(`sns_deliveries.py`).
 """
 
 import hmac
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote_plus
 
-from uploads import completion, conf, keys, sns, storage
+from uploads import completion, conf, keys, sns, sns_deliveries, storage
 from uploads.errors import UploadConflict
 from uploads.models import MediaFile
 
@@ -26,6 +27,10 @@ class EventsMalformed(Exception):
 
 class EventsForbidden(Exception):
     """The sender is not trusted: no secret configured, or a wrong one (HTTP 403)."""
+
+
+class EventsUnavailable(Exception):
+    """An SNS delivery that cannot be verified now; SNS retries it on a 503 (unlike a 403)."""
 
 
 @dataclass(frozen=True)
@@ -45,14 +50,11 @@ def receive(body: bytes, *, authorization: str, sns_message_type: str | None) ->
         _check_secret(bearer)  # before parsing: a wrong secret learns nothing about the body
     payload = _json(body)
     if sns.is_sns_envelope(payload, sns_message_type):
-        events = _from_sns(payload)
-    else:
-        events = parse_records(payload)
-        if not bearer:
-            _check_opaque_data(events)
-    for event in events:
-        handle(event)
-    return len(events)
+        return _receive_sns(payload)
+    events = parse_records(payload)
+    if not bearer:
+        _check_opaque_data(events)
+    return _handle_all(events)
 
 
 def _json(body: bytes) -> Any:
@@ -63,21 +65,39 @@ def _json(body: bytes) -> Any:
         raise EventsMalformed("The body is not JSON.") from error
 
 
-def _from_sns(payload: Any) -> list[ObjectEvent]:
-    """Verify an SNS delivery; confirm a subscription, or unwrap a notification's S3 records."""
+def _handle_all(events: list[ObjectEvent]) -> int:
+    """Act on each record; return how many there were."""
+    for event in events:
+        handle(event)
+    return len(events)
+
+
+def _receive_sns(payload: Any) -> int:
+    """Verify an SNS delivery, then act on its MessageId once: confirm, or handle its S3 records."""
     try:
         message = sns.verify_message(payload, allowed_topics=conf.events_sns_topics())
-        if message.type == sns.SUBSCRIPTION_CONFIRMATION:
-            sns.confirm_subscription(message)
-            logger.info("Confirmed the SNS subscription to %s", message.topic_arn)
-            return []
     except sns.SnsMalformed as error:
         raise EventsMalformed(str(error)) from error
     except sns.SnsRejected as error:
         raise EventsForbidden(str(error)) from error
+    except sns.SnsUnavailable as error:
+        raise EventsUnavailable(str(error)) from error
+    if message.type == sns.SUBSCRIPTION_CONFIRMATION:
+        return sns_deliveries.act_once(message.message_id, lambda: _confirm(message))
     if message.type != sns.NOTIFICATION:
-        return []
-    return parse_records(_json(message.message.encode()))
+        return 0  # an UnsubscribeConfirmation asks nothing of us
+    events = parse_records(_json(message.message.encode()))
+    return sns_deliveries.act_once(message.message_id, lambda: _handle_all(events))
+
+
+def _confirm(message: sns.SnsMessage) -> int:
+    """Confirm a verified subscription (its records: none)."""
+    try:
+        sns.confirm_subscription(message)
+    except sns.SnsRejected as error:
+        raise EventsForbidden(str(error)) from error
+    logger.info("Confirmed the SNS subscription to %s", message.topic_arn)
+    return 0
 
 
 def parse_records(payload: Any) -> list[ObjectEvent]:

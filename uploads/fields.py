@@ -11,6 +11,7 @@ field (`app_label.model.field`) so its limits apply before anything is signed.
 from collections.abc import Sequence
 from typing import Any
 
+from django.apps import apps as global_apps
 from django.db import models
 from django.db.models.signals import pre_save
 from django.utils import timezone
@@ -31,8 +32,9 @@ class MediaFileField(models.ForeignKey):  # type: ignore[type-arg]
     ) -> None:
         """Take the usual ForeignKey options; by default nothing cascades from an upload."""
         kwargs.setdefault("to", "uploads.MediaFile")
-        # Deleting an upload must never silently delete someone's Episode.
-        kwargs.setdefault("on_delete", models.SET_NULL if kwargs.get("null") else models.PROTECT)
+        # Deleting an upload must never silently delete someone's Episode, nor empty its field
+        # (the app refuses to delete an upload in use whatever this says; see deletions.py).
+        kwargs.setdefault("on_delete", models.PROTECT)
         # Two such fields on one model must not clash on MediaFile's reverse accessors.
         kwargs.setdefault("related_name", "+")
         self.allowed_types = tuple(pattern.lower() for pattern in allowed_types or ()) or None
@@ -54,7 +56,9 @@ class MediaFileField(models.ForeignKey):  # type: ignore[type-arg]
     ) -> None:
         """Register the field's limits under its id once it belongs to a concrete model."""
         super().contribute_to_class(cls, name, private_only=private_only, **kwargs)
-        if not cls._meta.abstract:
+        # Migrations build historical copies of models in apps of their own: they must not
+        # replace the real model in the registry.
+        if not cls._meta.abstract and cls._meta.apps is global_apps:
             registry.register(
                 registry.DeclaredField(self.field_id, self.limits, cls, self.get_attname())
             )

@@ -161,6 +161,35 @@ class MediaFile(models.Model):
         )
 
 
+class PendingDeletion(models.Model):
+    """An object (or open multipart upload) of a deleted record, until S3 has deleted it.
+
+    Written in the transaction that deletes the record, so nothing is left that nothing will
+    delete; `reconcile_uploads` retries entries a request could not carry out (see deletions.py).
+    """
+
+    media_id = models.UUIDField(help_text="The deleted record's id (not a key: the row is gone).")
+    key = models.CharField(max_length=1024)
+    upload_id = models.CharField(max_length=1024, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class QuotaHold(models.Model):
+    """Bytes a cancelled or deleted POST upload keeps counting against its owner's quota until its
+    policy can no longer write (its deadline, plus the clock skew S3 tolerates)."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=1024, help_text="The scratch key the policy can still write.")
+    bytes = models.PositiveBigIntegerField()
+    until = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.bytes} bytes of {self.key} until {self.until:%Y-%m-%d %H:%M:%S}"
+
+
 class IdempotencyKey(models.Model):
     """A client's `Idempotency-Key` on a create: a repeat returns the same record, for a day."""
 
@@ -178,3 +207,16 @@ class IdempotencyKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key} → {self.media_file_id}"
+
+
+class SnsDelivery(models.Model):
+    """An SNS MessageId being acted on, or acted on and answered 2xx: a replay is not acted on."""
+
+    message_id = models.CharField(max_length=100, unique=True)
+    started_at = models.DateTimeField(
+        db_index=True, help_text="When a delivery began acting on it (a lease until acted on)."
+    )
+    acted_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return self.message_id

@@ -2,13 +2,14 @@
 
 import uuid
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods
 
-from uploads import services, storage
+from uploads import services
 from uploads.client_config import client_config
 from uploads.errors import UploadConflict
 from uploads.models import MediaFile
@@ -42,15 +43,16 @@ def _render_media_page(
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def delete_media(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
-    """Delete one of the user's uploads (object first, then record) and go back to the list."""
+    """Ask to confirm (GET); then delete one of the user's uploads and say so (POST)."""
     media_file = get_object_or_404(MediaFile, pk=pk, owner=request.user)
+    if request.method != "POST":
+        return render(request, "uploads/delete.html", {"media_file": media_file})
     try:
         services.delete_media_file(media_file=media_file)
-    except storage.StorageError:
-        problem = "Storage could not be reached, so nothing was deleted. Try again shortly."
-        return _render_media_page(request, media_file, error=problem, status=503)
-    except UploadConflict as conflict:
+    except UploadConflict as conflict:  # in use, or another request is settling it
         return _render_media_page(request, media_file, error=conflict.detail, status=409)
+    # A project without the messages app still deletes; it just can't say so on the next page.
+    messages.success(request, f"Deleted {media_file.filename}.", fail_silently=True)
     return redirect("uploads:uploader")

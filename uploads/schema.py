@@ -27,6 +27,7 @@ class ConflictSerializer(serializers.Serializer[Any]):
             "not_multipart",
             "parts_gone",
             "busy",
+            "in_use",
             *MediaFile.Status.values,
         ],
         help_text="Why; a completed-but-refused file answers with its final status as the code.",

@@ -20,6 +20,7 @@ from uploads import (
     claims,
     completion,
     conf,
+    deletions,
     field_values,
     idempotency,
     keys,
@@ -279,12 +280,20 @@ def abort_upload(*, media_file: MediaFile) -> MediaFile:
         if held.record.status == MediaFile.Status.ABORTED:
             return held.record
         raise NotPending(held.record)
-    closed = close_claimed(held, mark=MediaFile.mark_aborted, via="api")
+    # Its POST policy can still write until the deadline: the bytes stay counted until then.
+    closed = close_claimed(held, mark=MediaFile.mark_aborted, via="api", also=quotas.hold)
     return closed or MediaFile.objects.get(pk=media_file.pk)
 
 
-def close_claimed(held: claims.Claim, *, mark: Callable[..., bool], via: str) -> MediaFile | None:
-    """Remove what the bucket holds for a claimed record, then `mark` it (aborted or expired).
+def close_claimed(
+    held: claims.Claim,
+    *,
+    mark: Callable[..., bool],
+    via: str,
+    also: Callable[[MediaFile], None] | None = None,
+) -> MediaFile | None:
+    """Remove what the bucket holds for a claimed record, then `mark` it (aborted or expired)
+    and, in the same transaction, do `also` with it.
 
     Returns None, changing nothing, if another worker took the claim over (or the record was
     deleted) meanwhile.
@@ -294,29 +303,18 @@ def close_claimed(held: claims.Claim, *, mark: Callable[..., bool], via: str) ->
     except BaseException:
         claims.release(held)
         raise
-    if not mark(held.record, claim_token=held.token):
-        return None
+    with transaction.atomic():
+        if not mark(held.record, claim_token=held.token):
+            return None
+        if also is not None:
+            also(held.record)
     held.record.log_transition(before=MediaFile.Status.PENDING, via=via)
     return held.record
 
 
 def delete_media_file(*, media_file: MediaFile) -> None:
-    """Delete what the bucket holds first, then the record, so an outage never orphans objects."""
-    held = claims.claim(media_file)
-    try:
-        if held.token is None:
-            # Terminal: the served object, and a late POST that may have landed in scratch.
-            storage.delete_object(held.record.key)
-            scratch = keys.scratch_key(held.record.pk, held.record.content_type)
-            if scratch != held.record.key:
-                storage.delete_object(scratch)
-        else:
-            completion.discard(held.record)
-    except BaseException:
-        if held.token is not None:
-            claims.release(held)
-        raise
-    MediaFile.objects.filter(pk=media_file.pk).delete()
+    """Delete a record, then its objects; InUse (409 `in_use`) while a model's field holds it."""
+    deletions.delete(media_file)
 
 
 def field_value(*, media_file: MediaFile, field: str) -> str:

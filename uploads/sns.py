@@ -1,22 +1,22 @@
-"""Verify AWS SNS HTTP(S) deliveries: topic allow-list, signing-certificate URL, RSA signature."""
+"""Verify AWS SNS HTTP(S) deliveries: topic allow-list, freshness, certificate, signature."""
 
 import base64
 import binascii
-import functools
 import http.client
 import re
-import ssl
 import urllib.parse
-import urllib.request
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
-from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+from uploads import sns_certificates
+from uploads.sns_certificates import CertificateRefused, Certificates, FetchesRationed
+from uploads.sns_fetch import https_get
 
 NOTIFICATION: Final = "Notification"
 SUBSCRIPTION_CONFIRMATION: Final = "SubscriptionConfirmation"
@@ -50,14 +50,19 @@ _HASHES: Final[Mapping[str, Callable[[], hashes.HashAlgorithm]]] = {
     "2": hashes.SHA256,
 }
 
+# SNS endpoints only: `sns.<region>.amazonaws.com[.cn]`, a region being like `us-east-1`. Any label
+# would also match S3 bucket hosts anyone can own (`sns.s3.amazonaws.com`, `sns.s3-us-west-2...`).
 # fullmatch, not `$`: `$` also matches before a trailing newline.
-_SNS_HOST: Final = re.compile(r"sns\.[a-z0-9-]+\.amazonaws\.com(?:\.cn)?")
+_SNS_HOST: Final = re.compile(r"sns\.[a-z]{2}(?:-[a-z]+)+-\d+\.amazonaws\.com(?:\.cn)?")
 
-FETCH_TIMEOUT_SECONDS: Final = 5.0
-# A real SNS signing certificate is about 2 KiB; anything far larger is not one.
-MAX_CERTIFICATE_BYTES: Final = 64 * 1024
 # The confirmation answer is a small XML document nobody reads; cap it like the certificate.
 MAX_CONFIRMATION_BYTES: Final = 64 * 1024
+# A captured delivery must not replay for the certificate's whole life: AWS retries an HTTP delivery
+# for at most an hour, and clocks may differ by a few minutes.
+MAX_AGE: Final = timedelta(hours=1)
+MAX_AHEAD: Final = timedelta(minutes=5)
+# SNS MessageIds are UUIDs; the column that remembers them is this wide.
+MAX_MESSAGE_ID_CHARS: Final = 100
 
 
 class SnsMalformed(Exception):
@@ -65,7 +70,11 @@ class SnsMalformed(Exception):
 
 
 class SnsRejected(Exception):
-    """An SNS message we must not trust: unlisted topic, bad cert URL, bad signature (→ 403)."""
+    """An untrusted SNS message: unlisted topic, stale, bad certificate or signature (→ 403)."""
+
+
+class SnsUnavailable(Exception):
+    """An SNS message we cannot verify now: certificate fetches are rationed (→ 503, retried)."""
 
 
 @dataclass(frozen=True)
@@ -73,6 +82,7 @@ class SnsMessage:
     """A verified SNS delivery: only what the caller needs to act on it."""
 
     type: str
+    message_id: str
     topic_arn: str
     message: str
     subscribe_url: str
@@ -114,65 +124,17 @@ def is_sns_url(url: str) -> bool:
 
 
 def _is_certificate_url(url: str) -> bool:
-    """Tell whether a SigningCertURL may be fetched: an SNS https URL whose path ends in .pem."""
-    return is_sns_url(url) and urllib.parse.urlsplit(url).path.endswith(".pem")
-
-
-class _RefuseRedirects(urllib.request.HTTPRedirectHandler):
-    """Turn every 3xx into an error: a redirect could lead off the SNS host we checked."""
-
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        """Follow nothing; urllib then raises HTTPError for the 3xx response."""
-        return None
-
-
-def _build_opener(context: ssl.SSLContext) -> urllib.request.OpenerDirector:
-    """Build an opener that speaks only https, verifies TLS and follows no redirects."""
-    # Not build_opener(): that would also add http, ftp, file and data handlers.
-    opener = urllib.request.OpenerDirector()
-    for handler in (
-        urllib.request.ProxyHandler(),
-        urllib.request.UnknownHandler(),
-        urllib.request.HTTPSHandler(context=context),
-        urllib.request.HTTPDefaultErrorHandler(),
-        _RefuseRedirects(),
-        urllib.request.HTTPErrorProcessor(),
-    ):
-        opener.add_handler(handler)
-    return opener
-
-
-_OPENER = _build_opener(ssl.create_default_context())
-
-
-def _https_get(url: str, limit: int) -> bytes:
-    """GET an https URL with a timeout and a size cap; raise SnsRejected on any failure."""
-    if urllib.parse.urlsplit(url).scheme != "https":
-        raise SnsRejected(f"refusing to fetch a non-https URL: {url!r}")
-    try:
-        with _OPENER.open(url, timeout=FETCH_TIMEOUT_SECONDS) as response:
-            declared = response.headers.get("Content-Length")
-            if declared is not None and declared.isdigit() and int(declared) > limit:
-                raise SnsRejected(f"{url!r} answers more than {limit} bytes")
-            # Read one byte past the cap to tell "exactly at the cap" from "over it".
-            body: bytes = response.read(limit + 1)
-    except (OSError, http.client.HTTPException, ValueError) as error:
-        raise SnsRejected(f"could not fetch {url!r}: {error}") from error
-    if len(body) > limit:
-        raise SnsRejected(f"{url!r} answers more than {limit} bytes")
-    return body
-
-
-@functools.lru_cache(maxsize=16)
-def _fetch_certificate(url: str) -> bytes:
-    """Fetch a signing certificate; cached per URL, since SNS reuses one for many messages."""
-    # lru_cache does not store exceptions, so a failed fetch is retried by the next message.
-    return _https_get(url, MAX_CERTIFICATE_BYTES)
+    """Tell whether a SigningCertURL may be fetched: `https://<SNS host>/<path>.pem`, no more."""
+    # SNS names a bare host and path; a port, query or fragment could only vary the URL or answer.
+    if not is_sns_url(url) or "?" in url or "#" in url:
+        return False
+    parts = urllib.parse.urlsplit(url)
+    return parts.netloc.lower() == parts.hostname and parts.path.endswith(".pem")
 
 
 def _fetch_confirmation(url: str) -> bytes:
     """GET a SubscribeURL; SNS confirms the subscription on a 200 answer."""
-    return _https_get(url, MAX_CONFIRMATION_BYTES)
+    return https_get(url, MAX_CONFIRMATION_BYTES)
 
 
 def _string_field(body: Mapping[str, Any], name: str) -> str:
@@ -201,18 +163,33 @@ def _call_fetcher(fetch: Callable[[str], bytes], url: str) -> bytes:
         raise SnsRejected(f"could not fetch {url!r}: {error}") from error
 
 
-def _verify_signature(pem: bytes, signature_b64: str, version: str, signed: bytes) -> None:
-    """Check the certificate's validity period and the RSA signature; raise SnsRejected if bad."""
+def _check_timestamp(value: str, now: datetime) -> None:
+    """Refuse a Timestamp over an hour old or over five minutes ahead (a replay, or a bad clock)."""
     try:
-        certificate = x509.load_pem_x509_certificate(pem)
+        sent = datetime.fromisoformat(value)
     except ValueError as error:
-        raise SnsRejected(f"the signing certificate is unreadable: {error}") from error
-    now = datetime.now(UTC)
-    if not certificate.not_valid_before_utc <= now <= certificate.not_valid_after_utc:
-        raise SnsRejected("the signing certificate is outside its validity period")
-    public_key = certificate.public_key()
-    if not isinstance(public_key, rsa.RSAPublicKey):
-        raise SnsRejected("the signing certificate does not hold an RSA key")
+        raise SnsMalformed(f"Timestamp {value!r} is not an ISO 8601 time") from error
+    if sent.tzinfo is None:
+        raise SnsMalformed(f"Timestamp {value!r} has no time zone")
+    if not now - MAX_AGE <= sent <= now + MAX_AHEAD:
+        raise SnsRejected(f"Timestamp {value!r} is over an hour old or in the future")
+
+
+def _signing_key(certificates: Certificates, url: str, now: datetime) -> rsa.RSAPublicKey:
+    """Return the key of the SNS certificate at a checked SigningCertURL."""
+    host = urllib.parse.urlsplit(url).hostname or ""
+    try:
+        return certificates.public_key(url, host=host, now=now)
+    except CertificateRefused as error:
+        raise SnsRejected(str(error)) from error
+    except FetchesRationed as error:
+        raise SnsUnavailable(str(error)) from error
+
+
+def _verify_signature(
+    public_key: rsa.RSAPublicKey, signature_b64: str, version: str, signed: bytes
+) -> None:
+    """Check the RSA signature of the signed text; raise SnsRejected if bad."""
     try:
         signature = base64.b64decode(signature_b64, validate=True)
     except (binascii.Error, ValueError) as error:
@@ -227,9 +204,12 @@ def verify_message(
     body: Mapping[str, Any],
     *,
     allowed_topics: Collection[str],
-    fetch_certificate: Callable[[str], bytes] | None = None,
+    certificates: Certificates | None = None,
 ) -> SnsMessage:
-    """Verify a parsed SNS JSON body and return its content, or raise SnsMalformed/SnsRejected."""
+    """Verify a parsed SNS JSON body and return its content, or raise SnsMalformed/SnsRejected.
+
+    Raises SnsUnavailable when its certificate would be fetched beyond the budget.
+    """
     # A bare string is a Collection[str] too, and `in` would then match any substring.
     if isinstance(allowed_topics, str):
         raise TypeError("allowed_topics must be a collection of ARNs, not one string")
@@ -243,23 +223,28 @@ def verify_message(
     subject = body.get("Subject")
     if message_type == NOTIFICATION and subject is not None and not isinstance(subject, str):
         raise SnsMalformed("Subject is not a string")
+    if len(body["MessageId"]) > MAX_MESSAGE_ID_CHARS:
+        raise SnsMalformed(f"MessageId is longer than {MAX_MESSAGE_ID_CHARS} characters")
 
-    # Order matters: nothing below may touch the network for a topic we do not serve, nor for
-    # a certificate URL outside SNS, or anyone could make us fetch URLs of their choosing.
+    # Order matters: nothing below may touch the network for a topic we do not serve, a stale
+    # message, or a certificate URL outside SNS, or anyone could make us fetch URLs they choose.
     topic_arn: str = body["TopicArn"]
     if topic_arn not in allowed_topics:
         raise SnsRejected(f"topic {topic_arn!r} is not allowed")
     version: str = body["SignatureVersion"]
     if version not in _HASHES:
         raise SnsRejected(f"unsupported SignatureVersion {version!r}")
+    now = datetime.now(UTC)
+    _check_timestamp(body["Timestamp"], now)
     cert_url: str = body["SigningCertURL"]
     if not _is_certificate_url(cert_url):
         raise SnsRejected(f"SigningCertURL {cert_url!r} is not an SNS certificate URL")
 
-    pem = _call_fetcher(fetch_certificate or _fetch_certificate, cert_url)
-    _verify_signature(pem, body["Signature"], version, _string_to_sign(body, message_type))
+    public_key = _signing_key(certificates or sns_certificates.CERTIFICATES, cert_url, now)
+    _verify_signature(public_key, body["Signature"], version, _string_to_sign(body, message_type))
     return SnsMessage(
         type=message_type,
+        message_id=body["MessageId"],
         topic_arn=topic_arn,
         message=body["Message"],
         subscribe_url="" if message_type == NOTIFICATION else body["SubscribeURL"],

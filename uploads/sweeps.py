@@ -13,9 +13,20 @@ from datetime import datetime, timedelta
 
 from django.utils import timezone
 
-from uploads import claims, completion, conf, events, idempotency, keys, services, storage
+from uploads import (
+    claims,
+    completion,
+    conf,
+    deletions,
+    events,
+    idempotency,
+    keys,
+    services,
+    sns_deliveries,
+    storage,
+)
 from uploads.errors import UploadNotReceived
-from uploads.models import MediaFile
+from uploads.models import MediaFile, QuotaHold
 
 logger = logging.getLogger(__name__)
 
@@ -85,12 +96,24 @@ def reconcile(*, grace: timedelta = DEFAULT_GRACE, say: Say = logger.info) -> Ta
     tally = Tally()
     _complete_arrived(say, tally)
     _promote_legacy(say, tally)
+    _carry_out_deletions(say, tally)
     cutoff = timezone.now() - grace
     scratch = list(storage.list_objects(conf.key_prefix()))
     _delete_stray_scratch(scratch, cutoff, say, tally)
     _abort_orphan_multipart(cutoff, say, tally)
     _report_media(scratch, cutoff, say, tally)
     return tally
+
+
+def _carry_out_deletions(say: Say, tally: Tally) -> None:
+    """Delete the objects of deleted records that their request could not (S3 failed then)."""
+    done, left = deletions.retry_stale()
+    if done:
+        say(f"deleted {done} objects of deleted records")
+        tally.counts["deleted"] = tally.counts.get("deleted", 0) + done
+    if left:
+        say(f"ERROR {left} objects of deleted records could not be deleted; next run retries")
+        tally.counts["errors"] = tally.counts.get("errors", 0) + left
 
 
 def _complete_arrived(say: Say, tally: Tally) -> None:
@@ -176,12 +199,14 @@ def _report_media(
     """Report (never delete) media objects no record serves and uploaded records without objects."""
     media = list(storage.list_objects(conf.media_prefix()))
     records = _records_by_id(item.key for item in media)
+    being_deleted = deletions.pending_keys()
     for item in media:
         media_id = keys.media_id_of(item.key)
         record = records.get(media_id) if media_id else None
         serves = record is not None and record.key == item.key
         in_flight = record is not None and record.status == MediaFile.Status.PENDING
-        if not serves and not in_flight and item.last_modified < cutoff:
+        orphan = not serves and not in_flight and item.key not in being_deleted
+        if orphan and item.last_modified < cutoff:
             say(f"REPORT media object {item.key} belongs to no record (not deleted)")
             tally.add("reported")
     stored = {item.key for item in media} | {item.key for item in scratch}
@@ -190,6 +215,21 @@ def _report_media(
         if key not in stored:
             say(f"REPORT uploaded record {pk} has no object at {key}")
             tally.add("reported")
+
+
+def _release_holds(say: Say, tally: Tally) -> None:
+    """Once a cancelled or deleted upload's policy can write no more, delete what it wrote late
+    and stop counting its bytes (a hold counts only until then, swept or not)."""
+    for hold in QuotaHold.objects.filter(until__lte=timezone.now()).iterator():
+        try:
+            storage.delete_object(hold.key)
+        except storage.StorageError as error:
+            say(f"ERROR {hold.key}: {error}")
+            tally.add("errors")
+            continue
+        hold.delete()
+        say(f"released the hold on {hold.key} (its upload link has expired; any late copy deleted)")
+        tally.add("released")
 
 
 def _records_by_id(object_keys: Iterator[str] | list[str]) -> dict[uuid.UUID, MediaFile]:
@@ -222,8 +262,10 @@ def expire(*, grace: timedelta = DEFAULT_GRACE, say: Say = logger.info) -> Tally
         if record is not None:
             say(f"expired {record.pk} ({record.filename}): deadline {held.record.expires_at}")
             tally.add("expired")
+    _release_holds(say, tally)
     forgotten = idempotency.forget_old()
     if forgotten:
         say(f"forgot {forgotten} idempotency keys older than a day")
         tally.counts["forgotten keys"] = forgotten
+    sns_deliveries.forget_old()  # MessageIds whose messages are refused as stale anyway
     return tally
