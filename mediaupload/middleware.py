@@ -10,6 +10,7 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse
 
 from uploads import conf, storage
+from uploads.storage import clock
 
 # The bucket is asked at most this often; a load balancer probes every few seconds.
 BUCKET_CHECK_SECONDS = 5.0
@@ -24,13 +25,24 @@ class HealthCheck:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        """Report the database and the bucket: 200 when both answer, else 503 saying which."""
+        """Report the database and the bucket: 200 when both answer, else 503 saying which; and
+        S3's time minus this server's (over 15 minutes, S3 refuses what it signs: 503)."""
         if request.path_info != "/healthz":
             return self.get_response(request)
         checks = {"database": _database(), "storage": _bucket()}
+        # Read after the bucket check, whose answer may have just measured S3's clock.
+        skewed = clock.problem()
+        if skewed:
+            checks["storage"] = f"error: {skewed}"
         healthy = all(result == "ok" for result in checks.values())
+        offset = clock.offset()
+        report = {
+            "status": "ok" if healthy else "unavailable",
+            **checks,
+            "clock_offset_seconds": None if offset is None else round(offset),
+        }
         return HttpResponse(
-            json.dumps({"status": "ok" if healthy else "unavailable", **checks}),
+            json.dumps(report),
             status=200 if healthy else 503,
             content_type="application/json",
         )

@@ -89,8 +89,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         {"transaction_mode": "IMMEDIATE", "timeout": 20}
     )
 
-# Throttle counts live here: local memory by default; a Redis URL (redis://host:6379/0) shares
-# them between app nodes.
+# Local memory by default. Rate-limit and sign-in counts go to the app's own table unless this is
+# a shared cache (a Redis URL, redis://host:6379/0), which then holds them for every node.
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -2,19 +2,21 @@
 
 Failures are counted per username *and* client address, and per address, never per username
 alone: someone guessing a victim's password from elsewhere slows only themselves, so nobody can
-lock a victim out.
+lock a victim out. The counts live in the app's throttle store (`uploads.rate_limits`), shared by
+every worker and node. An attempt counts as a failure from the moment it is let through until its
+password proves right, so guesses sent in parallel cannot all slip in before the first wait.
 """
 
 import math
-import time
 from typing import Any
 
 from django import forms
 from django.conf import settings
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm
-from django.core.cache import cache
 from django.http import HttpRequest
+
+from uploads import rate_limits
 
 # Failures allowed in a row before waits start, per (username, address) and per address.
 FREE_FAILURES = 5
@@ -23,6 +25,9 @@ FREE_FAILURES_PER_ADDRESS = 20
 MAX_WAIT_SECONDS = 300
 # A failure is forgotten after this long without another.
 MEMORY_SECONDS = 3600
+
+PER_USER_ADDRESS = rate_limits.Backoff(FREE_FAILURES, MAX_WAIT_SECONDS, MEMORY_SECONDS)
+PER_ADDRESS = rate_limits.Backoff(FREE_FAILURES_PER_ADDRESS, MAX_WAIT_SECONDS, MEMORY_SECONDS)
 
 
 def client_address(request: HttpRequest) -> str:
@@ -35,39 +40,36 @@ def client_address(request: HttpRequest) -> str:
     return str(request.META.get("REMOTE_ADDR", ""))
 
 
-def _keys(username: str, address: str) -> list[tuple[str, int]]:
-    """The counters an attempt is judged by, with the failures each allows for free."""
-    return [
-        (f"signin:user-address:{username.casefold()}:{address}", FREE_FAILURES),
-        (f"signin:address:{address}", FREE_FAILURES_PER_ADDRESS),
-    ]
+def _user_address_key(username: str, address: str) -> str:
+    """The counter of one username's failures from one address."""
+    return f"signin:user-address:{username.casefold()}:{address}"
 
 
-def seconds_to_wait(username: str, address: str) -> int:
-    """Return how long this username and address must wait before trying again (0: now)."""
-    wait = 0.0
-    for key, free in _keys(username, address):
-        failures, last = cache.get(key, (0, 0.0))
-        if failures >= free:
-            backoff = min(MAX_WAIT_SECONDS, 2 ** (failures - free))
-            wait = max(wait, last + backoff - time.time())
-    return math.ceil(wait) if wait > 0 else 0
+def _address_key(address: str) -> str:
+    """The counter of every failure from one address."""
+    return f"signin:address:{address}"
 
 
-def record_failure(username: str, address: str) -> None:
-    """Count a failed attempt."""
-    for key, _ in _keys(username, address):
-        failures, _last = cache.get(key, (0, 0.0))
-        cache.set(key, (failures + 1, time.time()), MEMORY_SECONDS)
+def start_attempt(username: str, address: str) -> int:
+    """Count this attempt as a failure, or return how long it must wait first (0: go on)."""
+    wait = rate_limits.store().attempt(
+        [
+            (_user_address_key(username, address), PER_USER_ADDRESS),
+            (_address_key(address), PER_ADDRESS),
+        ]
+    )
+    return math.ceil(wait)
 
 
 def record_success(username: str, address: str) -> None:
-    """Forget this username and address's failures."""
-    cache.delete(_keys(username, address)[0][0])
+    """Forget this username and address's failures; take this attempt back from the address's."""
+    store = rate_limits.store()
+    store.clear(_user_address_key(username, address))
+    store.refund(_address_key(address))
 
 
 class ThrottledSignInMixin:
-    """Refuse attempts while a wait runs; count failures; clear them on success."""
+    """Refuse attempts while a wait runs; count the others as failures until they succeed."""
 
     request: HttpRequest | None
     cleaned_data: dict[str, Any]
@@ -75,17 +77,16 @@ class ThrottledSignInMixin:
     def clean(self) -> dict[str, Any]:
         """Check the wait, then the password."""
         username = str(self.cleaned_data.get("username") or "")
+        if not (username and self.cleaned_data.get("password")):
+            return super().clean()  # type: ignore[misc,no-any-return]  # no guess: nothing to count
         address = client_address(self.request) if self.request is not None else ""
-        wait = seconds_to_wait(username, address)
+        wait = start_attempt(username, address)
         if wait:
             raise forms.ValidationError(
                 f"Too many failed sign-ins. Wait {wait} s, then try again.", code="throttled"
             )
-        try:
-            cleaned: dict[str, Any] = super().clean()  # type: ignore[misc]
-        except forms.ValidationError:
-            record_failure(username, address)
-            raise
+        # A wrong password raises here, and the attempt stays counted as a failure.
+        cleaned: dict[str, Any] = super().clean()  # type: ignore[misc]
         record_success(username, address)
         return cleaned
 

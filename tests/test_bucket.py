@@ -1,5 +1,6 @@
 """configure_bucket and check_bucket against moto (set-up, merging, origins) and without any S3."""
 
+import contextlib
 import io
 import uuid
 from typing import Any
@@ -7,6 +8,7 @@ from typing import Any
 import pytest
 from django.core.management import CommandError, call_command
 
+from tests.support.clock import shift_app_clock
 from uploads import storage
 
 ORIGIN = "http://127.0.0.1:8000"
@@ -91,3 +93,34 @@ def test_check_bucket_without_credentials_says_so_and_stops(settings, monkeypatc
     assert out.getvalue().splitlines() == [
         "FAIL credentials: none found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
     ]
+
+
+@pytest.mark.functional
+@pytest.mark.parametrize(
+    ("ahead", "line"),
+    [
+        (0, "PASS clock: the server's clock agrees with S3's"),
+        (
+            300,
+            "PASS clock: the server's clock is 5 minutes ahead of S3's; links are signed with "
+            "S3's time: fix the server's time (NTP)",
+        ),
+        (
+            1200,
+            "FAIL clock: the server's clock is 20 minutes ahead of S3's: S3 refuses requests "
+            "over 15 minutes off; fix its time (NTP)",
+        ),
+    ],
+)
+def test_check_bucket_reports_the_servers_clock_against_s3s(empty_bucket, monkeypatch, ahead, line):
+    run("configure_bucket", "--origin", ORIGIN)
+    shift_app_clock(monkeypatch, ahead)
+    out = io.StringIO()
+    with contextlib.suppress(CommandError):
+        call_command("check_bucket", "--origin", ORIGIN, stdout=out)
+    printed = out.getvalue().splitlines()
+    assert line in printed
+    if ahead < 15 * 60:  # links still work: every other check passes
+        assert printed[-1] == "The bucket is ready for uploads."
+    else:  # S3 refuses whatever this server signs: the rest is not tried
+        assert printed[-1] == line

@@ -21,6 +21,7 @@ from django.urls import path
 
 from mediaupload import middleware as project_middleware
 from mediaupload.urls import urlpatterns as project_urls
+from tests.support.clock import shift_app_clock
 from tests.support.media import media_bytes
 from tests.support.s3 import post_to_s3
 from uploads.local_s3 import free_port, stop_process
@@ -109,7 +110,12 @@ def test_healthz_reports_database_and_bucket(client, bucket, settings):
     # A load balancer probes the node's own address, over plain HTTP.
     response = client.get("/healthz", HTTP_HOST="10.0.0.7")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "ok", "storage": "ok"}
+    assert response.json() == {
+        "status": "ok",
+        "database": "ok",
+        "storage": "ok",
+        "clock_offset_seconds": 0,  # moto runs on this machine's clock
+    }
 
 
 @pytest.mark.django_db
@@ -119,6 +125,32 @@ def test_healthz_is_503_when_the_bucket_is_unreachable(client, s3_down):
     assert response.status_code == 503
     body = response.json()
     assert body["database"] == "ok" and body["storage"].startswith("error")
+
+
+@pytest.mark.functional
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("ahead", "status", "storage"),
+    [
+        (600, 200, "ok"),  # links are signed with S3's time: the node serves
+        (
+            1200,
+            503,
+            "error: the server's clock is 20 minutes ahead of S3's: "
+            "S3 refuses requests over 15 minutes off; fix its time (NTP)",
+        ),
+    ],
+)
+def test_healthz_reports_the_servers_clock_against_s3s(
+    client, bucket, monkeypatch, ahead, status, storage
+):
+    project_middleware._bucket_seen.clear()
+    shift_app_clock(monkeypatch, ahead)
+    response = client.get("/healthz")
+    assert response.status_code == status
+    body = response.json()
+    assert body["storage"] == storage
+    assert body["clock_offset_seconds"] == pytest.approx(-ahead, abs=2)
 
 
 # ---------------------------------------------------------------- CSP and logs

@@ -98,6 +98,8 @@ def as_api_exception(exc: Exception) -> Exception:
         return RequestTooLarge()
     if isinstance(exc, MediaFile.DoesNotExist | Http404):
         return NotFound()  # unknown, someone else's, or deleted while this request worked on it
+    if isinstance(exc, storage.ClockSkewed):
+        return StorageUnavailableError(str(exc))  # the operator's to fix: say what
     if isinstance(exc, storage.StorageUnavailable):
         return StorageUnavailableError()
     if isinstance(exc, storage.StorageError):

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from email.message import Message
 
 from uploads import conf, storage
+from uploads.storage import clock
 from uploads.storage.bucket import ABORT_MULTIPART_RULE, EXPIRE_SCRATCH_RULE
 
 _TIMEOUT = 10
@@ -68,6 +69,11 @@ def run_checks(origins: list[str]) -> Iterator[CheckResult]:
         yield CheckResult("credentials", True, "found")
         yield CheckResult("bucket reachable", False, f"{conf.bucket()}: {error}")
         return
+    clock_check = _clock()  # measured from S3's answer just above
+    if not clock_check.ok:  # S3 refuses whatever this server signs: nothing else can pass
+        yield CheckResult("credentials", True, "found")
+        yield clock_check
+        return
     if problem in _BAD_CREDENTIALS:
         yield CheckResult("credentials", False, f"S3 does not accept them ({problem})")
         return
@@ -77,12 +83,26 @@ def run_checks(origins: list[str]) -> Iterator[CheckResult]:
         yield CheckResult("bucket reachable", False, f"{conf.bucket()} {detail}")
         return
     yield CheckResult("bucket reachable", True, f"{conf.bucket()} answers")
+    yield clock_check
     yield _lifecycle()
     if not origins:
         yield CheckResult("CORS", False, "no origins to check: set UPLOAD_CORS_ORIGINS or --origin")
     for origin in origins:
         yield from _cors(origin)
     yield _post_round_trip(origins[0] if origins else None)
+
+
+def _clock() -> CheckResult:
+    """This server's clock is near enough S3's: S3 refuses requests over 15 minutes off."""
+    offset = clock.offset()
+    if offset is None:
+        return CheckResult("clock", True, "not measured: S3 sent no usable Date header")
+    refused = clock.problem()
+    if refused:
+        return CheckResult("clock", False, refused)
+    if abs(offset) > clock.CORRECT_SECONDS:
+        return CheckResult("clock", True, clock.correction(offset))
+    return CheckResult("clock", True, clock.describe(offset))
 
 
 def _lifecycle() -> CheckResult:

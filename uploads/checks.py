@@ -6,12 +6,13 @@ from urllib.parse import urlsplit
 
 from django.apps import AppConfig, apps
 from django.conf import settings
+from django.core.cache import caches
 from django.core.checks import CheckMessage, Error, Info, Warning, register
 from django.db import models
 from django.urls import NoReverseMatch, Resolver404, resolve, reverse
 from rest_framework.authentication import TokenAuthentication
 
-from uploads import conf, registry
+from uploads import conf, rate_limits, registry
 
 
 @register()
@@ -103,6 +104,7 @@ def check_upload_settings(
     problems.extend(_connection_problems())
     problems.extend(_api_problems())
     problems.extend(_sign_in_problems())
+    problems.extend(_throttle_problems())
     return problems
 
 
@@ -243,3 +245,37 @@ def _resolves(login_url: str) -> bool:
     except NoReverseMatch:
         return False
     return True
+
+
+def _throttle_problems() -> list[CheckMessage]:
+    """Report rates that cannot be read, and a throttle cache that is missing or not shared."""
+    problems: list[CheckMessage] = []
+    for scope in ("create", "authorize", "parts"):
+        rate = conf.throttle_rate(scope)
+        try:
+            if rate is not None:
+                rate_limits.parse_rate(rate)
+        except ValueError:
+            problems.append(
+                Error(
+                    f"UPLOAD_THROTTLE_{scope.upper()} is not a rate: {rate!r}.",
+                    hint="Write it like '60/minute' (N/second|minute|hour|day), or '' for none.",
+                    id="uploads.E017",
+                )
+            )
+    alias = str(conf.get("UPLOAD_THROTTLE_CACHE") or "")
+    if alias and alias not in settings.CACHES:
+        problems.append(
+            Error(f"UPLOAD_THROTTLE_CACHE names no cache of CACHES: {alias!r}.", id="uploads.E018")
+        )
+    elif alias and not rate_limits.is_shared(caches[alias]):
+        problems.append(
+            Warning(
+                f"UPLOAD_THROTTLE_CACHE names a cache ({alias!r}) that app processes do not share, "
+                "or that cannot count atomically: each worker may allow the whole rate.",
+                hint="Name a Redis or Memcached cache, or leave it empty to count in the app's "
+                "table.",
+                id="uploads.W005",
+            )
+        )
+    return problems

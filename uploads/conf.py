@@ -72,6 +72,10 @@ DEFAULTS: dict[str, Any] = {
     "UPLOAD_THROTTLE_CREATE": "120/minute",
     "UPLOAD_THROTTLE_AUTHORIZE": "60/minute",
     "UPLOAD_THROTTLE_PARTS": "300/minute",
+    # The CACHES alias that holds throttle counts (Redis or Memcached, shared by every node). Empty:
+    # the default cache when it is one of those, else the app's own table, so that counts never
+    # stay in one worker's memory (see rate_limits.py).
+    "UPLOAD_THROTTLE_CACHE": "",
     # How long a form's upload value stays valid, and how long an unattached field upload is kept.
     "UPLOAD_FIELD_VALUE_MAX_AGE": 24 * 3600,
     # How far S3's clock may be behind ours: a POST policy can still write this long after the

@@ -220,3 +220,24 @@ class SnsDelivery(models.Model):
 
     def __str__(self) -> str:
         return self.message_id
+
+
+class ThrottleCount(models.Model):
+    """One throttle key's recent calls, or its failed attempts, for every worker and node to share.
+
+    Used when no shared cache holds the counts (see rate_limits.py); each change is made under
+    the row's lock, in one short transaction.
+    """
+
+    key = models.CharField(max_length=255, primary_key=True)
+    hits = models.JSONField(
+        default=list, help_text="A rate's calls still in its window (epoch seconds, oldest first)."
+    )
+    failures = models.PositiveIntegerField(default=0, help_text="Attempts counted as failed.")
+    blocked_until = models.DateTimeField(null=True, blank=True, help_text="No attempt before this.")
+    expires_at = models.DateTimeField(
+        db_index=True, help_text="After this the row counts nothing; it is deleted in passing."
+    )
+
+    def __str__(self) -> str:
+        return self.key

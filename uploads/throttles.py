@@ -1,29 +1,32 @@
-"""Per-user rate limits on the calls that start or sign uploads, kept in Django's cache."""
+"""Per-user rate limits on the calls that start or sign uploads, shared by every worker and node."""
 
 from typing import Any
 
-from rest_framework.throttling import UserRateThrottle
+from rest_framework.request import Request
+from rest_framework.throttling import BaseThrottle
 
-from uploads import conf
+from uploads import conf, rate_limits
 
 
-class UploadRateThrottle(UserRateThrottle):
+class UploadRateThrottle(BaseThrottle):
     """A per-user rate for one kind of call; the rate comes from UPLOAD_THROTTLE_<SCOPE>."""
 
     def __init__(self, scope: str) -> None:
         """Throttle calls of this scope ("create", "authorize", "parts")."""
-        self.upload_scope = scope
-        self.scope = f"uploads-{scope}"  # names the cache keys
-        super().__init__()
+        self.scope = scope
+        self.seconds_to_wait: float | None = None
 
-    def get_rate(self) -> str | None:
-        """Read the rate now, so settings may change at run time (and in tests)."""
-        return conf.throttle_rate(self.upload_scope)
-
-    def allow_request(self, request: Any, view: Any) -> bool:
-        """Allow every call when the scope's rate is off."""
-        self.rate = self.get_rate()
-        if self.rate is None:
+    def allow_request(self, request: Request, view: Any) -> bool:
+        """Count the call against the user's rate (read now: settings may change at run time)."""
+        rate = conf.throttle_rate(self.scope)
+        if rate is None:
             return True
-        self.num_requests, self.duration = self.parse_rate(self.rate)
-        return super().allow_request(request, view)
+        limit, window = rate_limits.parse_rate(rate)
+        # The app's API lets only signed-in users this far (permissions are checked first).
+        key = f"uploads:{self.scope}:{request.user.pk}"
+        self.seconds_to_wait = rate_limits.store().take(key, limit, window)
+        return not self.seconds_to_wait
+
+    def wait(self) -> float | None:
+        """Return how long to wait before the next call is let in (Retry-After, rounded up)."""
+        return self.seconds_to_wait

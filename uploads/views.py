@@ -65,8 +65,9 @@ _STORAGE = (502, 503)
             "With an `Idempotency-Key` header (one per file, e.g. a UUID), repeating the same "
             "declaration within a day returns the same record (header `Idempotent-Replayed: "
             "true`), re-authorized while it is pending; a final or expired record comes back "
-            "with `upload: null`. The same key with another declaration answers 422. Over the "
-            "user's quota: 403 `quota_exceeded`."
+            "with `upload: null`. The same key with another declaration answers 422. A repeat "
+            "counts against the create rate (429 with `Retry-After` beyond it). Over the user's "
+            "quota: 403 `quota_exceeded`."
         ),
         parameters=[
             OpenApiParameter(
@@ -127,14 +128,14 @@ class MediaFileViewSet(
         return [UploadRateThrottle(scope)]
 
     def check_throttles(self, request: Request) -> None:
-        """A repeated create (same Idempotency-Key) is answered before any throttle."""
+        """Every create counts against the rate, a repeat with the same Idempotency-Key too: it
+        signs a fresh authorization. Beyond the rate a repeat gets 429 with Retry-After, as any
+        create; repeated after that wait, it returns the same record."""
         key = _idempotency_key(request)
-        if self.action == "create" and key:
-            # Kept for create(), which then needs no second lookup of the key.
-            self._idempotency_lookup = idempotency.look_up(owner=self._owner(), key=key)
-            if self._idempotency_lookup.recent:
-                return
         super().check_throttles(request)
+        if self.action == "create" and key:
+            # Looked up once, for create(), and only for a call the throttle let through.
+            self._idempotency_lookup = idempotency.look_up(owner=self._owner(), key=key)
 
     def create(self, request: Request) -> Response:
         """Make a pending record and answer with the authorization to upload its file."""

@@ -19,8 +19,8 @@ INSTALLED_APPS = [
 ]
 ROOT_URLCONF = "bench.support.urls"
 
-# Throttling stays on (its cache reads and writes are part of every create), at rates no benchmark
-# reaches; per second, so DRF's request history (pickled on every call) stays short.
+# Throttling stays on (its counting, in the app's table unless CACHE_URL names Redis, is part of
+# every create), at rates no benchmark reaches; per second, so each key's window stays short.
 UPLOAD_THROTTLE_CREATE = "1000000/second"
 UPLOAD_THROTTLE_AUTHORIZE = "1000000/second"
 UPLOAD_THROTTLE_PARTS = "1000000/second"

@@ -1,7 +1,7 @@
 """The only package that talks to S3 (and imports boto3).
 
 botocore's errors never leave it; callers see `ObjectNotFound`, `ObjectChanged`, `PartsRefused`,
-`StorageUnavailable` or `StorageError`.
+`StorageUnavailable` (`ClockSkewed`: this server's clock is too far off S3's) or `StorageError`.
 """
 
 from uploads.storage.bucket import (
@@ -12,6 +12,7 @@ from uploads.storage.bucket import (
     our_rules,
 )
 from uploads.storage.client import (
+    ClockSkewed,
     ObjectChanged,
     ObjectNotFound,
     PartsRefused,
@@ -46,6 +47,7 @@ from uploads.storage.objects import (
 )
 
 __all__ = [
+    "ClockSkewed",
     "ObjectChanged",
     "ObjectInfo",
     "ObjectNotFound",

@@ -37,6 +37,10 @@ class StorageUnavailable(StorageError):
     """S3 could not be reached, or answered with a server error."""
 
 
+class ClockSkewed(StorageUnavailable):
+    """The server's clock is so far off S3's that S3 refuses what the server signs."""
+
+
 class ObjectNotFound(StorageError):
     """The object, upload or bucket does not exist."""
 
@@ -52,6 +56,8 @@ class PartsRefused(StorageError):
 NOT_FOUND_CODES = {"404", "NoSuchKey", "NotFound", "NoSuchBucket", "NoSuchUpload"}
 _CHANGED_CODES = {"412", "PreconditionFailed"}
 _PARTS_CODES = {"InvalidPart", "InvalidPartOrder"}
+# S3 refuses a request dated more than 15 minutes off its own clock.
+_SKEWED_CODE = "RequestTimeTooSkewed"
 
 
 def error_code(error: ClientError) -> str:
@@ -73,6 +79,11 @@ def translate_errors(action: str) -> Iterator[None]:
             raise ObjectChanged(f"{action}: the object changed") from error
         if code in _PARTS_CODES:
             raise PartsRefused(f"{action}: S3 refused the parts ({code})") from error
+        if code == _SKEWED_CODE:
+            raise ClockSkewed(
+                f"{action}: the server's clock is over 15 minutes off S3's ({code}); "
+                "fix its time (NTP)"
+            ) from error
         if status >= 500:
             raise StorageUnavailable(f"{action}: S3 answered {status} {code}") from error
         logger.error("S3 refused %s: %s", action, error)
@@ -115,6 +126,11 @@ def _build_client(
     )
     if endpoint_url:
         client.meta.events.register("before-sign.s3.CopyObject", _also_legacy_copy_condition)
+    # Not imported at the top: the clock raises this module's ClockSkewed.
+    from uploads.storage import clock
+
+    client.meta.events.register("before-call.s3", clock.before_call)
+    client.meta.events.register("after-call.s3", clock.after_call)
     return client
 
 

@@ -13,6 +13,9 @@ that kind of request to botocore. The check is made again every minute, so whate
 learns meanwhile (a bucket's region after a redirect, say) is followed within a minute.
 Credentials are read from the client on every call, so rotated or refreshed keys (an instance
 role's) are used as botocore would use them.
+
+Time: URLs and forms are dated with `clock.now()`, S3's time when this server's clock is found
+over 30 s off it, so a link lives its lifetime by S3's clock (clock.py).
 """
 
 import base64
@@ -27,6 +30,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, quote, urlsplit
+
+from uploads.storage import clock
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -299,9 +304,11 @@ def _presigned_url(
     credentials = current_credentials(client) if known.endpoint else None
     if known.endpoint is None or credentials is None:
         return client.generate_presigned_url(
-            operation, Params={"Bucket": bucket, **params(key, *args)}, ExpiresIn=expires_in
+            operation,
+            Params={"Bucket": bucket, **params(key, *args)},
+            ExpiresIn=clock.lifetime(expires_in),
         )
-    return fast(known.endpoint, credentials, key, _timestamp(time.time()), *args, expires_in)
+    return fast(known.endpoint, credentials, key, _timestamp(clock.now()), *args, expires_in)
 
 
 # ------------------------------------------------------------------ the requests the app signs
@@ -441,8 +448,8 @@ def post_form(
     known = _learn(shape, client, bucket, learn)
     credentials = current_credentials(client) if known.endpoint else None
     if known.endpoint is None or credentials is None:
-        return botocore_post(key, expires_in)
-    now = time.time()
+        return botocore_post(key, clock.lifetime(expires_in))
+    now = clock.now()
     expiration = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(int(now) + expires_in))
     return presigned_post(
         known.endpoint,
