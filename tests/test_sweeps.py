@@ -252,8 +252,10 @@ def test_expire_first_completes_a_file_that_arrived(api, bucket):
 def test_expire_leaves_records_within_their_deadline_and_grace(api, bucket):
     on_time = declare(api, media_bytes("video/mp4", 2048))
     late = declare(api, media_bytes("video/mp4", 2048))
-    MediaFile.objects.filter(pk=late["id"]).update(expires_at=timezone.now() - timedelta(minutes=5))
+    late_by = timedelta(minutes=6, seconds=30)  # past the 5 minutes of clock skew and 1 of grace
+    MediaFile.objects.filter(pk=late["id"]).update(expires_at=timezone.now() - late_by)
     assert run("expire_uploads").strip() == "expire_uploads: nothing to do"
+    assert run("expire_uploads", "--grace", "120").strip() == "expire_uploads: nothing to do"
     assert f"expired {late['id']}" in run("expire_uploads", "--grace", "60")
     assert MediaFile.objects.get(pk=on_time["id"]).status == MediaFile.Status.PENDING
 

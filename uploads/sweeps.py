@@ -242,10 +242,10 @@ def expire(*, grace: timedelta = DEFAULT_GRACE, say: Say = logger.info) -> Tally
     """Settle pending records past their deadline plus `grace`: complete them if the file arrived,
     else mark them expired, aborting their multipart upload and deleting partial objects."""
     tally = Tally()
+    # A POST policy still writes until S3's clock passes the deadline: wait out the skew first.
+    overdue_before = timezone.now() - grace - conf.clock_skew()
     overdue = list(
-        MediaFile.objects.filter(
-            status=MediaFile.Status.PENDING, expires_at__lt=timezone.now() - grace
-        )
+        MediaFile.objects.filter(status=MediaFile.Status.PENDING, expires_at__lt=overdue_before)
         .order_by("expires_at")
         .values_list("pk", flat=True)
     )
