@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -21,6 +21,7 @@ import pytest
 from rest_framework.authtoken.models import Token
 
 from tests.support.fake_app import answering_server
+from tests.support.http_server import serving
 from tests.support.media import media_bytes
 from uploads import multipart
 from uploads.local_s3 import free_port
@@ -59,8 +60,13 @@ def cli_env(token: str | None) -> dict[str, str]:
 
 def run_cli(*args: str, server: str, token: str | None) -> subprocess.CompletedProcess[str]:
     """Run the uploader to its end."""
+    return _run(cli_command(*args, server=server), token)
+
+
+def _run(command: list[str], token: str | None) -> subprocess.CompletedProcess[str]:
+    """Run a command in the uploader's environment to its end, its output captured."""
     return subprocess.run(
-        cli_command(*args, server=server),
+        command,
         env=cli_env(token),
         cwd=ROOT,
         capture_output=True,
@@ -495,14 +501,8 @@ def proxy(target: str, rule: Rule) -> Iterator[tuple[str, list[Exchange]]]:
         def log_message(self, *args: object) -> None:
             """Stay quiet."""
 
-    server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", seen
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(Handler) as url:
+        yield url, seen
 
 
 def json_answer(status: int, detail: str, code: str, **headers: str) -> Answer:
@@ -586,15 +586,7 @@ _PEAK_RSS = (
 
 def run_cli_measured(*args: str, server: str, token: str) -> tuple[int, str, int]:
     """Run the uploader to its end; return its exit status, its stderr and its peak RSS."""
-    completed = subprocess.run(
-        [sys.executable, "-c", _PEAK_RSS, *cli_command(*args, server=server)],
-        env=cli_env(token),
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    completed = _run([sys.executable, "-c", _PEAK_RSS, *cli_command(*args, server=server)], token)
     return completed.returncode, completed.stderr, int(completed.stdout)
 
 

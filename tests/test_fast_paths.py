@@ -141,10 +141,8 @@ def test_fast_presigned_posts_are_botocores_byte_for_byte(configuration):
         assert list(mine["fields"]) == list(form), "the fields in botocore's order"
 
 
-@pytest.mark.parametrize("configuration", CONFIGURATIONS)
-def test_the_storage_calls_sign_with_the_fast_signer_once_it_matched(configuration, monkeypatch):
-    monkeypatch.setattr(signing, "_learnt", {})  # what earlier tests' clients taught is not ours
-    client = s3_client(*configuration)
+def sign_each_kind(client: Any) -> tuple[str, str, dict[str, Any]]:
+    """Sign one of each kind the app signs: a part URL (part 2), a download URL and a POST form."""
     url = signing.upload_part_url(
         client,
         bucket="my-bucket",
@@ -165,6 +163,14 @@ def test_the_storage_calls_sign_with_the_fast_signer_once_it_matched(configurati
         conditions=[{"Content-Type": "video/mp4"}, ["content-length-range", 9, 9]],
         expires_in=60,
     )
+    return url, download, form
+
+
+@pytest.mark.parametrize("configuration", CONFIGURATIONS)
+def test_the_storage_calls_sign_with_the_fast_signer_once_it_matched(configuration, monkeypatch):
+    monkeypatch.setattr(signing, "_learnt", {})  # what earlier tests' clients taught is not ours
+    client = s3_client(*configuration)
+    url, download, form = sign_each_kind(client)
     learnt = [known for (_, _, _), known in signing._learnt.items() if known.client is client]
     assert len(learnt) == 3 and all(known.endpoint is not None for known in learnt)
     query = dict(parse_qsl(urlsplit(url).query))
@@ -279,26 +285,7 @@ def test_a_fast_signer_that_disagrees_with_botocore_hands_every_request_back_to_
     monkeypatch.setattr(signing, "presigned_post", wrong_post)
     client = s3_client(*CONFIGURATIONS[0])
     for _ in range(2):  # the probe, then the requests after it: botocore signs each
-        url = signing.upload_part_url(
-            client,
-            bucket="b",
-            key="media/k.mp4",
-            upload_id="u",
-            part_number=1,
-            size=9,
-            expires_in=60,
-        )
-        download = signing.download_url(
-            client, bucket="b", key="media/k.mp4", disposition="attachment", expires_in=60
-        )
-        form = signing.post_form(
-            client,
-            bucket="b",
-            key="incoming/k.mp4",
-            fields={"Content-Type": "video/mp4"},
-            conditions=[{"Content-Type": "video/mp4"}, ["content-length-range", 9, 9]],
-            expires_in=60,
-        )
+        url, download, form = sign_each_kind(client)
         for signed in (url, download):
             assert "X-Amz-Signature=0" not in signed
             assert len(dict(parse_qsl(urlsplit(signed).query))["X-Amz-Signature"]) == 64

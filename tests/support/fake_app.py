@@ -1,12 +1,11 @@
 """A misbehaving app server on a loopback port: one answer to every request, which it records."""
 
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
-from uploads.local_s3 import free_port
+from tests.support.http_server import serving
 
 _PIECE = b"x" * 1024**2
 _OPEN, _CLOSE = b'{"padding": "', b'"}'
@@ -57,11 +56,5 @@ def answering_server(
         def log_message(self, *args: object) -> None:
             """Stay quiet."""
 
-    server = ThreadingHTTPServer(("127.0.0.1", free_port()), Answering)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", received
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(Answering) as url:
+        yield url, received

@@ -1,11 +1,11 @@
 """A misbehaving S3 on a loopback port: one that never answers, or one that answers 5xx to all."""
 
 import socket
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
+from tests.support.http_server import serving
 from uploads.local_s3 import free_port
 
 
@@ -49,11 +49,5 @@ def failing_s3(status: int) -> Iterator[str]:
         def log_message(self, *args: object) -> None:
             """Stay quiet."""
 
-    server = ThreadingHTTPServer(("127.0.0.1", free_port()), Failing)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(Failing) as url:
+        yield url
