@@ -21,8 +21,8 @@ from botocore.exceptions import ClientError
 
 from tests.support.clock import forget_s3s_clock, shift_app_clock
 from tests.support.media import media_bytes
-from tests.support.uploads import send
-from uploads import storage
+from tests.support.uploads import send, sent_record
+from uploads import services, storage
 from uploads.storage import clock, signing
 from uploads.storage.client import translate_errors
 
@@ -331,3 +331,17 @@ def test_on_rgw_a_corrected_link_ends_on_time_where_the_skewed_clocks_lives_on(
     assert requests.get(corrected, timeout=10).status_code == 403  # 2 s by RGW's clock
     # RGW takes a link dated 10 minutes ahead: it would live 10 minutes past its 2 s.
     assert requests.get(skewed, timeout=10).status_code == 200
+
+
+@pytest.mark.functional
+@pytest.mark.django_db
+def test_pages_render_without_links_while_the_clock_is_too_far_off(
+    client, user, bucket, monkeypatch
+):
+    record = services.complete_upload(media_file=sent_record(user), via="api")
+    client.force_login(user)
+    shift_app_clock(monkeypatch, 1200)
+    assert storage.access_problem() == ""  # this answer measures the offset
+    page = client.get(f"/uploads/{record.pk}/")
+    assert page.status_code == 200 and "clip.mp4" in page.content.decode()
+    assert "X-Amz-Signature" not in page.content.decode()

@@ -43,7 +43,7 @@ class KindFilter(admin.SimpleListFilter):
 
 def _media_element(media_file: MediaFile, *, small: bool) -> str:
     """An <img>, <video> or <audio> of an uploaded record on a short-lived URL ('' otherwise)."""
-    url = services.download_url(media_file)
+    url = services.preview_url(media_file)
     kind = media_file.content_type.partition("/")[0]
     if url is None or kind not in {"image", "video", "audio"}:
         return ""
@@ -154,7 +154,7 @@ class MediaFileAdmin(admin.ModelAdmin[MediaFile]):
     @admin.display(description="file")
     def preview(self, media_file: MediaFile) -> str:
         """The file itself, shown or played, with a download link."""
-        url = services.download_url(media_file)
+        url = services.preview_url(media_file)
         if url is None:
             return "—"
         return format_html(

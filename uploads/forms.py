@@ -54,7 +54,7 @@ class MediaFileWidget(forms.Widget):
         context["widget"].update(
             record=record,
             kind=record.content_type.partition("/")[0] if record else "",
-            preview_url=services.download_url(record) if record else None,
+            preview_url=services.preview_url(record) if record else None,
             config=config,
             config_json=json.dumps(config),
         )

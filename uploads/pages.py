@@ -35,7 +35,7 @@ def _render_media_page(
     """Render the upload's page, with a short-lived URL for the file once it is uploaded."""
     context = {
         "media_file": media_file,
-        "media_url": services.download_url(media_file),
+        "media_url": services.preview_url(media_file),
         "kind": media_file.content_type.partition("/")[0],
         "error": error,
     }

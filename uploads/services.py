@@ -342,6 +342,15 @@ def download_url(media_file: MediaFile) -> str | None:
     )
 
 
+def preview_url(media_file: MediaFile) -> str | None:
+    """Return a download link for a page to show, or None when none can be signed now (the
+    server's clock is too far off S3's: the page still renders, and /healthz says why)."""
+    try:
+        return download_url(media_file)
+    except storage.ClockSkewed:
+        return None
+
+
 @dataclass(frozen=True)
 class Verification:
     """The outcome of checking a record against the bucket again."""
