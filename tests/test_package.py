@@ -70,11 +70,19 @@ def bare_venv(distribution: tuple[Path, Path], tmp_path_factory: pytest.TempPath
     return package.make_venv(tmp_path_factory.mktemp("bare") / "venv", distribution[0])
 
 
-@pytest.fixture(scope="module")
-def local_venv(distribution: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> Any:
+# The fresh project runs on the newest Django a plain install takes, and on the 5.2 LTS.
+DJANGOS = {"newest-django": "django", "django-5.2": "django>=5.2,<5.3"}
+
+
+@pytest.fixture(scope="module", params=list(DJANGOS))
+def local_venv(
+    request: pytest.FixtureRequest,
+    distribution: tuple[Path, Path],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Any:
     """A virtualenv with the wheel and the local S3 only: the API runs without drf-spectacular."""
     created = package.make_venv(tmp_path_factory.mktemp("local") / "venv", distribution[0])
-    created.install(f"{distribution[0]}[local]")
+    created.install(f"{distribution[0]}[local]", DJANGOS[request.param])
     return created
 
 
@@ -280,6 +288,14 @@ def test_features_behind_extras_say_in_one_line_which_to_install(bare_venv, tmp_
 
 
 # ---------------------------------------------------------------- a fresh project
+
+
+def test_the_project_runs_on_the_django_it_was_given(fresh, request):
+    version = package.run(
+        [fresh.project.venv.python, "-c", "import django; print(django.__version__)"]
+    )
+    wanted = request.node.callspec.params["local_venv"]
+    assert version.startswith("5.2.") if wanted == "django-5.2" else int(version.split(".")[0]) >= 6
 
 
 def test_check_deploy_has_nothing_to_say_about_the_app_and_migrations_are_complete(fresh):

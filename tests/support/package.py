@@ -70,9 +70,9 @@ class Venv:
         """A console script it installed."""
         return str(self.path / "bin" / name)
 
-    def install(self, requirement: str) -> None:
-        """Install a requirement (the wheel, with extras) as a user would."""
-        uv("pip", "install", "--python", self.python, "--quiet", requirement)
+    def install(self, *requirements: str) -> None:
+        """Install requirements (the wheel, with extras; a Django version) as a user would."""
+        uv("pip", "install", "--python", self.python, "--quiet", *requirements)
 
     def distributions(self) -> set[str]:
         """The names of every installed distribution, normalised."""
