@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 import requests
 from django.contrib.staticfiles import finders
-from django.db import connection
 from django.templatetags.static import static
 from django.test import override_settings
 from django.urls import path
@@ -22,6 +21,7 @@ from django.urls import path
 from mediaupload import middleware as project_middleware
 from mediaupload.urls import urlpatterns as project_urls
 from tests.support.clock import shift_app_clock
+from tests.support.live import database_url
 from tests.support.media import media_bytes
 from tests.support.s3 import post_to_s3
 from uploads.local_s3 import free_port, stop_process
@@ -295,14 +295,9 @@ def test_create_on_one_node_and_complete_on_another(tmp_path, user, bucket, sett
     from rest_framework.authtoken.models import Token
 
     token = Token.objects.get_or_create(user=user)[0].key
-    database = connection.settings_dict
-    if connection.vendor == "postgresql":
-        url = f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}"
-    else:
-        url = f"sqlite:///{database['NAME']}"
     env = production_env(
         tmp_path,
-        DATABASE_URL=url,
+        DATABASE_URL=database_url(),
         ALLOWED_HOSTS="127.0.0.1",
         SECURE_SSL_REDIRECT="false",
         AWS_S3_ENDPOINT_URL=settings.AWS_S3_ENDPOINT_URL,

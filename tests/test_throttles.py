@@ -16,10 +16,11 @@ from typing import Any
 import pytest
 import requests
 from django.core.cache.backends.locmem import LocMemCache
-from django.db import connection, connections
+from django.db import connections
 from rest_framework.authtoken.models import Token
 
 from bench.support.servers import App, collectstatic
+from tests.support.live import database_url
 from tests.test_production import production_env
 from uploads import checks, rate_limits
 from uploads.models import MediaFile, ThrottleCount
@@ -366,14 +367,6 @@ def test_successful_sign_ins_from_one_address_never_wait(client, user):
 
 
 # ---------------------------------------------------------------- two gunicorn workers
-
-
-def database_url() -> str:
-    """The test database, as the servers' DATABASE_URL."""
-    database = connection.settings_dict
-    if connection.vendor == "postgresql":
-        return f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}"
-    return f"sqlite:///{database['NAME']}"
 
 
 @pytest.fixture

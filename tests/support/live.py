@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
+from django.db import connection
 
 
 def wait_for(
@@ -56,3 +57,11 @@ def sign_in(
     )
     assert answer.status_code == 200 and answer.url == base + then, answer.text[:500]
     return session
+
+
+def database_url() -> str:
+    """The test database, as a DATABASE_URL for servers started in other processes."""
+    database = connection.settings_dict
+    if connection.vendor == "postgresql":
+        return f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}"
+    return f"sqlite:///{database['NAME']}"
