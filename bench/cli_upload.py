@@ -50,9 +50,11 @@ from django.contrib.auth.models import User  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from rest_framework.authtoken.models import Token  # noqa: E402
 
+from bench.support.figures import per, ratio, show  # noqa: E402
 from bench.support.servers import write_media  # noqa: E402
-from uploads import local_s3, storage  # noqa: E402
+from uploads import storage  # noqa: E402
 from uploads.models import MediaFile  # noqa: E402
+from uploads.storage import local_s3  # noqa: E402
 
 MiB = 1024**2
 
@@ -96,8 +98,8 @@ class Run:
 
     @property
     def mib_per_s(self) -> float:
-        """Return the throughput."""
-        return self.size / MiB / self.seconds
+        """Return the throughput (NaN if no time was measured)."""
+        return per(self.size / MiB, self.seconds)
 
 
 def timed_process(command: list[str], env: dict[str, str]) -> tuple[float, int, str]:
@@ -292,13 +294,12 @@ def main() -> None:
         trials = runs.get(run.who, [run]) if run.size == size else [run]
         print(
             f"{run.who:<24} {run.size // MiB:>5} {run.method:<16} {run.seconds:>7.1f} "
-            f"{run.mib_per_s:>6.1f} {run.peak_rss / MiB:>5.0f} MiB  "
+            f"{show(run.mib_per_s, '.1f'):>6} {run.peak_rss / MiB:>5.0f} MiB  "
             + " ".join(f"{trial.seconds:.1f}" for trial in trials)
         )
     cli = best["uploads.cli"].mib_per_s
     for name in BOTO3_VARIANTS.values():
-        ratio = cli / best[f"boto3, {name}"].mib_per_s
-        print(f"uploads.cli / boto3 with {name}: {ratio:.2f}x")
+        print(f"uploads.cli / boto3 with {name}: {ratio(cli, best[f'boto3, {name}'].mib_per_s)}")
     print("(target: >= 0.90x against boto3 with no checksums, the like-for-like S3 work)")
 
 

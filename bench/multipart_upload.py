@@ -39,9 +39,11 @@ from django.conf import settings  # noqa: E402
 from django.contrib.auth.models import User  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 
+from bench.support.figures import per, ratio, show  # noqa: E402
 from tests.support.media import media_bytes  # noqa: E402
-from uploads import local_s3, services, storage  # noqa: E402
+from uploads import services, storage  # noqa: E402
 from uploads.models import MediaFile  # noqa: E402
+from uploads.storage import local_s3  # noqa: E402
 
 MiB = 1024**2
 
@@ -131,7 +133,7 @@ def main() -> None:
     for name, parts, parallel, seconds in rows:
         print(
             f"{name:<14} {parts:>6} {parallel:>8} {seconds:>8.1f} "
-            f"{args.size_mib / seconds:>8.0f} {baseline / seconds:>7.2f}x"
+            f"{show(per(args.size_mib, seconds), '.0f'):>8} {ratio(baseline, seconds):>8}"
         )
 
 

@@ -2,9 +2,10 @@
 
 Failures are counted per username *and* client address, and per address, never per username
 alone: someone guessing a victim's password from elsewhere slows only themselves, so nobody can
-lock a victim out. The counts live in the app's throttle store (`uploads.rate_limits`), shared by
-every worker and node. An attempt counts as a failure from the moment it is let through until its
-password proves right, so guesses sent in parallel cannot all slip in before the first wait.
+lock a victim out. The counts live in the app's throttle store (`uploads.api.rate_limits`),
+shared by every worker and node. An attempt counts as a failure from the moment it is let through
+until its password proves right, so guesses sent in parallel cannot all slip in before the first
+wait.
 """
 
 import math
@@ -16,7 +17,7 @@ from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm
 from django.http import HttpRequest
 
-from uploads import rate_limits
+from uploads.api import rate_limits
 
 # Failures allowed in a row before waits start, per (username, address) and per address.
 FREE_FAILURES = 5

@@ -2,12 +2,9 @@
 
 from whitenoise.storage import CompressedManifestStaticFilesStorage
 
+from uploads.staticfiles import ModuleImports
 
-class StaticFilesStorage(CompressedManifestStaticFilesStorage):  # type: ignore[misc]
-    """WhiteNoise's compressed, hashed files, with ES module imports rewritten to hashed names.
 
-    Django rewrites `import … from "./x.js"` only when told to; without it a hashed page module
-    would import unhashed (uncacheable, or missing) siblings.
-    """
-
-    support_js_module_import_aggregation = True
+class StaticFilesStorage(ModuleImports, CompressedManifestStaticFilesStorage):  # type: ignore[misc]
+    """WhiteNoise's compressed, hashed files, with the app's ES module imports rewritten to hashed
+    names (see ModuleImports)."""

@@ -249,6 +249,7 @@ def test_complete_with_wrong_size_fails_and_deletes_the_object(api, bucket):
     response = api.post(f"/api/media/{created['id']}/complete/")
     assert response.status_code == 409
     assert response.json()["status"] == "failed"
+    assert response.json()["code"] == "upload_failed"
     assert "Size mismatch" in response.json()["detail"]
     record = MediaFile.objects.get()
     assert record.status == MediaFile.Status.FAILED
@@ -276,6 +277,37 @@ def test_failed_record_stays_failed(api, bucket):
     response = api.post(f"/api/media/{created['id']}/complete/")
     assert response.status_code == 409
     assert MediaFile.objects.get().status == MediaFile.Status.FAILED
+
+
+def test_complete_answers_the_field_value_a_form_submits_on_every_call(api, user, bucket):
+    from uploads.integration import field_values
+
+    first = upload_and_complete(api, media_bytes("video/mp4", 1024), field="demo.episode.video")
+    again = api.post(f"/api/media/{first.json()['id']}/complete/")
+    assert first.status_code == again.status_code == 200
+    for answer in (first.json(), again.json()):
+        named = field_values.unsign(
+            answer["field_value"], user_id=user.pk, field_id="demo.episode.video"
+        )
+        assert named == answer["id"]
+
+
+def test_complete_answers_no_field_value_for_an_upload_made_for_no_field(api, bucket):
+    answer = upload_and_complete(api, media_bytes("video/mp4", 1024)).json()
+    assert answer["status"] == "uploaded"
+    assert answer["field_value"] is None
+
+
+def test_complete_after_a_cancel_answers_not_pending(api, bucket):
+    created = send(api, media_bytes("video/mp4", 1024), filename="Holiday.MP4")
+    api.post(f"/api/media/{created['id']}/abort/")
+    response = api.post(f"/api/media/{created['id']}/complete/")
+    assert response.status_code == 409
+    assert response.json() | {"detail": ""} == {
+        "detail": "",
+        "code": "not_pending",
+        "status": "aborted",
+    }
 
 
 def test_complete_again_is_idempotent(api, bucket):

@@ -31,9 +31,11 @@ from tests.support.sns import (
     sns_time,
 )
 from tests.support.uploads import declare, send
-from uploads import claims, events, sns, sns_certificates, storage, sweeps
+from uploads import claims, storage, sweeps
+from uploads.events import notifications as events
+from uploads.events import sns, sns_certificates
+from uploads.events.sns_certificates import Certificates
 from uploads.models import MediaFile, SnsDelivery
-from uploads.sns_certificates import Certificates
 
 pytestmark = [pytest.mark.functional, pytest.mark.django_db(transaction=True)]
 

@@ -23,7 +23,7 @@ import requests
 from tests.support import live, package
 from tests.support.media import media_bytes
 from tests.support.s3 import post_to_s3
-from uploads.local_s3 import free_port
+from uploads.storage.local_s3 import free_port
 
 pytestmark = pytest.mark.package
 
@@ -241,7 +241,8 @@ settings.configure(
     ROOT_URLCONF="uploads.urls", SECRET_KEY="x", CONTENT_UPLOAD_BUCKET="b",
 )
 django.setup()
-import uploads.admin, uploads.fields, uploads.forms, uploads.models, uploads.rest, uploads.urls
+import uploads.admin, uploads.fields, uploads.integration.forms, uploads.models, uploads.rest
+import uploads.urls
 commands = sorted(name for name, app in get_commands().items() if app == "uploads")
 for name in commands:
     load_command_class("uploads", name)

@@ -10,8 +10,8 @@ from django.urls import include, path
 from tests.support.media import media_bytes
 from tests.support.uploads import sent_record
 from uploads import services
-from uploads.client_config import describe_types
 from uploads.models import MediaFile
+from uploads.web.client_config import describe_types
 
 
 def test_accepted_types_are_said_in_words():

@@ -2,7 +2,7 @@
 
 import pytest
 
-from uploads.parts import PartPlan, plan_parts, uses_multipart
+from uploads.multipart import PartPlan, plan_parts, uses_multipart
 
 MiB = 1024**2
 GiB = 1024**3

@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from tests.support.live import sign_in, wait_for
-from uploads.local_s3 import free_port, is_listening
+from uploads.storage.local_s3 import free_port, is_listening
 
 pytestmark = pytest.mark.functional
 

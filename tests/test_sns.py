@@ -31,8 +31,8 @@ from tests.support.sns import (
     sign_sns,
     sns_time,
 )
-from uploads import sns, sns_certificates, sns_fetch
-from uploads.sns import (
+from uploads.events import sns, sns_certificates, sns_fetch
+from uploads.events.sns import (
     SnsMalformed,
     SnsMessage,
     SnsRejected,
@@ -42,7 +42,7 @@ from uploads.sns import (
     is_sns_url,
     verify_message,
 )
-from uploads.sns_certificates import (
+from uploads.events.sns_certificates import (
     CertificateRefused,
     Certificates,
     FetchesRationed,
@@ -823,7 +823,7 @@ def https_server(tmp_path: Path, monkeypatch) -> Iterator[tuple[str, list[str]]]
     handler = type("Handler", (_Handler,), {"paths": paths})
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server.socket = server_context.wrap_socket(server.socket, server_side=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
     thread.start()
 
     for name in ("https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):

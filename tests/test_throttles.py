@@ -22,9 +22,10 @@ from rest_framework.authtoken.models import Token
 from bench.support.servers import App, collectstatic
 from tests.support.live import database_url
 from tests.test_production import production_env
-from uploads import checks, rate_limits
+from uploads import checks
+from uploads.api import rate_limits
+from uploads.api.rate_limits import Backoff, CacheStore, RateStore, TableStore
 from uploads.models import MediaFile, ThrottleCount
-from uploads.rate_limits import Backoff, CacheStore, RateStore, TableStore
 
 # Every count here goes through the database or a cache shared by threads: run on PostgreSQL too.
 pytestmark = pytest.mark.db

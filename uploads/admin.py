@@ -15,10 +15,10 @@ from django.template.defaultfilters import filesizeformat
 from django.utils.html import format_html
 
 from uploads import services, storage
-from uploads.client_config import client_config
 from uploads.errors import UploadConflict
-from uploads.fields import MediaFileField
+from uploads.integration.fields import MediaFileField
 from uploads.models import MediaFile
+from uploads.web.client_config import client_config
 
 
 class KindFilter(admin.SimpleListFilter):

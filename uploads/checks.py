@@ -12,7 +12,9 @@ from django.db import models
 from django.urls import NoReverseMatch, Resolver404, resolve, reverse
 from rest_framework.authentication import TokenAuthentication
 
-from uploads import conf, rate_limits, registry
+from uploads import conf
+from uploads.api import rate_limits
+from uploads.integration import registry
 
 
 @register()

@@ -9,14 +9,14 @@ from typing import Any
 from django.conf import settings
 from django.utils.module_loading import import_string
 
-from uploads import media_types
+from uploads import media_types, protocol
 
 MiB = 1024**2
 # S3's limits: a single POST (or PUT) carries at most 5 GiB; an object is at most 5 TiB; a multipart
 # upload has at most 10,000 parts of 5 MiB to 5 GiB each (the last part may be smaller).
 SINGLE_POST_MAX_BYTES = 5 * 1024**3
 OBJECT_MAX_BYTES = 5 * 1024**4
-MULTIPART_MAX_PARTS = 10_000
+MULTIPART_MAX_PARTS = protocol.limit("max_parts")
 PART_MIN_BYTES = 5 * MiB
 PART_MAX_BYTES = 5 * 1024**3
 
@@ -83,6 +83,13 @@ DEFAULTS: dict[str, Any] = {
     "UPLOAD_CLOCK_SKEW": 300,
     "UPLOAD_EVENTS_SECRET": "",
     "UPLOAD_EVENTS_SNS_TOPICS": [],
+    # The two speed shortcuts, each checked to answer exactly what the generic code answers: the
+    # fast SigV4 signer (storage/signing.py) instead of botocore's presigner, and the API's reuse of
+    # a serializer's fields (FastRepresentation in api/serializers.py) instead of DRF's own
+    # to_representation. False uses botocore's and DRF's own paths for every request (slower);
+    # links are then dated by this server's clock, as botocore dates them, so a clock ahead of
+    # S3's by more than a link lives makes signing refuse (storage/clock.py) instead of using S3's.
+    "UPLOAD_SPEED_SHORTCUTS": True,
 }
 
 
@@ -272,6 +279,12 @@ def throttle_rate(scope: str) -> str | None:
 def clock_skew() -> timedelta:
     """Return how long after its deadline a signed POST policy may still be accepted by S3."""
     return timedelta(seconds=int(get("UPLOAD_CLOCK_SKEW")))
+
+
+def speed_shortcuts() -> bool:
+    """Tell whether the fast signer and the fast API representation are used
+    (UPLOAD_SPEED_SHORTCUTS); off, botocore presigns and DRF represents, as they do by default."""
+    return bool(get("UPLOAD_SPEED_SHORTCUTS"))
 
 
 def field_value_max_age() -> int:

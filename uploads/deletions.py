@@ -13,8 +13,9 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from uploads import claims, keys, quotas, registry, storage
+from uploads import claims, keys, quotas, storage
 from uploads.errors import InUse
+from uploads.integration import registry
 from uploads.models import MediaFile, PendingDeletion
 
 logger = logging.getLogger("uploads.deletions")

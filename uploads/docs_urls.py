@@ -23,8 +23,8 @@ from drf_spectacular.views import SpectacularAPIView  # noqa: E402
 from rest_framework.request import Request  # noqa: E402
 from rest_framework.response import Response  # noqa: E402
 
-from uploads.api_base import AppAPIView  # noqa: E402
-from uploads.openapi import extend_schema  # noqa: E402
+from uploads.api.base import AppAPIView  # noqa: E402
+from uploads.api.openapi import extend_schema  # noqa: E402
 
 app_name = "uploads_docs"
 

@@ -68,6 +68,16 @@ class UploadNotReceived(UploadConflict):
         super().__init__(media_file, detail)
 
 
+class UploadFailed(UploadConflict):
+    """Completing found a file it refused (size, type or content); the record is failed."""
+
+    code = "upload_failed"
+
+    def __init__(self, media_file: "MediaFile") -> None:
+        detail = media_file.failure_reason or "This upload failed verification."
+        super().__init__(media_file, detail)
+
+
 class NotUploaded(UploadConflict):
     """Only an uploaded (verified) record can be attached to a model field."""
 
@@ -108,9 +118,16 @@ class IdempotencyKeyReused(Exception):
     """An `Idempotency-Key` came back with another declaration (HTTP 422)."""
 
 
-class InvalidPartNumbers(Exception):
-    """Part numbers outside the upload's plan (HTTP 400 on `field`: the request's list of parts)."""
+class InvalidInput(Exception):
+    """A request's value the service refuses (HTTP 400 naming `field`, the request's field)."""
 
-    def __init__(self, detail: str, *, field: str = "part_numbers") -> None:
+    def __init__(self, detail: str, *, field: str) -> None:
         super().__init__(detail)
         self.field = field
+
+
+class InvalidPartNumbers(InvalidInput):
+    """Part numbers outside the upload's plan (the request's list of parts)."""
+
+    def __init__(self, detail: str, *, field: str = "part_numbers") -> None:
+        super().__init__(detail, field=field)

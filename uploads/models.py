@@ -7,7 +7,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from uploads.parts import PartPlan
+from uploads.multipart import PartPlan
 
 logger = logging.getLogger("uploads.transitions")
 

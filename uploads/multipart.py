@@ -1,19 +1,62 @@
-"""Multipart uploads of one record: signing its parts on demand and reading back what S3 holds."""
+"""Multipart uploads: how a file is cut into parts, signing a record's parts on demand, and
+reading back what S3 holds."""
 
+from __future__ import annotations
+
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from django.utils import timezone
 
-from uploads import conf, storage
+from uploads import conf, protocol, storage
 from uploads.errors import InvalidPartNumbers, NotMultipart
-from uploads.models import MediaFile
-from uploads.parts import PartPlan
+
+if TYPE_CHECKING:
+    from uploads.models import MediaFile
+
+
+@dataclass(frozen=True)
+class PartPlan:
+    """The parts of one multipart upload: all `part_size` bytes except possibly the last."""
+
+    size: int
+    part_size: int
+
+    @property
+    def part_count(self) -> int:
+        """Return how many parts the file is cut into."""
+        return math.ceil(self.size / self.part_size)
+
+    def size_of(self, part_number: int) -> int:
+        """Return the exact byte count of a 1-based part."""
+        if not 1 <= part_number <= self.part_count:
+            raise ValueError(f"part {part_number} is outside 1..{self.part_count}")
+        if part_number < self.part_count:
+            return self.part_size
+        return self.size - (self.part_count - 1) * self.part_size
+
+
+def plan_parts(size: int, preferred_part_size: int | None = None) -> PartPlan:
+    """Plan parts of the preferred size, enlarged to stay within 10,000 parts, never under 5 MiB."""
+    part_size = max(preferred_part_size or conf.part_size(), conf.PART_MIN_BYTES)
+    fewest_bytes = math.ceil(size / conf.MULTIPART_MAX_PARTS)
+    if part_size < fewest_bytes:
+        # Round up to whole MiB so part sizes stay easy to read in logs and the admin.
+        part_size = math.ceil(fewest_bytes / conf.MiB) * conf.MiB
+    return PartPlan(size=size, part_size=min(part_size, conf.PART_MAX_BYTES))
+
+
+def uses_multipart(size: int) -> bool:
+    """Tell whether a file this big goes up in parts (above the threshold or the POST limit)."""
+    return size > min(conf.multipart_threshold(), conf.SINGLE_POST_MAX_BYTES)
+
 
 # How many part URLs one request may ask for: enough for a few rounds of parallel parts, few enough
 # that a leaked batch is worth little and expires soon.
-MAX_PARTS_PER_REQUEST = 100
+MAX_PARTS_PER_REQUEST = protocol.limit("max_parts_per_sign")
 
 
 @dataclass(frozen=True)

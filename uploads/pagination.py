@@ -1,11 +1,5 @@
-"""Pagination for the MediaFile list."""
+"""Public path of `MediaFilePagination`, the API's pagination for the MediaFile list."""
 
-from rest_framework.pagination import PageNumberPagination
+from uploads.api.pagination import MediaFilePagination
 
-
-class MediaFilePagination(PageNumberPagination):
-    """Pages of 20 records, newest first; clients may ask for up to 100."""
-
-    page_size = 20
-    page_size_query_param = "page_size"
-    max_page_size = 100
+__all__ = ["MediaFilePagination"]

@@ -8,7 +8,7 @@ import contextlib
 import logging
 import math
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -21,26 +21,27 @@ from uploads import (
     completion,
     conf,
     deletions,
-    field_values,
     idempotency,
     keys,
     media_types,
     multipart,
     quotas,
-    registry,
     storage,
 )
 from uploads.errors import (
     Busy,
     IdempotencyKeyReused,
+    InvalidInput,
     NotPending,
     NotUploaded,
     PartsGone,
     UploadExpired,
+    UploadFailed,
     UploadNotReceived,
 )
+from uploads.integration import field_values, registry
 from uploads.models import IdempotencyKey, MediaFile
-from uploads.parts import plan_parts, uses_multipart
+from uploads.multipart import plan_parts, uses_multipart
 
 logger = logging.getLogger(__name__)
 
@@ -221,10 +222,17 @@ def _replay(earlier: IdempotencyKey, digest: str) -> CreatedUpload:
     return CreatedUpload(media_file=record, upload=upload, replayed=True)
 
 
+def closed_refusal(media_file: MediaFile) -> NotPending | UploadExpired:
+    """Say why a settled record takes no more requests: an expired one needs a new record."""
+    if media_file.status == MediaFile.Status.EXPIRED:
+        return UploadExpired(media_file)
+    return NotPending(media_file)
+
+
 def authorize_upload(*, media_file: MediaFile) -> UploadAuthorization:
     """Give a pending record a fresh authorization for the same key, never past its deadline."""
     if media_file.is_terminal:
-        raise NotPending(media_file)
+        raise closed_refusal(media_file)
     return _authorize(media_file)
 
 
@@ -267,7 +275,7 @@ def held_parts(*, media_file: MediaFile) -> multipart.PartsListing:
 def _check_multipart_pending(media_file: MediaFile) -> None:
     """Refuse part requests for terminal records, single-POST uploads and unstarted ones."""
     if media_file.is_terminal:
-        raise NotPending(media_file)
+        raise closed_refusal(media_file)
     multipart.plan_of(media_file)  # raises NotMultipart
     if not media_file.upload_id:
         raise Busy(media_file)  # its create is still starting the S3 upload
@@ -279,7 +287,7 @@ def abort_upload(*, media_file: MediaFile) -> MediaFile:
     if held.token is None:
         if held.record.status == MediaFile.Status.ABORTED:
             return held.record
-        raise NotPending(held.record)
+        raise closed_refusal(held.record)
     # Its POST policy can still write until the deadline: the bytes stay counted until then.
     closed = close_claimed(held, mark=MediaFile.mark_aborted, via="api", also=quotas.hold)
     return closed or MediaFile.objects.get(pk=media_file.pk)
@@ -320,16 +328,41 @@ def delete_media_file(*, media_file: MediaFile) -> None:
 def field_value(*, media_file: MediaFile, field: str) -> str:
     """Return the signed value a form's `field` submits to attach this uploaded record.
 
-    Raises NotUploaded for an unfinished record, and ValueError (the reason) outside the field's
-    limits; registry.UnknownField for an unknown field.
+    Raises NotUploaded for an unfinished record, InvalidInput (on `field`) for a file outside the
+    field's limits, and registry.UnknownField for an unknown field.
     """
     limits = registry.limits_for(field)
     if media_file.status != MediaFile.Status.UPLOADED:
         raise NotUploaded(media_file)
     problem = limits.type_problem(media_file.content_type) or limits.size_problem(media_file.size)
     if problem:
-        raise ValueError(problem)
+        raise InvalidInput(problem, field="field")
     return field_values.sign(media_file=media_file, field_id=field)
+
+
+@dataclass(frozen=True)
+class Finished:
+    """An upload its client completed: the uploaded record, and the value its form field submits."""
+
+    media_file: MediaFile
+    field_value: str | None
+
+
+def finish_upload(
+    *, media_file: MediaFile, part_etags: Mapping[int, str] | None = None
+) -> Finished:
+    """Complete an upload for its client; raise the conflict that says why it is not uploaded.
+
+    A record created for a model field comes back with that field's signed value, on a repeated
+    call too, so a form needs no other request.
+    """
+    record = complete_upload(media_file=media_file, via="api", part_etags=part_etags)
+    if record.status == MediaFile.Status.FAILED:
+        raise UploadFailed(record)
+    if record.status != MediaFile.Status.UPLOADED:
+        raise closed_refusal(record)
+    value = field_value(media_file=record, field=record.field) if record.field else None
+    return Finished(media_file=record, field_value=value)
 
 
 def download_url(media_file: MediaFile) -> str | None:

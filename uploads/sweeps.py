@@ -13,19 +13,10 @@ from datetime import datetime, timedelta
 
 from django.utils import timezone
 
-from uploads import (
-    claims,
-    completion,
-    conf,
-    deletions,
-    events,
-    idempotency,
-    keys,
-    services,
-    sns_deliveries,
-    storage,
-)
+from uploads import claims, completion, conf, deletions, idempotency, keys, services, storage
 from uploads.errors import UploadNotReceived
+from uploads.events import notifications as events
+from uploads.events import sns_deliveries
 from uploads.models import MediaFile, QuotaHold
 
 logger = logging.getLogger(__name__)

@@ -3,8 +3,9 @@
 from django.urls import include, path, re_path
 from rest_framework.routers import SimpleRouter
 
-from uploads import pages, views
-from uploads.api_errors import unknown_api_url
+from uploads.api import views
+from uploads.api.errors import unknown_api_url
+from uploads.web import pages
 
 app_name = "uploads"
 

@@ -31,7 +31,7 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 def free_port() -> int:
     """Return a free TCP port on loopback."""
-    from uploads.local_s3 import free_port as free
+    from uploads.storage.local_s3 import free_port as free
 
     return free()
 
@@ -162,7 +162,7 @@ def wait_for_http(
 
 def stop(process: subprocess.Popen[bytes] | None, grace: float = 10.0) -> None:
     """Stop a child we started (if any)."""
-    from uploads.local_s3 import stop_process
+    from uploads.storage.local_s3 import stop_process
 
     if process is not None:
         stop_process(process, grace=grace)
@@ -194,7 +194,8 @@ class Moto:
         """(Re)start moto empty and create the bucket (Django must be set up)."""
         from django.conf import settings
 
-        from uploads import local_s3, storage
+        from uploads import storage
+        from uploads.storage import local_s3
 
         stop(self.process)
         log = self.workdir / "moto.log"

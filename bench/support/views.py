@@ -17,11 +17,11 @@ from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle
 
 from uploads import conf, quotas, storage
-from uploads.api_base import AppAPIView
+from uploads.api.base import AppAPIView
+from uploads.api.parsers import BoundedJSONParser
+from uploads.api.serializers import CreateUploadSerializer
+from uploads.api.throttles import UploadRateThrottle
 from uploads.models import MediaFile
-from uploads.parsers import BoundedJSONParser
-from uploads.serializers import CreateUploadSerializer
-from uploads.throttles import UploadRateThrottle
 
 
 class BaselineCreate(AppAPIView):

@@ -17,7 +17,7 @@ from tests.sampleproject.library.models import Lesson
 from tests.support.media import media_bytes
 from tests.support.s3 import post_to_s3
 from tests.support.uploads import declare, token_client
-from uploads import field_values
+from uploads.integration import field_values
 from uploads.models import MediaFile
 
 pytestmark = [pytest.mark.functional, pytest.mark.django_db]

@@ -164,7 +164,7 @@ def test_a_pending_upload_is_refused(staff, staff_client, bucket):
     api = token_client(staff)
     created = declare(api, media_bytes("video/mp4", 4096), field=VIDEO)
     record = MediaFile.objects.get(pk=created["id"])
-    from uploads import field_values
+    from uploads.integration import field_values
 
     response = save_lesson(staff_client, field_values.sign(media_file=record, field_id=VIDEO))
     assert "has not finished uploading" in response.content.decode()
@@ -183,7 +183,7 @@ def test_an_upload_outside_the_fields_limits_gets_no_value(staff, bucket):
 def test_an_upload_over_the_fields_size_is_refused(staff, staff_client, bucket):
     api = token_client(staff)
     big = MediaFile.objects.get(pk=uploaded(api, size=1024**2 + 1, field=""))
-    from uploads import field_values
+    from uploads.integration import field_values
 
     value = field_values.sign(media_file=big, field_id=VIDEO)  # the API would not sign it
     response = save_lesson(staff_client, value)
@@ -258,7 +258,7 @@ def test_the_drf_field_takes_an_owned_uploaded_id_and_refuses_the_rest(api, othe
 def test_the_drf_field_refuses_a_value_signed_for_the_user_naming_someone_elses(
     api, user, other_api, bucket
 ):
-    from uploads import field_values
+    from uploads.integration import field_values
 
     theirs = MediaFile.objects.get(pk=uploaded(other_api))
     theirs.owner_id = user.pk  # in memory only: a value only a leaked secret key could make

@@ -6,7 +6,7 @@ from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler
 
 from tests.support.http_server import serving
-from uploads.local_s3 import free_port
+from uploads.storage.local_s3 import free_port
 
 
 @contextmanager

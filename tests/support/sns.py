@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from cryptography.x509.verification import Store
 
-from uploads.sns_certificates import Trust
+from uploads.events.sns_certificates import Trust
 
 TOPIC = "arn:aws:sns:us-east-1:123456789012:media-uploads"
 OTHER_TOPIC = "arn:aws:sns:us-east-1:123456789012:other-topic"

@@ -5,7 +5,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from uploads import conf
-from uploads.bucket_check import run_checks
+from uploads.storage.bucket_check import run_checks
 
 
 class Command(BaseCommand):

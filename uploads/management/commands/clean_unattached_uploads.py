@@ -4,7 +4,8 @@ from typing import Any
 
 from django.core.management.base import CommandParser
 
-from uploads import attachments, conf, sweeps
+from uploads import conf, sweeps
+from uploads.integration import attachments
 from uploads.management.commands._sweep import SweepCommand
 
 

@@ -17,7 +17,8 @@ from django.db import connections
 from django.urls import NoReverseMatch, reverse
 from django.utils import autoreload
 
-from uploads import conf, extras, local_s3, storage, sweeps
+from uploads import conf, extras, storage, sweeps
+from uploads.storage import local_s3
 
 DEMO_USERNAME = "demo"
 DEMO_PASSWORD = "demo"

@@ -8,7 +8,8 @@ from django.db import transaction
 from django.db.models import ProtectedError
 from django.utils import timezone
 
-from uploads import keys, registry, storage
+from uploads import keys, storage
+from uploads.integration import registry
 from uploads.models import MediaFile
 
 logger = logging.getLogger(__name__)

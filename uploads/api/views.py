@@ -14,15 +14,14 @@ from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 from rest_framework.throttling import BaseThrottle
 
-from uploads import events, idempotency, services
-from uploads.api_base import AppAPIView
-from uploads.api_errors import Conflict
-from uploads.models import MediaFile
-from uploads.openapi import OpenApiParameter, OpenApiTypes, extend_schema, extend_schema_view
-from uploads.pagination import MediaFilePagination
-from uploads.schema import COMMON, errors
-from uploads.serializers import (
+from uploads import idempotency, services
+from uploads.api.base import AppAPIView
+from uploads.api.openapi import OpenApiParameter, OpenApiTypes, extend_schema, extend_schema_view
+from uploads.api.pagination import MediaFilePagination
+from uploads.api.schema import COMMON, errors
+from uploads.api.serializers import (
     AuthorizationSerializer,
+    CompletedSerializer,
     CompleteRequestSerializer,
     CreatedUploadSerializer,
     CreateUploadSerializer,
@@ -34,14 +33,9 @@ from uploads.serializers import (
     PartsListingSerializer,
     SignedPartsSerializer,
 )
-from uploads.throttles import UploadRateThrottle
-
-_NOT_COMPLETABLE = {
-    MediaFile.Status.FAILED: "This upload failed verification.",
-    MediaFile.Status.EXPIRED: "This upload expired before it was completed.",
-    MediaFile.Status.ABORTED: "This upload was cancelled.",
-}
-
+from uploads.api.throttles import UploadRateThrottle
+from uploads.events import notifications as events
+from uploads.models import MediaFile
 
 _RECORD = {200: MediaFileSerializer}
 _STORAGE = (502, 503)
@@ -162,7 +156,7 @@ class MediaFileViewSet(
     @extend_schema(
         summary="Verify the file in the bucket and settle the record",
         request=CompleteRequestSerializer,
-        responses={**_RECORD, **errors(400, 409, *COMMON, *_STORAGE)},
+        responses={200: CompletedSerializer, **errors(400, 409, *COMMON, *_STORAGE)},
     )
     @action(detail=True, methods=["post"])
     def complete(self, request: Request, pk: str | None = None) -> Response:
@@ -170,15 +164,11 @@ class MediaFileViewSet(
         record = self.get_object()
         asked = CompleteRequestSerializer(data=request.data)
         asked.is_valid(raise_exception=True)
-        record = services.complete_upload(
-            media_file=record, via="api", part_etags=asked.validated_data.get("parts")
+        finished = services.finish_upload(
+            media_file=record, part_etags=asked.validated_data.get("parts")
         )
-        if record.status != MediaFile.Status.UPLOADED:
-            detail = record.failure_reason or _NOT_COMPLETABLE.get(
-                MediaFile.Status(record.status), "This upload cannot be completed."
-            )
-            raise Conflict(detail, record.status, record.status)
-        return Response(MediaFileSerializer(record).data)
+        record_body = MediaFileSerializer(finished.media_file).data
+        return Response({**record_body, "field_value": finished.field_value})
 
     @extend_schema(
         summary="Cancel a pending upload: its parts are freed and any object deleted",
@@ -204,6 +194,8 @@ class MediaFileViewSet(
 
     @extend_schema(
         summary="The signed value a form's upload field submits for this uploaded record",
+        description="Deprecated: `complete/` returns this value as `field_value`.",
+        deprecated=True,
         request=FieldValueRequestSerializer,
         responses={200: FieldValueSerializer, **errors(400, 409, *COMMON)},
     )
@@ -212,11 +204,9 @@ class MediaFileViewSet(
         """Sign a value naming this record for a model field (bound to the user and the field)."""
         asked = FieldValueRequestSerializer(data=request.data)
         asked.is_valid(raise_exception=True)
-        field = asked.validated_data["field"]
-        try:
-            value = services.field_value(media_file=self.get_object(), field=field)
-        except ValueError as outside:
-            raise ValidationError({"field": [str(outside)]}) from outside
+        value = services.field_value(
+            media_file=self.get_object(), field=asked.validated_data["field"]
+        )
         return Response(FieldValueSerializer({"value": value}).data)
 
     @extend_schema(

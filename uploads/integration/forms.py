@@ -12,10 +12,11 @@ from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import models
 from django.forms.boundfield import BoundField
 
-from uploads import field_values, registry, services
-from uploads.client_config import client_config
+from uploads import services
+from uploads.integration import field_values, registry
 from uploads.middleware import current_user
 from uploads.models import MediaFile
+from uploads.web.client_config import client_config
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,10 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
 
-from uploads import api_errors, conf, openapi
-from uploads.parsers import BoundedJSONParser
+from uploads import conf
+from uploads.api import errors as api_errors
+from uploads.api import openapi
+from uploads.api.parsers import BoundedJSONParser
 
 # Every timestamp the API answers with, whatever DATETIME_FORMAT the host project chose.
 DATETIME_FORMAT = ISO_8601

@@ -24,8 +24,8 @@ from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509.oid import NameOID
 from cryptography.x509.verification import PolicyBuilder, Store, VerificationError
 
-from uploads.sns_fetch import https_get
-from uploads.sns_issuers import AMAZON_INTERMEDIATES
+from uploads.events.sns_fetch import https_get
+from uploads.events.sns_issuers import AMAZON_INTERMEDIATES
 
 # AWS issues its signing certificates to sns.amazonaws.com, or to the regional endpoint's own name.
 GLOBAL_NAME: Final = "sns.amazonaws.com"

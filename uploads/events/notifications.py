@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote_plus
 
-from uploads import completion, conf, keys, sns, sns_deliveries, storage
+from uploads import completion, conf, keys, storage
 from uploads.errors import UploadConflict
+from uploads.events import sns, sns_deliveries
 from uploads.models import MediaFile
 
 logger = logging.getLogger(__name__)

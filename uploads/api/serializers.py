@@ -9,11 +9,12 @@ from rest_framework import serializers
 from rest_framework.fields import SkipField
 from rest_framework.relations import PKOnlyObject
 
-from uploads import conf, multipart, registry, services, storage
-from uploads.api_base import DATETIME_FORMAT
+from uploads import conf, multipart, services, storage
+from uploads.api.base import DATETIME_FORMAT
+from uploads.api.openapi import PolymorphicProxySerializer, extend_schema_field
+from uploads.integration import registry
 from uploads.limits import SITE
 from uploads.models import MediaFile
-from uploads.openapi import PolymorphicProxySerializer, extend_schema_field
 
 # RFC 6838 type/subtype names; parameters such as "; charset=" are not accepted for media.
 _MEDIA_TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]{0,126}/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}")
@@ -78,12 +79,13 @@ class FastRepresentation(serializers.Serializer[Any]):
     the model) each time one is instantiated: most of the cost of answering with a record. The
     fields of a first instance are kept and reused when each one's representation depends only on
     the value; method fields are called on the serializer at hand, so its context applies. The
-    output is DRF's own, key for key.
+    output is DRF's own, key for key. UPLOAD_SPEED_SHORTCUTS = False (read on every call) leaves
+    every representation to DRF's own `to_representation`.
     """
 
     def to_representation(self, instance: Any) -> Any:
         """Object instance -> dict of primitive datatypes, as DRF's Serializer makes it."""
-        fields = _plan(type(self))
+        fields = _plan(type(self)) if conf.speed_shortcuts() else None
         if fields is None:
             return super().to_representation(instance)
         representation: dict[str, Any] = {}
@@ -286,6 +288,20 @@ class MediaFileSerializer(FastRepresentation, serializers.ModelSerializer[MediaF
     def get_upload_method(self, media_file: MediaFile) -> str:
         """Say whether the file goes up as one POST or in multipart parts."""
         return "multipart" if media_file.is_multipart else "post"
+
+
+class CompletedSerializer(MediaFileSerializer):
+    """A completed record, with the signed value its form field submits (null without a field)."""
+
+    field_value = serializers.CharField(
+        allow_null=True,
+        read_only=True,
+        help_text="For a record created for a model field: the value that field's form submits.",
+    )
+
+    class Meta(MediaFileSerializer.Meta):
+        fields = [*MediaFileSerializer.Meta.fields, "field_value"]
+        read_only_fields = fields
 
 
 class PostUploadSerializer(FastRepresentation, serializers.Serializer[storage.PresignedPost]):

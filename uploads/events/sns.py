@@ -14,9 +14,9 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from uploads import sns_certificates
-from uploads.sns_certificates import CertificateRefused, Certificates, FetchesRationed
-from uploads.sns_fetch import https_get
+from uploads.events import sns_certificates
+from uploads.events.sns_certificates import CertificateRefused, Certificates, FetchesRationed
+from uploads.events.sns_fetch import https_get
 
 NOTIFICATION: Final = "Notification"
 SUBSCRIPTION_CONFIRMATION: Final = "SubscriptionConfirmation"

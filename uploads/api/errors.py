@@ -19,92 +19,62 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from uploads import events, storage
+from uploads import protocol, storage
+from uploads.api.parsers import RequestTooLarge
 from uploads.errors import (
     IdempotencyKeyReused,
-    InvalidPartNumbers,
+    InvalidInput,
     QuotaExceeded,
     UploadConflict,
 )
+from uploads.events import notifications as events
 from uploads.models import MediaFile
-from uploads.parsers import RequestTooLarge
 
 
-class StorageUnavailableError(APIException):
-    """S3 could not be reached; the client may try again."""
+class AppError(APIException):
+    """An answer the protocol table declares: its HTTP status comes from the code's entry.
 
-    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-    default_detail = "The storage service is unavailable. Nothing was changed; try again shortly."
-    default_code = "storage_unavailable"
+    `record_status` (a 409's) is the record's status, so a client needs no second request.
+    """
 
-
-class StorageRefusedError(APIException):
-    """S3 refused a request the server made (usually a configuration problem)."""
-
-    status_code = status.HTTP_502_BAD_GATEWAY
-    default_detail = "The storage service refused the request. Nothing was changed."
-    default_code = "storage_error"
-
-
-class EventsUnavailableError(APIException):
-    """A storage event that cannot be verified now; its sender retries on a 503 (unlike a 403)."""
-
-    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-    default_detail = "The delivery cannot be verified now; try again shortly."
-    default_code = "events_unavailable"
-
-
-class QuotaExceededError(APIException):
-    """The user's quota would be exceeded; the message says how much is left."""
-
-    status_code = status.HTTP_403_FORBIDDEN
-    default_code = "quota_exceeded"
-
-
-class IdempotencyKeyReusedError(APIException):
-    """An Idempotency-Key came back with another declaration."""
-
-    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
-    default_code = "idempotency_key_reused"
-
-
-class Conflict(APIException):
-    """The record's state does not allow the request; the body says why and which state it is in."""
-
-    status_code = status.HTTP_409_CONFLICT
-    default_code = "conflict"
-
-    def __init__(self, detail: str, code: str, record_status: str) -> None:
-        super().__init__({"detail": detail, "code": code, "status": record_status})
+    def __init__(self, code: str, detail: str = "", *, record_status: str = "") -> None:
+        entry = protocol.error(code)
+        self.status_code = entry.status
+        self.record_status = record_status
+        super().__init__(detail or entry.summary, code)
 
 
 def as_api_exception(exc: Exception) -> Exception:
     """Translate a service, storage or lookup exception into the APIException that answers it."""
     if isinstance(exc, UploadConflict):
-        return Conflict(exc.detail, exc.code, exc.media_file.status)
+        return AppError(exc.code, exc.detail, record_status=exc.media_file.status)
     if isinstance(exc, QuotaExceeded):
-        return QuotaExceededError(str(exc))
+        return AppError("quota_exceeded", str(exc))
     if isinstance(exc, IdempotencyKeyReused):
-        return IdempotencyKeyReusedError(str(exc))
-    if isinstance(exc, InvalidPartNumbers):
+        return AppError("idempotency_key_reused", str(exc))
+    if isinstance(exc, InvalidInput):
         return ValidationError({exc.field: [str(exc)]})
     if isinstance(exc, events.EventsMalformed):
         return ParseError(str(exc))
     if isinstance(exc, events.EventsForbidden):
         return PermissionDenied(str(exc))
     if isinstance(exc, events.EventsUnavailable):
-        return EventsUnavailableError(str(exc))
+        return AppError("events_unavailable", str(exc))
     if isinstance(exc, RequestDataTooBig):
         return RequestTooLarge()
     if isinstance(exc, MediaFile.DoesNotExist | Http404):
         return NotFound()  # unknown, someone else's, or deleted while this request worked on it
     if isinstance(exc, storage.ClockSkewed):
-        return StorageUnavailableError(str(exc))  # the operator's to fix: say what
+        return AppError("storage_unavailable", str(exc))  # the operator's to fix: say what
     if isinstance(exc, storage.StorageUnavailable):
-        return StorageUnavailableError()
+        return AppError("storage_unavailable", STORAGE_UNAVAILABLE)
     if isinstance(exc, storage.StorageError):
-        return StorageRefusedError()
+        return AppError("storage_error", STORAGE_REFUSED)
     return exc
+
+
+STORAGE_UNAVAILABLE = "The storage service is unavailable. Nothing was changed; try again shortly."
+STORAGE_REFUSED = "The storage service refused the request. Nothing was changed."
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
@@ -150,8 +120,6 @@ def unknown_api_url(request: HttpRequest) -> JsonResponse:
 
 def error_body(exc: APIException) -> dict[str, Any]:
     """Return the one error shape for an APIException."""
-    if isinstance(exc.detail, dict) and "detail" in exc.detail:  # Conflict: detail, code, status
-        return {key: str(value) for key, value in exc.detail.items()}
     if isinstance(exc.detail, dict | list):
         general = api_settings.NON_FIELD_ERRORS_KEY
         fields = exc.detail if isinstance(exc.detail, dict) else {general: exc.detail}
@@ -159,7 +127,10 @@ def error_body(exc: APIException) -> dict[str, Any]:
         first_field, first = next(iter(messages.items()), ("", ["Invalid input."]))
         summary = first[0] if first_field == general else f"{first_field}: {first[0]}"
         return {"detail": summary, "code": "invalid", "fields": messages}
-    return {"detail": str(exc.detail), "code": str(exc.get_codes())}
+    body = {"detail": str(exc.detail), "code": str(exc.get_codes())}
+    if isinstance(exc, AppError) and exc.record_status:
+        body["status"] = exc.record_status
+    return body
 
 
 def _strings(value: Any) -> list[str]:

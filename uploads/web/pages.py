@@ -10,9 +10,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
 from uploads import services
-from uploads.client_config import client_config
 from uploads.errors import UploadConflict
 from uploads.models import MediaFile
+from uploads.web.client_config import client_config
 
 
 @login_required

@@ -5,7 +5,8 @@ from typing import Any
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
-from uploads import conf, rate_limits
+from uploads import conf
+from uploads.api import rate_limits
 
 
 class UploadRateThrottle(BaseThrottle):

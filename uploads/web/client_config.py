@@ -5,7 +5,7 @@ from typing import Any
 
 from django.urls import reverse
 
-from uploads import conf, media_types
+from uploads import conf, media_types, protocol
 from uploads.limits import SITE, Limits
 
 _KINDS = {"video": "video", "audio": "audio", "image": "images"}
@@ -44,4 +44,7 @@ def client_config(limits: Limits = SITE, *, field: str = "") -> dict[str, Any]:
         "uploadsPage": reverse("uploads:detail", args=[_ANY_ID]).removesuffix(f"{_ANY_ID}/"),
         # A model field's id: the create call names it, so its limits apply before any signing.
         "field": field,
+        # The protocol's vocabulary (error codes and what to do about each, record statuses,
+        # signing limits): the page reads this table instead of restating it.
+        "protocol": protocol.table(),
     }

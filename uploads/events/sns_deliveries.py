@@ -12,8 +12,8 @@ from datetime import datetime
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from uploads import sns
 from uploads.claims import LEASE
+from uploads.events import sns
 from uploads.models import SnsDelivery
 
 # Once its Timestamp is this old (as our clock saw it when the delivery started), a message is

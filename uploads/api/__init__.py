@@ -1,0 +1,1 @@
+"""The HTTP API: views, serializers, errors, throttles, parsers and its OpenAPI description."""

@@ -1,0 +1,1 @@
+"""Storage events: S3 event notifications, delivered directly or through AWS SNS."""

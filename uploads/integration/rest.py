@@ -1,0 +1,91 @@
+"""A DRF serializer field for API clients attaching their uploads to their own objects.
+
+    class EpisodeSerializer(serializers.ModelSerializer):
+        video = MediaFileRelatedField(field="shows.episode.video")
+
+It takes the id of an uploaded record the request's user owns (or the signed value a form's upload
+field submits), within the field's limits, or the record the object already holds (an update that
+keeps it), and answers with the record's id.
+"""
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from rest_framework import serializers
+
+from uploads.integration import field_values, registry
+from uploads.integration.forms import held_by
+from uploads.limits import Limits
+from uploads.models import MediaFile
+
+
+class MediaFileRelatedField(serializers.RelatedField):  # type: ignore[type-arg]
+    """An uploaded record of the requesting user, by id, within limits."""
+
+    default_error_messages = {
+        "does_not_exist": "No uploaded file of yours has this id.",
+        "not_uploaded": "This file is {status}, not uploaded.",
+        "invalid": "Send the id of an uploaded file.",
+    }
+
+    def __init__(
+        self,
+        *,
+        field: str = "",
+        allowed_types: Sequence[str] | None = None,
+        max_bytes: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """Use a declared MediaFileField's limits (`field`), or these."""
+        kwargs.setdefault("queryset", MediaFile.objects.all())
+        super().__init__(**kwargs)
+        self.field_id = field
+        self.own_limits = Limits(
+            allowed_types=tuple(allowed_types) if allowed_types else None, max_bytes=max_bytes
+        )
+
+    @property
+    def limits(self) -> Limits:
+        """Return the declared field's limits, read when used (models may load after this)."""
+        return registry.limits_for(self.field_id) if self.field_id else self.own_limits
+
+    def to_internal_value(self, data: Any) -> MediaFile:
+        """Return the record the value names: the one the object holds now, or the user's upload."""
+        user = self.context["request"].user
+        text = str(data)
+        try:
+            record_id = str(uuid.UUID(text))
+        except ValueError:
+            if not self.field_id:
+                self.fail("invalid")
+            try:
+                record_id = field_values.unsign(text, user_id=user.pk, field_id=self.field_id)
+            except field_values.BadFieldValue:
+                self.fail("invalid")
+        current = self._current()
+        if current and record_id == current:  # kept as it is, whoever uploaded it
+            return self._record(MediaFile.objects.filter(pk=current).first())
+        record = self._record(MediaFile.objects.filter(pk=record_id, owner_id=user.pk).first())
+        if record.status != MediaFile.Status.UPLOADED:
+            self.fail("not_uploaded", status=record.status)
+        problem = self.limits.type_problem(record.content_type) or self.limits.size_problem(
+            record.size
+        )
+        if problem:
+            raise serializers.ValidationError(problem)
+        return record
+
+    def _record(self, record: MediaFile | None) -> MediaFile:
+        """Return the record found, or refuse the value."""
+        if record is None:  # someone else's is "no such file" too: ids are not to be probed
+            self.fail("does_not_exist")
+        return record
+
+    def _current(self) -> str:
+        """Return the record id the serializer's object holds in this field now ('' if none)."""
+        return held_by(getattr(self.parent, "instance", None), self.source or "") or ""
+
+    def to_representation(self, value: Any) -> str:
+        """Answer with the record's id."""
+        return str(value.pk)
