@@ -24,8 +24,10 @@ from tests.support.fake_app import answering_server
 from tests.support.http_server import serving
 from tests.support.media import media_bytes
 from uploads import multipart
-from uploads.local_s3 import free_port
+from uploads.cli.retry import RetryPolicy
+from uploads.cli.upload import COMPLETE_ROUNDS
 from uploads.models import MediaFile
+from uploads.storage.local_s3 import free_port
 
 pytestmark = [pytest.mark.functional, pytest.mark.django_db(transaction=True)]
 
@@ -200,10 +202,13 @@ def interrupt_upload(
 ) -> tuple[str, list[int]]:
     """Start a throttled upload, signal it once S3 holds a part; return its record and misses.
 
+    At 2 MB/s the 16 MiB file takes 8 s: seconds to spare after the first part, however busy the
+    machine.
+
     After SIGINT, the uploader must leave at once with status 130 and a hint to run it again.
     """
     process = subprocess.Popen(
-        cli_command(str(path), "--parallel", "1", "--limit-rate", "4M", "--json", server=server),
+        cli_command(str(path), "--parallel", "1", "--limit-rate", "2M", "--json", server=server),
         env=cli_env(token),
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
@@ -570,6 +575,135 @@ def test_failed_requests_are_retried_and_refused_part_urls_signed_again(
     assert len([e for e in api_seen if e.path.endswith("/complete/")]) == 2
 
 
+def conflict(code: str, detail: str, record_status: str, **headers: str) -> Answer:
+    """A 409 in the app's shape: the record's status comes with it."""
+    body = json.dumps({"detail": detail, "code": code, "status": record_status}).encode()
+    return Answer(409, body, {"Content-Type": "application/json", **headers})
+
+
+def test_an_answer_worth_retrying_is_tried_exactly_retries_plus_one_times(tmp_path):
+    path = tmp_path / "clip.mp4"
+    write_clip(path, 4096)
+
+    with answering_server(503, headers={"Retry-After": "0"}) as (server, received):
+        completed = run_cli(str(path), "--retries", "2", server=server, token="T")
+
+    assert completed.returncode == 1
+    assert completed.stderr.splitlines() == [
+        f"{path}: the server answered 503: Service Unavailable"
+    ]
+    # The pending list (only a convenience: given up quietly), then the create: 3 tries each.
+    assert [request.method for request in received] == ["GET"] * 3 + ["POST"] * 3
+
+
+def test_an_expired_policy_is_renewed_up_to_its_limit_then_the_file_fails(
+    live_server, bucket, settings, token, tmp_path
+):
+    path = tmp_path / "clip.mp4"
+    write_clip(path, 4096)
+    expired = s3_error(403, "AccessDenied", "Invalid according to Policy: Policy expired.")
+
+    with (
+        proxy(bucket.client.meta.endpoint_url, lambda e, seen: expired) as (storage_url, posts),
+        proxy(live_server.url, lambda exchange, seen: None) as (api_url, api_seen),
+    ):
+        settings.AWS_S3_ENDPOINT_URL = storage_url
+        completed = run_cli(str(path), "--json", server=api_url, token=token)
+
+    assert completed.returncode == 1
+    assert completed.stderr.splitlines() == [
+        f"{path}: storage refused the file "
+        "(403 AccessDenied: Invalid according to Policy: Policy expired.)"
+    ]
+    renewals = RetryPolicy().renewals
+    assert len([e for e in api_seen if e.path.endswith("/authorize/")]) == renewals
+    assert len(posts) == renewals + 1
+    assert not [e for e in api_seen if e.path.endswith("/complete/")]
+
+
+def test_any_other_403_from_storage_is_final(live_server, bucket, settings, token, tmp_path):
+    path = tmp_path / "clip.mp4"
+    write_clip(path, 4096)
+    denied = s3_error(403, "AccessDenied", "Access Denied")
+
+    with (
+        proxy(bucket.client.meta.endpoint_url, lambda e, seen: denied) as (storage_url, posts),
+        proxy(live_server.url, lambda exchange, seen: None) as (api_url, api_seen),
+    ):
+        settings.AWS_S3_ENDPOINT_URL = storage_url
+        completed = run_cli(str(path), server=api_url, token=token)
+
+    assert completed.returncode == 1
+    assert completed.stderr.splitlines() == [
+        f"{path}: storage refused the file (403 AccessDenied: Access Denied)"
+    ]
+    assert len(posts) == 1  # signing again would only be refused again
+    assert not [e for e in api_seen if e.path.endswith("/authorize/")]
+
+
+@pytest.mark.parametrize("retries", [0, 1])
+def test_complete_rounds_stop_at_their_limit(live_server, bucket, token, tmp_path, retries):
+    path = tmp_path / "clip.mp4"
+    write_clip(path, 4096)
+    detail = "The bucket holds no file for this upload yet."
+    missing = conflict("not_received", detail, "pending", **{"Retry-After": "0"})
+
+    def never_received(exchange: Exchange, seen: list[Exchange]) -> Answer | None:
+        return missing if exchange.path.endswith("/complete/") else None
+
+    with proxy(live_server.url, never_received) as (api_url, api_seen):
+        completed = run_cli(
+            str(path), "--json", "--retries", str(retries), server=api_url, token=token
+        )
+
+    assert completed.returncode == 1
+    assert completed.stderr.splitlines() == [f"{path}: pending: {detail}"]
+    (result,) = json_results(completed)
+    assert result["status"] == "pending" and result["parts_sent"] == COMPLETE_ROUNDS
+    # Each round: `complete` and its own retries, then the file sent again with a fresh form.
+    completes = [e for e in api_seen if e.path.endswith("/complete/")]
+    assert len(completes) == COMPLETE_ROUNDS * (retries + 1)
+    assert len([e for e in api_seen if e.path.endswith("/authorize/")]) == COMPLETE_ROUNDS - 1
+
+
+def test_an_expired_upload_starts_over_by_itself(live_server, bucket, token, user, tmp_path):
+    path = tmp_path / "clip.mp4"
+    body = write_clip(path, 4096)
+    expired = conflict("upload_expired", "This upload's deadline has passed.", "expired")
+
+    def expire_first(exchange: Exchange, seen: list[Exchange]) -> Answer | None:
+        return expired if first(exchange, seen, "POST", "/complete/") else None
+
+    with proxy(live_server.url, expire_first) as (api_url, api_seen):
+        completed = run_cli(str(path), "--json", server=api_url, token=token)
+
+    assert completed.returncode == 0, completed.stderr
+    (result,) = json_results(completed)
+    assert result["status"] == "uploaded" and bucket.read(result["key"]) == body
+    creates = [e for e in api_seen if e.method == "POST" and e.path == "/api/media/"]
+    assert len(creates) == 2
+    assert creates[0].headers["Idempotency-Key"] != creates[1].headers["Idempotency-Key"]
+    assert MediaFile.objects.filter(owner=user).count() == 2
+
+
+def test_a_storage_error_of_the_app_is_final(live_server, bucket, token, tmp_path):
+    path = tmp_path / "clip.mp4"
+    write_clip(path, 4096)
+    refused = json_answer(502, "The storage service refused the request.", "storage_error")
+
+    def refuse_creates(exchange: Exchange, seen: list[Exchange]) -> Answer | None:
+        return refused if exchange.method == "POST" else None
+
+    with proxy(live_server.url, refuse_creates) as (api_url, api_seen):
+        completed = run_cli(str(path), server=api_url, token=token)
+
+    assert completed.returncode == 1
+    assert completed.stderr.splitlines() == [
+        f"{path}: the server answered 502: The storage service refused the request."
+    ]
+    assert len([e for e in api_seen if e.method == "POST"]) == 1
+
+
 # ---------------------------------------------------------------- hostile servers
 
 
@@ -688,6 +822,36 @@ def test_the_uploader_imports_no_django():
         check=True,
     )
     assert completed.stdout.strip() == "[]"
+
+
+def test_the_uploader_runs_where_django_cannot_be_imported(live_server, bucket, token, tmp_path):
+    blocked = tmp_path / "blocked"
+    for name in ("django", "rest_framework"):
+        (blocked / name).mkdir(parents=True)
+        (blocked / name / "__init__.py").write_text(f"raise ImportError('no {name} here')\n")
+    path = tmp_path / "clip.mp4"
+    write_clip(path, 4096)
+    search_path = os.pathsep.join(filter(None, [str(blocked), os.environ.get("PYTHONPATH")]))
+    env = cli_env(token) | {"PYTHONPATH": search_path, "DJANGO_SETTINGS_MODULE": ""}
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, *args],
+            env=env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+    assert "ImportError: no django here" in run("-c", "import django").stderr  # blocked indeed
+    shown = run("-m", "uploads.cli", "upload", "--help")
+    uploaded = run("-m", "uploads.cli", "upload", str(path), "--json", "--server", live_server.url)
+
+    assert shown.returncode == 0 and "--server URL" in shown.stdout, shown.stderr
+    assert uploaded.returncode == 0, uploaded.stderr
+    assert json_results(uploaded)[0]["status"] == "uploaded"
 
 
 def test_the_form_body_streams_the_fields_then_the_file_last(tmp_path):

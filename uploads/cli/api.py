@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 import requests
 
+from uploads import protocol
 from uploads.cli import answers
 from uploads.cli.errors import (
     AnswerTooLarge,
@@ -33,13 +34,11 @@ T = TypeVar("T")
 API_TIMEOUT = 60.0
 # Completing assembles a multipart upload and reads the object back: slow on a large file.
 COMPLETE_TIMEOUT = 600.0
-# The app answers JSON of a few KiB; its largest answer, a new record with 100 signed part URLs,
-# stays under 200 KiB. More than this is not the app (a wrong --server, or a hostile one): it is
-# not read further, so a huge answer cannot exhaust memory.
+# The app answers JSON of a few KiB; its largest answer, a new record with as many signed part
+# URLs as one call signs (the protocol's max_parts_per_sign, 100), stays under 200 KiB. More than
+# this is not the app (a wrong --server, or a hostile one): it is not read further, so a huge
+# answer cannot exhaust memory.
 API_ANSWER_LIMIT = 4 * 1024**2
-# Conflicts after which the record cannot take the file any more, but a new upload can.
-_START_OVER_CODES = {"upload_expired", "parts_gone"}
-_START_OVER_STATUSES = {"expired", "aborted"}
 # Fields whose message reads well without the field's name in front.
 _SELF_EXPLAINING_FIELDS = {"size", "content_type"}
 
@@ -98,7 +97,8 @@ class ApiClient:
 
     def pending(self) -> list[answers.Record]:
         """Return the newest 100 pending records."""
-        answer = self._call("GET", "", params={"status": "pending", "page_size": "100"})
+        params = {"status": protocol.open_status(), "page_size": "100"}
+        answer = self._call("GET", "", params=params)
         return self._read(answer, answers.page_of_records)
 
     def listing(self, record_id: str) -> answers.PartListing:
@@ -106,7 +106,7 @@ class ApiClient:
         return self._read(self._call("GET", f"{record_id}/parts/"), answers.part_listing)
 
     def sign(self, record_id: str, part_numbers: list[int]) -> list[answers.SignedPart]:
-        """Sign PUT URLs for these parts (at most 100)."""
+        """Sign PUT URLs for these parts (at most the protocol's `max_parts_per_sign`)."""
         answer = self._call("POST", f"{record_id}/parts/", payload={"part_numbers": part_numbers})
 
         deadline_of = _deadline_of(answer)
@@ -168,7 +168,7 @@ class ApiClient:
                 )
                 content = read_answer(response, API_ANSWER_LIMIT)
             except (requests.ConnectionError, requests.Timeout) as error:
-                raise Transient(UploadError(unreachable(url, error))) from error
+                raise unanswered(url, error) from error
             except AnswerTooLarge as error:
                 raise ApiError(
                     f"the server's answer is {error}; is --server the app's address?",
@@ -182,7 +182,7 @@ class ApiClient:
                         f"{url} answered something other than JSON; is --server the app?",
                         status=response.status_code,
                     ) from error
-            raise _error(response, content)
+            raise refusal(response, content)
 
         return with_retries(attempt, self._policy, self._cancel)
 
@@ -192,8 +192,19 @@ def _deadline_of(answer: Answer) -> Callable[[datetime], float]:
     return lambda expires_at: local_deadline(expires_at, answer.response, answer.sent_at)
 
 
-def _error(response: requests.Response, content: bytes) -> Exception:
-    """Translate a non-2xx answer: Transient when worth retrying, else an ApiError to report."""
+def unanswered(url: str, error: requests.RequestException) -> Exception:
+    """Translate a request that got no answer (status 0 to the protocol's table)."""
+    reason = UploadError(unreachable(url, error))
+    return Transient(reason) if protocol.action_for(0) == "retry" else reason
+
+
+def refusal(response: requests.Response, content: bytes) -> Exception:
+    """Translate a non-2xx answer into what the protocol's table says to do about it.
+
+    retry: Transient (after Retry-After, if any); renew: TokenRefused, since a token cannot be
+    renewed and the run stops; restart: StartOver, which a new upload does at once even when the
+    table says a person decides (none is at hand); final: an ApiError to report.
+    """
     status = response.status_code
     try:
         body = json.loads(content)
@@ -208,30 +219,43 @@ def _error(response: requests.Response, content: bytes) -> Exception:
     def failure(message: str, kind: type[ApiError] = ApiError) -> ApiError:
         return kind(message, status=status, code=code, detail=detail, record_status=record_status)
 
-    if status >= 500 or status == 429 or (status == 409 and code == "busy"):
-        busy = "the server is busy" if status in (429, 409) else f"the server answered {status}"
-        return Transient(failure(f"{busy}: {detail}"), retry_after=retry_after(response))
-    if status == 401:
+    action = protocol.action_for(status, code)
+    if action == "renew":
         return failure(
             f"the server refused the token ({detail}); check --token or MEDIAUPLOAD_TOKEN",
             TokenRefused,
         )
+    message = _message(response, body, detail, record_status)
+    if action == "retry":
+        return Transient(failure(message), retry_after=retry_after(response))
+    if action == "restart":
+        return StartOver(message)
+    return failure(message)
+
+
+def _message(
+    response: requests.Response, body: dict[str, Any], detail: str, record_status: str | None
+) -> str:
+    """Say in one line why the app refused a request, for a person."""
+    status = response.status_code
     if status == 400:
-        return failure(f"the server refused it: {_field_messages(body.get('fields')) or detail}")
+        return f"the server refused it: {_field_messages(body.get('fields')) or detail}"
     if status == 403:
-        return failure(f"not allowed: {detail}")
+        return f"not allowed: {detail}"
     if 300 <= status < 400:
         where = response.headers.get("Location", "elsewhere")
-        return failure(f"the server redirects to {where}; use that address as --server")
-    if status == 404 and not code and not body:
-        return failure(f"{response.url} is not there; is --server the app's address?")
+        return f"the server redirects to {where}; use that address as --server"
+    if status == 404 and not body:
+        return f"{response.url} is not there; is --server the app's address?"
     if status == 404:
-        return failure("the server has no such upload (was it deleted?)")
-    if status == 409 and (code in _START_OVER_CODES or record_status in _START_OVER_STATUSES):
-        return StartOver(f"{record_status or 'pending'}: {detail}")
+        return "the server has no such upload (was it deleted?)"
+    if status == 429:
+        return f"the server is busy: {detail}"
+    if record_status:  # a conflict with the record's state: name that state
+        return f"{record_status}: {detail}"
     if status == 409:
-        return failure(f"{record_status}: {detail}" if record_status else detail)
-    return failure(f"the server answered {status}: {detail}")
+        return detail
+    return f"the server answered {status}: {detail}"
 
 
 def _field_messages(fields: Any) -> str:

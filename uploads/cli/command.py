@@ -89,7 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=_non_negative_int,
         default=4,
         metavar="N",
-        help="retries of a request that failed on the network or a 5xx/429 answer (default: 4)",
+        help="retries of a request that got no answer, or one worth retrying (default: 4)",
     )
     upload.add_argument(
         "--no-resume",

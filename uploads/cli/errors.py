@@ -1,4 +1,9 @@
-"""What can go wrong, as exceptions whose text is the one line shown for a file."""
+"""What can go wrong, as exceptions whose text is the one line shown for a file.
+
+The protocol's table says what to do about each answer; each action is one exception here:
+retry → Transient, renew → NeedsRenewal (S3) or TokenRefused (the app), restart → StartOver,
+final → ApiError (the app) or StorageRefused (S3).
+"""
 
 
 class UploadError(Exception):
@@ -29,7 +34,7 @@ class ApiError(UploadError):
 
 
 class TokenRefused(ApiError):
-    """The app refused the token: no other file will do better in this run."""
+    """The app said to renew its authorization: a token cannot be, so the run stops."""
 
 
 class StorageRefused(UploadError):
@@ -37,7 +42,10 @@ class StorageRefused(UploadError):
 
 
 class StartOver(Exception):
-    """The record can no longer take the file (expired, parts gone): start a new upload."""
+    """The record can no longer take the file (expired, parts gone): start a new upload.
+
+    The CLI does so by itself even where the table says a person decides: it has none to ask.
+    """
 
 
 class Cancelled(Exception):
@@ -53,7 +61,7 @@ class AnswerTooLarge(Exception):
 
 
 class Transient(Exception):
-    """A failure worth trying again after a delay (5xx, 429, a dropped connection)."""
+    """A failure the table says to retry after a delay (429, most 5xx, a dropped connection)."""
 
     def __init__(self, reason: UploadError, retry_after: float | None = None) -> None:
         super().__init__(str(reason))
@@ -62,7 +70,7 @@ class Transient(Exception):
 
 
 class NeedsRenewal(Exception):
-    """S3 refused an authorization that may have expired: sign again, then retry at once."""
+    """S3 refused an authorization that expired: sign again, then retry at once."""
 
     def __init__(self, reason: UploadError) -> None:
         super().__init__(str(reason))

@@ -6,6 +6,7 @@ import threading
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 
+from uploads import protocol
 from uploads.cli import s3
 from uploads.cli.answers import SignedPart
 from uploads.cli.api import ApiClient
@@ -18,7 +19,7 @@ from uploads.cli.retry import with_retries
 from uploads.cli.streams import FileSlice
 
 # The API signs at most this many parts per call.
-MAX_SIGNED = 100
+MAX_SIGNED = protocol.limit("max_parts_per_sign")
 # A URL is signed again this long before it expires (at most a quarter of its life).
 RENEW_MARGIN = 10.0
 

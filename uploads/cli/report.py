@@ -3,6 +3,8 @@
 import json
 from dataclasses import asdict, dataclass
 
+from uploads import protocol
+
 
 @dataclass
 class Result:
@@ -20,7 +22,9 @@ class Result:
     @property
     def ok(self) -> bool:
         """Tell whether the file ended uploaded."""
-        return self.status == "uploaded" and self.error is None
+        # Only a completion the app accepted leaves no error: it answers any other ending with a
+        # conflict. A settled status guards against a server that says 200 to an open record.
+        return self.error is None and self.status in protocol.final_statuses()
 
     def as_json(self) -> str:
         """Return the result as one line of JSON."""

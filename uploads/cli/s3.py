@@ -4,7 +4,15 @@ import re
 
 import requests
 
-from uploads.cli.errors import AnswerTooLarge, NeedsRenewal, StorageRefused, Transient, UploadError
+from uploads import protocol
+from uploads.cli.errors import (
+    AnswerTooLarge,
+    NeedsRenewal,
+    StartOver,
+    StorageRefused,
+    Transient,
+    UploadError,
+)
 from uploads.cli.http import CONNECT_TIMEOUT, read_answer, retry_after, unreachable
 from uploads.cli.streams import FileSlice, FormBody
 
@@ -13,8 +21,6 @@ TRANSFER_TIMEOUT = 300.0
 # S3 answers a PUT or a POST with an empty body or an XML document under 1 KiB, errors included
 # (a proxy's error page is a few KiB): each parallel transfer holds at most this much of one.
 STORAGE_ANSWER_LIMIT = 64 * 1024
-# S3 error codes worth trying again (400 RequestTimeout: the upload stalled).
-_TRANSIENT_CODES = {"RequestTimeout", "SlowDown", "InternalError", "ServiceUnavailable"}
 
 
 def put_part(session: requests.Session, url: str, body: FileSlice) -> str:
@@ -53,24 +59,42 @@ def _send(
         )
         content = read_answer(response, STORAGE_ANSWER_LIMIT)
     except (requests.ConnectionError, requests.Timeout) as error:
-        raise Transient(UploadError(f"storage: {unreachable(url, error)}")) from error
+        raise unanswered(url, error) from error
     except AnswerTooLarge as error:
         raise UploadError(f"storage's answer is {error}") from error
     return response, content.decode("utf-8", "replace")
 
 
 def _answer(response: requests.Response, text: str, what: str, *, ok: tuple[int, ...]) -> None:
-    """Accept a success; raise Transient, NeedsRenewal (403) or StorageRefused otherwise."""
-    if response.status_code in ok:
-        return
+    """Accept a success; raise what the protocol's table says to do about anything else."""
+    if response.status_code not in ok:
+        raise refusal(response, text, what)
+
+
+def unanswered(url: str, error: requests.RequestException) -> Exception:
+    """Translate a transfer that got no answer (status 0 to the protocol's table)."""
+    reason = UploadError(f"storage: {unreachable(url, error)}")
+    return Transient(reason) if protocol.storage_action(0) == "retry" else reason
+
+
+def refusal(response: requests.Response, text: str, what: str) -> Exception:
+    """Translate S3 refusing a signed transfer into what the protocol's table says to do.
+
+    retry: Transient; renew (the signature or policy expired): NeedsRenewal, to sign again;
+    restart: StartOver; final: StorageRefused. Any other 403 is final: signing again would
+    only be refused again.
+    """
     code, message = _s3_error(text)
     summary = ": ".join(item for item in (code, message) if item) or response.reason
     refused = StorageRefused(f"storage refused the {what} ({response.status_code} {summary})")
-    if response.status_code >= 500 or response.status_code == 429 or code in _TRANSIENT_CODES:
-        raise Transient(refused, retry_after=retry_after(response))
-    if response.status_code == 403:
-        raise NeedsRenewal(refused)
-    raise refused
+    action = protocol.storage_action(response.status_code, code, message)
+    if action == "retry":
+        return Transient(refused, retry_after=retry_after(response))
+    if action == "renew":
+        return NeedsRenewal(refused)
+    if action == "restart":
+        return StartOver(str(refused))
+    return refused
 
 
 def _s3_error(text: str) -> tuple[str, str]:

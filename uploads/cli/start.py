@@ -5,6 +5,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from uploads import protocol
 from uploads.cli.answers import PartListing, PostUpload, Record, SignedPart
 from uploads.cli.context import Transfer
 from uploads.cli.errors import ApiError, StartOver, TokenRefused
@@ -38,8 +39,8 @@ def create(transfer: Transfer, local: LocalFile) -> Start:
         content_type=local.content_type,
         size=local.size,
         idempotency_key=str(uuid.uuid4()),
-        # As many part URLs as one call signs: a fast transfer then makes no parts/ call for the
-        # first 100 parts, and a slow one renews those it reaches late (a few ms of signing).
+        # As many part URLs as one call signs: a fast transfer then makes no parts/ call for its
+        # first parts, and a slow one renews those it reaches late (a few ms of signing).
         first_part_count=MAX_SIGNED,
     )
     if isinstance(upload, PostUpload):
@@ -86,10 +87,11 @@ class Resumer:
                 raise
             except ApiError:
                 self._pending = []  # only a convenience: any trouble here means a new upload
+        open_status = protocol.open_status()
         matches = [
             record
             for record in self._pending
-            if record.status == "pending"
+            if record.status == open_status
             and record.filename == local.name
             and record.size == local.size
             and record.content_type == local.content_type

@@ -5,6 +5,7 @@ import threading
 
 import requests
 
+from uploads import protocol
 from uploads.cli import files, start
 from uploads.cli.answers import Record
 from uploads.cli.context import Transfer
@@ -15,7 +16,9 @@ from uploads.cli.progress import Progress
 from uploads.cli.report import Result
 from uploads.cli.single import authorize, send_form
 
-# Rounds of `complete` → send what is missing → `complete` again.
+# Rounds of `complete` → send what storage misses → `complete` again, while `complete` still
+# answers what the protocol's table says to retry once its own retries are used up (the file is
+# not received yet): sending again is then what may change the answer.
 COMPLETE_ROUNDS = 3
 # A record that cannot take the file any more is replaced by a new upload this many times.
 MAX_RESTARTS = 1
@@ -76,7 +79,8 @@ class Uploader:
                 begun = self._resumer.find(transfer, local) if resume else None
                 begun = begun or start.create(transfer, local)
                 self._resumer.claim(begun.record.id)
-                result.id, result.status, result.key = begun.record.id, "pending", begun.record.key
+                result.id, result.key = begun.record.id, begun.record.key
+                result.status = begun.record.status
                 record = self._send_and_complete(transfer, local, begun, result)
             except StartOver as closed:
                 if restart == MAX_RESTARTS:
@@ -120,7 +124,8 @@ class Uploader:
                 try:
                     return transfer.api.complete(record_id, _all_etags(etags, begun, local))
                 except ApiError as error:
-                    if error.code != "not_received" or round_ >= COMPLETE_ROUNDS:
+                    worth_sending = protocol.action_for(error.status, error.code) == "retry"
+                    if not worth_sending or round_ >= COMPLETE_ROUNDS:
                         raise
                 round_ += 1
                 progress.note(f"sending again what storage misses (round {round_})")
