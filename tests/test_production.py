@@ -24,7 +24,7 @@ from tests.support.clock import shift_app_clock
 from tests.support.live import database_url
 from tests.support.media import media_bytes
 from tests.support.s3 import post_to_s3
-from uploads.local_s3 import free_port, stop_process
+from uploads.storage.local_s3 import free_port, stop_process
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -82,12 +82,19 @@ def test_static_files_get_hashed_names_and_module_imports_follow(tmp_path):
     static = tmp_path / "static" / "uploads"
     hashed = sorted(static.glob("uploader.*.js"))
     assert hashed, sorted(p.name for p in static.iterdir())
-    source = hashed[0].read_text()
-    imports = re.findall(r'^import [^;]*? from "\./([^"]+)";', source, flags=re.MULTILINE)
-    assert imports, source[:500]
-    for name in imports:
-        assert re.fullmatch(r"[\w-]+\.[0-9a-f]{12}\.js", name), name  # a hashed sibling…
-        assert (static / name).exists(), name  # …that collectstatic wrote
+    # Follow the imports from the page's entry through every folder: each names a hashed module
+    # that collectstatic wrote.
+    seen, todo = set(), [hashed[0]]
+    while todo:
+        module = todo.pop()
+        for name in re.findall(r'^import [^;]*? from "(\.{1,2}/[^"]+)";', module.read_text(), re.M):
+            target = (module.parent / name).resolve()
+            assert re.fullmatch(r"[\w-]+\.[0-9a-f]{12}\.js", target.name), (module.name, name)
+            assert target.exists(), (module.name, name)
+            if target not in seen:
+                seen.add(target)
+                todo.append(target)
+    assert {path.parent.name for path in seen} >= {"core", "ui", "page"}, seen
     assert (static / f"{hashed[0].name}.gz").exists() or (static / f"{hashed[0].name}.br").exists()
 
 

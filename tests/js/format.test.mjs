@@ -2,8 +2,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { formatBytes, formatClock, percent } from "../../uploads/static/uploads/format.js";
-import { mediaKind, mediaMeta } from "../../uploads/static/uploads/media.js";
+import { formatBytes, formatClock, percent } from "../../uploads/static/uploads/core/format.js";
+import { mediaKind, mediaMeta } from "../../uploads/static/uploads/ui/media.js";
 
 test("formatBytes matches the admin's 1024-based sizes", () => {
   assert.equal(formatBytes(1), "1 byte");

@@ -1,13 +1,17 @@
-// The page's config (defaults for what is left out, the server's values used as sent, nonsense
-// refused out loud) and the limits checked before any request.
+// The uploader's config (defaults for what is left out, the server's values used as sent, nonsense
+// refused out loud, the protocol table required) and the limits checked before any request.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { ConfigError, DEFAULTS, readConfig } from "../../uploads/static/uploads/config.js";
-import { checkFile, typeAllowed } from "../../uploads/static/uploads/limits.js";
+import { ConfigError, DEFAULTS, readConfig } from "../../uploads/static/uploads/core/config.js";
+import { checkFile, typeAllowed } from "../../uploads/static/uploads/core/limits.js";
+import { PROTOCOL_TABLE } from "./support/protocol.mjs";
+
+/** What the server renders, with `settings` beside its protocol table. */
+const raw = (settings = {}) => ({ protocol: PROTOCOL_TABLE, ...settings });
 
 test("missing settings take their defaults; present ones are kept", () => {
-  const config = readConfig({ api: "/api/media/", csrfToken: "t", maxBytes: 100, allowedTypes: ["Video/*"], uploadsPage: "/u/" });
+  const config = readConfig(raw({ api: "/api/media/", csrfToken: "t", maxBytes: 100, allowedTypes: ["Video/*"], uploadsPage: "/u/" }));
   assert.equal(config.maxBytes, 100);
   assert.deepEqual(config.allowedTypes, ["video/*"]);
   assert.equal(config.uploadsPage, "/u/");
@@ -15,22 +19,24 @@ test("missing settings take their defaults; present ones are kept", () => {
   assert.equal(config.parallelParts, 4);
   assert.equal(config.parallelFiles, 2);
   assert.equal(config.policyExpires, 60);
-  assert.deepEqual(readConfig(null), { ...DEFAULTS });
-  assert.equal(readConfig({}).maxBytes, Number.POSITIVE_INFINITY, "no limit unless the server sends one");
+  const { protocol, ...settings } = readConfig(raw());
+  assert.deepEqual(settings, { ...DEFAULTS });
+  assert.equal(protocol.maxPartsPerSign, PROTOCOL_TABLE.limits.max_parts_per_sign);
+  assert.equal(readConfig(raw()).maxBytes, Number.POSITIVE_INFINITY, "no limit unless the server sends one");
 });
 
 test("the server's settings are used as sent, never quietly changed", () => {
-  const config = readConfig({ multipartThreshold: 10 * 1024 ** 3, parallelParts: 500, parallelFiles: 12 });
+  const config = readConfig(raw({ multipartThreshold: 10 * 1024 ** 3, parallelParts: 500, parallelFiles: 12 }));
   assert.equal(config.multipartThreshold, 10 * 1024 ** 3);
   assert.equal(config.parallelParts, 500);
   assert.equal(config.parallelFiles, 12);
   // A setting the page no longer uses (the part size is the server's, per upload) is ignored.
-  assert.ok(!("partSize" in readConfig({ partSize: 5 })));
+  assert.ok(!("partSize" in readConfig(raw({ partSize: 5 }))));
 });
 
 test("a setting that makes no sense is refused out loud, naming each", () => {
   assert.throws(
-    () => readConfig({ parallelParts: 0, parallelFiles: "2", maxBytes: "abc", allowedTypes: "video/*" }),
+    () => readConfig(raw({ parallelParts: 0, parallelFiles: "2", maxBytes: "abc", allowedTypes: "video/*" })),
     (error) => {
       assert.ok(error instanceof ConfigError);
       assert.equal(error.problems.length, 4);
@@ -40,7 +46,25 @@ test("a setting that makes no sense is refused out loud, naming each", () => {
       return true;
     },
   );
-  assert.throws(() => readConfig({ policyExpires: 1.5 }), ConfigError);
+  assert.throws(() => readConfig(raw({ policyExpires: 1.5 })), ConfigError);
+});
+
+test("the protocol table has no default: without it, or with a broken one, the config is refused", () => {
+  assert.throws(() => readConfig(null), { name: "ConfigError", message: /protocol must be an object/ });
+  assert.throws(
+    () => readConfig({ maxBytes: 0 }),
+    (error) => error instanceof ConfigError && error.problems.length === 2,
+  );
+  const broken = (/** @type {Record<string, unknown>} */ change) => () => readConfig(raw({ protocol: { ...PROTOCOL_TABLE, ...change } }));
+  assert.throws(broken({ limits: { max_parts_per_sign: 0 } }), /max_parts_per_sign must be a whole number above 0/);
+  assert.throws(
+    broken({ errors: { ...PROTOCOL_TABLE.errors, busy: { ...PROTOCOL_TABLE.errors.busy, action: "wait" } } }),
+    /errors\.busy\.action must be one of/,
+  );
+  assert.throws(broken({ fallback: { "5xx": "later" } }), /fallback\.5xx/);
+  assert.throws(broken({ statuses: { pending: { final: false }, queued: { final: false } } }), /one status that is not final, not 2/);
+  const { not_received: _, ...withoutNotReceived } = PROTOCOL_TABLE.errors;
+  assert.throws(broken({ errors: withoutNotReceived }), /has no not_received/);
 });
 
 test("types match exactly or through type/* patterns, like the server's fnmatch", () => {

@@ -3,8 +3,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { formatDuration, formatSpeed } from "../../uploads/static/uploads/format.js";
-import { createSpeedMeter, summarize, timeLeft } from "../../uploads/static/uploads/progress.js";
+import { formatDuration, formatSpeed } from "../../uploads/static/uploads/core/format.js";
+import { createSpeedMeter, summarize, timeLeft } from "../../uploads/static/uploads/core/progress.js";
 
 test("speed is bytes over the window's time", () => {
   let clock = 0;

@@ -2,11 +2,12 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { createQueue } from "../../uploads/static/uploads/queue.js";
+import { createQueue } from "../../uploads/static/uploads/core/queue.js";
 
 /** A task that records when it starts and finishes when the test says so. */
-function gate(log, name) {
-  let open;
+function gate(/** @type {string[]} */ log, /** @type {string} */ name) {
+  /** @type {(value?: unknown) => void} */
+  let open = () => {};
   const opened = new Promise((resolve) => (open = resolve));
   const task = async () => {
     log.push(`start ${name}`);
@@ -19,6 +20,7 @@ function gate(log, name) {
 const tick = () => new Promise((resolve) => setTimeout(resolve, 0));
 
 test("no more than `concurrency` tasks run at once, in the order added", async () => {
+  /** @type {string[]} */
   const log = [];
   const queue = createQueue({ concurrency: 2 });
   const gates = ["a", "b", "c", "d"].map((name) => gate(log, name));
@@ -34,10 +36,14 @@ test("no more than `concurrency` tasks run at once, in the order added", async (
   gates[2].open();
   gates[3].open();
   await queue.idle();
-  assert.deepEqual(log.filter((line) => line.startsWith("start")), ["start a", "start b", "start c", "start d"]);
+  assert.deepEqual(
+    log.filter((line) => line.startsWith("start")),
+    ["start a", "start b", "start c", "start d"],
+  );
 });
 
 test("a waiting task can be cancelled; a running one cannot be removed", async () => {
+  /** @type {string[]} */
   const log = [];
   const queue = createQueue({ concurrency: 1 });
   const a = gate(log, "a");
@@ -57,6 +63,7 @@ test("a waiting task can be cancelled; a running one cannot be removed", async (
 });
 
 test("a task added at the front goes next", async () => {
+  /** @type {string[]} */
   const log = [];
   const queue = createQueue({ concurrency: 1 });
   const gates = ["a", "b", "c"].map((name) => gate(log, name));
@@ -66,17 +73,22 @@ test("a task added at the front goes next", async () => {
   queue.add(gates[2].task, { front: true });
   for (const g of gates) g.open();
   await queue.idle();
-  assert.deepEqual(log.filter((line) => line.startsWith("start")), ["start a", "start c", "start b"]);
+  assert.deepEqual(
+    log.filter((line) => line.startsWith("start")),
+    ["start a", "start c", "start b"],
+  );
 });
 
 test("a failing task frees its slot and is reported", async () => {
+  /** @type {string[]} */
   const errors = [];
-  const queue = createQueue({ concurrency: 1, onError: (error) => errors.push(error.message) });
+  const queue = createQueue({ concurrency: 1, onError: (error) => errors.push(String(/** @type {Error} */ (error).message)) });
+  /** @type {string[]} */
   const ran = [];
   queue.add(async () => {
     throw new Error("boom");
   });
-  queue.add(async () => ran.push("next"));
+  queue.add(async () => void ran.push("next"));
   await queue.idle();
   assert.deepEqual(errors, ["boom"]);
   assert.deepEqual(ran, ["next"]);

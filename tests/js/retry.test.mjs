@@ -3,17 +3,20 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { sleep } from "../../uploads/static/uploads/clock.js";
-import { createConnectivity } from "../../uploads/static/uploads/connectivity.js";
-import { ApiError, StorageError } from "../../uploads/static/uploads/errors.js";
-import { backoffDelay, retryPolicy, withRetry } from "../../uploads/static/uploads/retry.js";
-import { storageError } from "../../uploads/static/uploads/transfer.js";
+import { sleep } from "../../uploads/static/uploads/core/clock.js";
+import { ALWAYS_ONLINE, createConnectivity } from "../../uploads/static/uploads/core/connectivity.js";
+import { isUnanswered } from "../../uploads/static/uploads/core/errors.js";
+import { backoffDelay, retryPolicy, withRetry } from "../../uploads/static/uploads/core/retry.js";
+import { browserConnectivity } from "../../uploads/static/uploads/ui/browser.js";
+import { connectionLost, s3Refusal as s3 } from "./support/fake-server.mjs";
+import { apiRefusal } from "./support/protocol.mjs";
 
-const s3 = (status, code, message = "") => storageError(status, `<Error><Code>${code}</Code><Message>${message}</Message></Error>`);
-const policy = (overrides = {}) => retryPolicy({ wait: async () => {}, ...overrides });
+/** @import { RetryPolicy } from "../../uploads/static/uploads/core/retry.js" */
+
+const policy = (/** @type {Partial<RetryPolicy>} */ overrides = {}) => retryPolicy({ wait: async () => {}, ...overrides });
 
 test("the delay ceiling doubles from the base up to the cap", () => {
-  const top = (attempt) => backoffDelay(attempt, { base: 100, cap: 1000, random: () => 0.999999 });
+  const top = (/** @type {number} */ attempt) => backoffDelay(attempt, { base: 100, cap: 1000, random: () => 0.999999 });
   assert.deepEqual([0, 1, 2, 3, 4, 5].map(top), [99, 199, 399, 799, 999, 999]);
 });
 
@@ -27,18 +30,22 @@ test("full jitter spreads delays over [0, ceiling)", () => {
 });
 
 test("withRetry retries until it works and reports each retry", async () => {
+  /** @type {number[][]} */
   const seen = [];
   let calls = 0;
   const result = await withRetry(
     async () => {
       calls += 1;
-      if (calls < 3) throw new StorageError("lost");
+      if (calls < 3) throw connectionLost();
       return "done";
     },
     { policy: policy({ delay: (n) => n * 10 }), onRetry: ({ attempt, delay }) => seen.push([attempt, delay]) },
   );
   assert.equal(result, "done");
-  assert.deepEqual(seen, [[1, 0], [2, 10]]);
+  assert.deepEqual(seen, [
+    [1, 0],
+    [2, 10],
+  ]);
 });
 
 test("withRetry gives up after the bounded number of attempts, saying how many", async () => {
@@ -47,7 +54,7 @@ test("withRetry gives up after the bounded number of attempts, saying how many",
     calls += 1;
     throw s3(503, "SlowDown");
   };
-  await assert.rejects(withRetry(failing, { policy: policy({ attempts: 6 }) }), (error) => error.attempts === 6);
+  await assert.rejects(withRetry(failing, { policy: policy({ attempts: 6 }) }), { attempts: 6 });
   assert.equal(calls, 6);
 });
 
@@ -85,12 +92,13 @@ test("renewals do not use up attempts, but are bounded too", async () => {
 });
 
 test("a Retry-After from the server is a floor for the delay", async () => {
+  /** @type {number[]} */
   const delays = [];
   let calls = 0;
   await withRetry(
     async () => {
       calls += 1;
-      if (calls === 1) throw new ApiError(429, { code: "throttled", retryAfterMs: 2000 });
+      if (calls === 1) throw apiRefusal(429, { detail: "Slow down.", code: "throttled" }, { "Retry-After": "2" });
     },
     { policy: policy({ delay: () => 5 }), onRetry: ({ delay }) => delays.push(delay) },
   );
@@ -101,9 +109,9 @@ test("shouldRetry can veto repeating an unsafe request", async () => {
   let calls = 0;
   const unanswered = async () => {
     calls += 1;
-    throw new ApiError(0);
+    throw apiRefusal(0);
   };
-  await assert.rejects(withRetry(unanswered, { policy: policy(), shouldRetry: (error) => error.status !== 0 }));
+  await assert.rejects(withRetry(unanswered, { policy: policy(), shouldRetry: (error) => !isUnanswered(error) }));
   assert.equal(calls, 1);
 });
 
@@ -113,7 +121,7 @@ test("an aborted signal stops the retries", async () => {
   const failing = async () => {
     calls += 1;
     controller.abort();
-    throw new StorageError("lost");
+    throw connectionLost();
   };
   await assert.rejects(withRetry(failing, { policy: retryPolicy({ clock: { now: Date.now, sleep } }), signal: controller.signal }), {
     name: "AbortError",
@@ -129,26 +137,29 @@ test("sleep rejects at once when aborted", async () => {
 });
 
 test("while the browser is offline, a retry waits for the connection to come back", async () => {
-  const target = new EventTarget();
-  target.navigator = { onLine: false };
-  const connectivity = createConnectivity(target);
+  // A window, as far as its connection goes: navigator.onLine and the "online" event.
+  const navigator = { onLine: false };
+  const target = Object.assign(new EventTarget(), { navigator });
+  const connectivity = browserConnectivity(/** @type {Window} */ (/** @type {unknown} */ (target)));
   const { wait } = retryPolicy({ clock: { now: () => 0, sleep: async () => {} }, connectivity });
   let resumed = false;
   const waiting = wait(0).then(() => (resumed = true));
   await new Promise((resolve) => setTimeout(resolve, 10));
   assert.equal(resumed, false);
   assert.equal(connectivity.isOffline(), true);
-  target.navigator.onLine = true;
+  navigator.onLine = true;
   target.dispatchEvent(new Event("online"));
   await waiting;
   assert.equal(resumed, true);
 
   const controller = new AbortController();
-  target.navigator.onLine = false;
+  navigator.onLine = false;
   const stopped = wait(0, controller.signal);
   await new Promise((resolve) => setTimeout(resolve, 5));
   controller.abort();
   await assert.rejects(stopped, { name: "AbortError" });
-  // Outside a browser there is no navigator: the network counts as there.
-  assert.equal(createConnectivity(new EventTarget()).isOffline(), false);
+  // Given no connectivity (outside a browser), the network counts as there.
+  assert.equal(ALWAYS_ONLINE.isOffline(), false);
+  await ALWAYS_ONLINE.whenOnline();
+  assert.equal(createConnectivity({ isOffline: () => false, target: new EventTarget() }).isOffline(), false);
 });

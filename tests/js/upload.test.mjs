@@ -4,15 +4,18 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { createResumeStore } from "../../uploads/static/uploads/resume.js";
-import { storageError } from "../../uploads/static/uploads/transfer.js";
-import { bytesOf, connectionLost, fakeServer, makeFile, tick } from "./support/fake-server.mjs";
-import { setup, until, watch } from "./support/harness.mjs";
+import { createResumeStore } from "../../uploads/static/uploads/core/resume.js";
+import { bytesOf, connectionLost, fakeServer, makeFile, s3Refusal, tick } from "./support/fake-server.mjs";
+import { offline, setup, testConfig, until, watch } from "./support/harness.mjs";
+import { PROTOCOL_TABLE } from "./support/protocol.mjs";
 
 /** Storage refusing a POST for its policy (not retried: the person must press Retry). */
-const refusedByPolicy = () => storageError(403, "<Error><Code>AccessDenied</Code><Message>Policy Condition failed</Message></Error>");
-const puts = (server) => server.calls.filter((call) => call.startsWith("PUT")).sort();
-const stored = (server, id) => [...server.records.get(id).parts.values()].reduce((sum, bytes) => sum + bytes.length, 0);
+const refusedByPolicy = () => s3Refusal(403, "AccessDenied", "Policy Condition failed");
+/** @import { FakeServer } from "./support/fake-server.mjs" */
+
+const puts = (/** @type {FakeServer} */ server) => server.calls.filter((call) => call.startsWith("PUT")).sort();
+const stored = (/** @type {FakeServer} */ server, /** @type {string} */ id) =>
+  [...server.entry(id).parts.values()].reduce((sum, bytes) => sum + bytes.length, 0);
 
 test("a small file goes up as one POST and is verified", async () => {
   const server = fakeServer();
@@ -25,7 +28,7 @@ test("a small file goes up as one POST and is verified", async () => {
   assert.deepEqual(server.calls, ["create", "POST", "complete r1"]);
   assert.equal(done.loaded, 8);
   assert.equal(done.id, "r1");
-  assert.deepEqual([...server.records.get("r1").object], await bytesOf(file));
+  assert.deepEqual([...(server.entry("r1").object ?? [])], await bytesOf(file));
 });
 
 test("a large file goes up in parts, is remembered while it goes, and forgotten when done", async () => {
@@ -43,7 +46,7 @@ test("a large file goes up in parts, is remembered while it goes, and forgotten 
   assert.equal(store.get(file), null);
   assert.deepEqual(puts(server), ["PUT 1", "PUT 2", "PUT 3", "PUT 4", "PUT 5"]);
   // The server assembled exactly the file: every part was the slice it signed.
-  assert.deepEqual([...server.records.get("r1").object], await bytesOf(file));
+  assert.deepEqual([...(server.entry("r1").object ?? [])], await bytesOf(file));
 });
 
 test("picking the same file again resumes its record and sends only the missing parts", async () => {
@@ -69,10 +72,10 @@ test("picking the same file again resumes its record and sends only the missing 
   assert.deepEqual(puts(server), ["PUT 3", "PUT 4", "PUT 5"]);
   // What storage held is the server's bytes_confirmed, said in words.
   assert.ok(seen.messages.includes("Resumed: 10 bytes was already in storage."), seen.messages.join(" | "));
-  assert.deepEqual([...server.records.get("r1").object], await bytesOf(file));
+  assert.deepEqual([...(server.entry("r1").object ?? [])], await bytesOf(file));
 });
 
-test("a resumed record past its deadline is cancelled and the file starts a new upload", async () => {
+test("a resumed record past its deadline stops the upload; Retry cancels it and makes a new one", async () => {
   const server = fakeServer();
   const store = createResumeStore(null);
   const file = makeFile(23);
@@ -87,22 +90,30 @@ test("a resumed record past its deadline is cancelled and the file starts a new 
 
   const second = setup(server, { store }).make(file);
   const seen = watch(second);
-  const done = await until(second, "uploaded", "failed");
+  const stopped = await until(second, "expired", "uploaded", "failed");
+  assert.equal(stopped.status, "expired", stopped.message);
+  assert.equal(stopped.message, "This upload's deadline has passed.");
+  assert.deepEqual(server.calls.slice(0, 3), ["get r1", "list-parts r1", "sign 3,4,5"]);
+  assert.equal(server.calls.at(-1), "abort r1");
+  assert.ok(!server.calls.includes("create"), "nothing is made until the person says so");
+  assert.equal(server.entry("r1").record.status, "aborted", "its parts stop costing storage");
+  assert.equal(store.get(file), null);
+  assert.deepEqual(second.snapshot.id, null);
+  assert.ok(second.can("retry"));
+
+  second.retry();
+  const done = await until(second, "uploaded", "failed", "expired");
   assert.equal(done.status, "uploaded", done.message);
   assert.equal(done.id, "r2");
-  assert.equal(server.records.get("r1").record.status, "aborted");
-  assert.deepEqual(server.calls.slice(0, 3), ["get r1", "list-parts r1", "sign 3,4,5"]);
-  const aborted = server.calls.indexOf("abort r1");
-  assert.ok(aborted > 0 && aborted < server.calls.indexOf("create"), server.calls.join(" | "));
   // Nothing more is asked for the refused record: the new one is sent whole.
   const afterwards = server.calls.slice(server.calls.indexOf("create"));
   assert.deepEqual(afterwards.filter((call) => call.startsWith("PUT")).sort(), ["PUT 1", "PUT 2", "PUT 3", "PUT 4", "PUT 5"]);
-  assert.ok(seen.messages.includes("The earlier upload ran out of time; starting it again."));
+  assert.ok(!server.calls.slice(server.calls.indexOf("create")).some((call) => call.endsWith(" r1")));
+  assert.deepEqual(seen.statuses.slice(-6), ["expired", "queued", "preparing", "uploading", "verifying", "uploaded"]);
   assert.equal(stored(server, "r2"), 23);
-  assert.equal(store.get(file), null);
 });
 
-test("a POST record whose deadline passed before Retry is cancelled, and the retry makes a new one", async () => {
+test("a POST record whose deadline passed before Retry is cancelled, and the next Retry makes a new one", async () => {
   const server = fakeServer();
   let refusals = 1;
   server.hooks.beforePost = async () => {
@@ -113,14 +124,18 @@ test("a POST record whose deadline passed before Retry is cancelled, and the ret
   server.pastDeadline.add("r1"); // the person came back to it too late
   server.calls.length = 0;
   upload.retry();
-  const done = await until(upload, "uploaded", "failed");
+  const stopped = await until(upload, "expired", "uploaded", "failed");
+  assert.equal(stopped.status, "expired");
+  assert.deepEqual(server.calls, ["authorize r1", "abort r1"]);
+  assert.equal(server.entry("r1").record.status, "aborted");
+  upload.retry();
+  const done = await until(upload, "uploaded", "failed", "expired");
   assert.equal(done.status, "uploaded", done.message);
   assert.equal(done.id, "r2");
   assert.deepEqual(server.calls, ["authorize r1", "abort r1", "create", "POST", "complete r2"]);
-  assert.equal(server.records.get("r1").record.status, "aborted");
 });
 
-test("a record refused twice for its deadline fails instead of looping", async () => {
+test("a record refused for its deadline never makes another by itself, even when each new one is refused too", async () => {
   const server = fakeServer();
   server.override.create = async ({ next }) => {
     const answer = await next();
@@ -128,10 +143,12 @@ test("a record refused twice for its deadline fails instead of looping", async (
     return answer;
   };
   const upload = setup(server).make(makeFile(23));
-  const done = await until(upload, "uploaded", "failed");
-  assert.equal(done.status, "failed");
-  assert.equal(server.calls.filter((call) => call === "create").length, 2);
-  assert.equal(done.message, "This upload's deadline has passed.");
+  for (const round of [1, 2]) {
+    const done = await until(upload, "uploaded", "failed", "expired");
+    assert.equal(done.status, "expired");
+    assert.equal(server.calls.filter((call) => call === "create").length, round);
+    if (round === 1) upload.retry();
+  }
 });
 
 test("a new multipart upload starts on the part URLs signed with its record", async () => {
@@ -141,6 +158,20 @@ test("a new multipart upload starts on the part URLs signed with its record", as
   const asked = server.calls.filter((call) => call.startsWith("sign")).flatMap((call) => call.slice(5).split(","));
   assert.deepEqual(asked.sort(), ["3", "4", "5"]);
   assert.deepEqual(puts(server), ["PUT 1", "PUT 2", "PUT 3", "PUT 4", "PUT 5"]);
+});
+
+test("no sign call asks for more part numbers than the protocol table's signing limit", async () => {
+  const server = fakeServer({ firstParts: 0 });
+  const protocol = { ...PROTOCOL_TABLE, limits: { ...PROTOCOL_TABLE.limits, max_parts_per_sign: 2 } };
+  const upload = setup(server, { config: testConfig({ protocol, parallelParts: 4 }) }).make(makeFile(23));
+  const done = await until(upload, "uploaded", "failed");
+  assert.equal(done.status, "uploaded", done.message);
+  const asked = server.calls.filter((call) => call.startsWith("sign")).map((call) => call.slice(5).split(","));
+  assert.ok(
+    asked.every((numbers) => numbers.length <= 2),
+    JSON.stringify(asked),
+  );
+  assert.deepEqual(asked.flat().sort(), ["1", "2", "3", "4", "5"]);
 });
 
 test("storage losing a multipart upload's parts starts a new upload, once", async () => {
@@ -155,8 +186,9 @@ test("storage losing a multipart upload's parts starts a new upload, once", asyn
   const done = await until(upload, "uploaded", "failed");
   assert.equal(done.status, "uploaded", done.message);
   assert.equal(done.id, "r2");
-  assert.equal(server.records.get("r1").record.status, "aborted");
-  assert.ok(seen.messages.includes("Storage no longer held the earlier parts; starting the upload again."));
+  assert.equal(server.entry("r1").record.status, "aborted");
+  assert.ok(seen.messages.includes("The earlier upload could not go on; starting it again as a new upload."));
+  assert.ok(!seen.statuses.includes("expired"), "no one is asked: storage lost the parts, not the person's time");
 });
 
 test("a remembered record that is no longer pending is forgotten and the file starts afresh", async () => {
@@ -179,7 +211,7 @@ test("without localStorage the server's pending list finds the record", async ()
   const file = makeFile(23);
   const { api } = setup(server);
   const record = await api.create(file, "key-of-an-earlier-page");
-  server.records.get(record.id).parts.set(1, new Uint8Array((await bytesOf(file.slice(0, 5)))));
+  server.entry(record.id).parts.set(1, new Uint8Array(await bytesOf(file.slice(0, 5))));
   server.calls.length = 0;
   const done = await until(setup(server).make(file), "uploaded", "failed");
   assert.equal(done.status, "uploaded", done.message);
@@ -187,7 +219,7 @@ test("without localStorage the server's pending list finds the record", async ()
   assert.deepEqual(server.calls.slice(0, 2), ["list-pending", "list-parts r1"]);
   // The server's `missing` list is what is sent: parts 2 to 5.
   assert.deepEqual(puts(server), ["PUT 2", "PUT 3", "PUT 4", "PUT 5"]);
-  assert.deepEqual([...server.records.get("r1").object], await bytesOf(file));
+  assert.deepEqual([...(server.entry("r1").object ?? [])], await bytesOf(file));
 });
 
 test("a failed POST is retried on the same record: authorize, not a second create", async () => {
@@ -195,7 +227,7 @@ test("a failed POST is retried on the same record: authorize, not a second creat
   const { make } = setup(server);
   let refusals = 1;
   server.hooks.beforePost = async () => {
-    if (refusals-- > 0) throw storageError(403, "<Error><Code>AccessDenied</Code><Message>Policy Condition failed</Message></Error>");
+    if (refusals-- > 0) throw refusedByPolicy();
   };
   const upload = make(makeFile(8));
   const failed = await until(upload, "failed");
@@ -212,7 +244,7 @@ test("an expired POST policy is renewed without a failure", async () => {
   const server = fakeServer();
   let expired = 1;
   server.hooks.beforePost = async () => {
-    if (expired-- > 0) throw storageError(403, "<Error><Code>AccessDenied</Code><Message>Invalid according to Policy: Policy expired.</Message></Error>");
+    if (expired-- > 0) throw s3Refusal(403, "AccessDenied", "Invalid according to Policy: Policy expired.");
   };
   const upload = setup(server).make(makeFile(8));
   const seen = watch(upload);
@@ -239,6 +271,7 @@ test("network trouble is retried and said in words", async () => {
 
 test("a create whose answer was lost is retried with the same Idempotency-Key: one record", async () => {
   const server = fakeServer();
+  /** @type {string[]} */
   const keys = [];
   let lost = 0;
   server.override.create = async ({ next, headers }) => {
@@ -259,6 +292,7 @@ test("a create whose answer was lost is retried with the same Idempotency-Key: o
 
 test("two rows of the same file send different keys, so they never merge into one record", async () => {
   const server = fakeServer();
+  /** @type {string[]} */
   const keys = [];
   server.override.create = async ({ next, headers }) => {
     keys.push(headers["Idempotency-Key"]);
@@ -286,7 +320,7 @@ test("a file the server rejects at completion fails with its reason; Retry makes
   const server = fakeServer();
   server.override.complete = async ({ id, next }) => {
     if (id !== "r1") return next();
-    server.records.get(id).record.status = "failed";
+    server.entry(id).record.status = "failed";
     return server.refuse(409, "The file's contents are not video/mp4.", "failed", { status: "failed" });
   };
   const upload = setup(server).make(makeFile(8));
@@ -322,17 +356,18 @@ test("pause stops the parts; resume sends only the rest", async () => {
   assert.equal(done.status, "uploaded", done.message);
   assert.deepEqual(puts(server), ["PUT 3", "PUT 4", "PUT 5"]);
   // Parts 1 and 2 named with the ETags the listing gave, 3 to 5 with their PUTs' answers.
-  assert.deepEqual(server.records.get("r1").named, named(5));
+  assert.deepEqual(server.entry("r1").named, named(5));
 });
 
 /** A complete/ body's parts: 1 to `count`, each with its ETag. */
-const named = (count) => Array.from({ length: count }, (_, index) => ({ part_number: index + 1, etag: `"e${index + 1}"` }));
+const named = (/** @type {number} */ count) =>
+  Array.from({ length: count }, (_, index) => ({ part_number: index + 1, etag: `"e${index + 1}"` }));
 
 test("complete names every part with the ETag storage answered it with", async () => {
   const server = fakeServer();
   const done = await until(setup(server).make(makeFile(23)), "uploaded", "failed");
   assert.equal(done.status, "uploaded", done.message);
-  assert.deepEqual(server.records.get("r1").named, named(5));
+  assert.deepEqual(server.entry("r1").named, named(5));
   assert.ok(!server.calls.includes("list-parts r1"));
 });
 
@@ -340,7 +375,7 @@ test("when storage hides its ETags, complete names no parts and the server lists
   const server = fakeServer({ exposeETags: false });
   const done = await until(setup(server).make(makeFile(23)), "uploaded", "failed");
   assert.equal(done.status, "uploaded", done.message);
-  assert.equal(server.records.get("r1").named, null);
+  assert.equal(server.entry("r1").named, null);
 });
 
 test("complete finding parts missing sends them and completes", async () => {
@@ -349,14 +384,17 @@ test("complete finding parts missing sends them and completes", async () => {
   server.override.complete = async ({ id, next }) => {
     if (!dropped) {
       dropped = true;
-      server.records.get(id).parts.delete(4); // storage lost a part (or it never really arrived)
+      server.entry(id).parts.delete(4); // storage lost a part (or it never really arrived)
     }
     return next();
   };
   const done = await until(setup(server).make(makeFile(23)), "uploaded", "failed");
   assert.equal(done.status, "uploaded", done.message);
   assert.equal(server.calls.filter((call) => call === "PUT 4").length, 2);
-  assert.deepEqual(server.calls.filter((call) => call.startsWith("list-parts")), ["list-parts r1"]);
+  assert.deepEqual(
+    server.calls.filter((call) => call.startsWith("list-parts")),
+    ["list-parts r1"],
+  );
 });
 
 test("a POST object listed late is completed on a later round, not sent again", async () => {
@@ -382,14 +420,15 @@ test("cancel aborts the transfer and the record", async () => {
   await upload.cancel();
   assert.equal(upload.snapshot.status, "aborted");
   assert.equal(upload.snapshot.message, "Cancelled. Nothing was kept in storage.");
-  assert.equal(server.records.get("r1").record.status, "aborted");
-  assert.equal(server.records.get("r1").parts.size, 0);
+  assert.equal(server.entry("r1").record.status, "aborted");
+  assert.equal(server.entry("r1").parts.size, 0);
   assert.equal(store.get(file), null);
 });
 
 test("cancel while the record is being made still aborts that record", async () => {
   const server = fakeServer();
-  let answer;
+  /** @type {() => void} */
+  let answer = () => {};
   server.override.create = ({ next }) => new Promise((resolve) => (answer = () => resolve(next())));
   const upload = setup(server).make(makeFile(8));
   await until(upload, "preparing");
@@ -398,7 +437,7 @@ test("cancel while the record is being made still aborts that record", async () 
   answer();
   await cancelling;
   assert.equal(upload.snapshot.status, "aborted");
-  assert.equal(server.records.get("r1").record.status, "aborted");
+  assert.equal(server.entry("r1").record.status, "aborted");
   assert.ok(!server.calls.includes("POST"));
 });
 
@@ -415,8 +454,8 @@ test("retrying a record the server has closed shows it closed; nothing is retrie
   const server = fakeServer();
   const upload = setup(server).make(makeFile(8));
   server.hooks.beforePost = async () => {
-    server.records.get("r1").record.status = "aborted"; // cancelled in another tab
-    throw storageError(403, "<Error><Code>AccessDenied</Code></Error>");
+    server.entry("r1").record.status = "aborted"; // cancelled in another tab
+    throw s3Refusal(403, "AccessDenied");
   };
   await until(upload, "failed");
   server.hooks.beforePost = async () => {};
@@ -429,26 +468,21 @@ test("retrying a record the server has closed shows it closed; nothing is retrie
 
 test("an offline browser holds its requests until the connection is back", async () => {
   const server = fakeServer();
-  const target = new EventTarget();
-  target.navigator = { onLine: false };
-  const { createConnectivity } = await import("../../uploads/static/uploads/connectivity.js");
-  const upload = setup(server, { connectivity: createConnectivity(target) }).make(makeFile(8));
+  const network = offline();
+  const upload = setup(server, { connectivity: network.connectivity }).make(makeFile(8));
   await until(upload, "preparing");
   await tick();
   assert.equal(upload.snapshot.message, "You are offline. The upload goes on when the connection is back…");
   assert.deepEqual(server.calls, []);
-  target.navigator.onLine = true;
-  target.dispatchEvent(new Event("online"));
+  network.reconnect();
   const done = await until(upload, "uploaded");
   assert.equal(done.message, "");
 });
 
 test("cancelling while it waits offline for its record stops at once, with nothing made", async () => {
   const server = fakeServer();
-  const target = new EventTarget();
-  target.navigator = { onLine: false };
-  const { createConnectivity } = await import("../../uploads/static/uploads/connectivity.js");
-  const upload = setup(server, { connectivity: createConnectivity(target) }).make(makeFile(8));
+  const network = offline();
+  const upload = setup(server, { connectivity: network.connectivity }).make(makeFile(8));
   await until(upload, "preparing");
   await tick();
   await upload.cancel();
@@ -462,7 +496,7 @@ test("a part failing as the person pauses leaves the upload paused, not failed",
   server.hooks.beforePut = async (number, signal) => {
     if (number < 3) return;
     await new Promise((resolve) => signal.addEventListener("abort", resolve));
-    throw storageError(403, "<Error><Code>SignatureDoesNotMatch</Code></Error>"); // not an abort
+    throw s3Refusal(403, "SignatureDoesNotMatch"); // not an abort
   };
   const upload = setup(server).make(makeFile(23));
   while (server.records.get("r1")?.parts.size !== 2) await tick();

@@ -8,7 +8,9 @@ import { setup, testConfig, until } from "./support/harness.mjs";
 
 test("files breaking the limits are refused by the page without a single request", async () => {
   const server = fakeServer();
+  /** @type {string[]} */
   const requests = [];
+  /** @type {typeof globalThis.fetch} */
   const fetch = (url, init) => {
     requests.push(`${init?.method ?? "GET"} ${url}`);
     return server.fetch(url, init);
@@ -27,19 +29,23 @@ test("files breaking the limits are refused by the page without a single request
   assert.equal(huge.snapshot.status, "rejected");
   assert.equal(huge.snapshot.message, "Too large: 1.0 KB. The limit is 1.0 KB.");
   assert.equal(empty.snapshot.message, "This file is empty.");
-  assert.deepEqual(requests, []);
+  assert.equal(requests.length, 0);
   assert.deepEqual(server.calls, []);
   assert.equal(uploader.busy(), false);
 
   // Within the limits, a file goes: a pattern matches a subtype, an exact type only itself.
   const [song] = uploader.add([makeFile(8, "song.mp3", "audio/mpeg")]);
   assert.equal((await until(song, "uploaded", "failed")).status, "uploaded");
-  assert.deepEqual(requests.map((request) => request.split(" ")[0]), ["POST", "POST"]);
+  assert.deepEqual(
+    requests.map((request) => request.split(" ")[0]),
+    ["POST", "POST"],
+  );
 });
 
 test("the same file picked twice while it uploads makes two uploads, each on its own record", async () => {
   const server = fakeServer();
-  let release;
+  /** @type {(value?: unknown) => void} */
+  let release = () => {};
   const gate = new Promise((resolve) => (release = resolve));
   server.hooks.beforePut = async () => gate; // the first upload is still going when it is picked again
   const { uploader, store } = setup(server);
@@ -57,11 +63,14 @@ test("the same file picked twice while it uploads makes two uploads, each on its
   assert.deepEqual([one.id, two.id], ["r1", "r2"]);
   // Each looked for a record to resume first. The second was remembered as r1, but r1 is held by
   // the first: it was neither asked for nor taken from the pending list, and a new one was made.
-  assert.deepEqual(server.calls.filter((call) => /^(get|list|create)/.test(call)), ["list-pending", "create", "list-pending", "create"]);
+  assert.deepEqual(
+    server.calls.filter((call) => /^(get|list|create)/.test(call)),
+    ["list-pending", "create", "list-pending", "create"],
+  );
   // Neither drove the other's record: each got all five parts once, and holds the whole file.
   for (const id of ["r1", "r2"]) {
     assert.equal(server.calls.filter((call) => call === `complete ${id}`).length, 1);
-    assert.deepEqual([...server.records.get(id).object], await bytesOf(file));
+    assert.deepEqual([...(server.entry(id).object ?? [])], await bytesOf(file));
   }
   assert.equal(server.calls.filter((call) => call.startsWith("PUT")).length, 10);
   assert.equal(store.get(file), null, "both finished: nothing is left to resume");

@@ -4,31 +4,54 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { ApiError } from "../../uploads/static/uploads/errors.js";
-import { overallParts, rateText } from "../../uploads/static/uploads/present.js";
-import { createPreviewer } from "../../uploads/static/uploads/preview.js";
-import { createRecentList } from "../../uploads/static/uploads/recent.js";
-import { createTransferView } from "../../uploads/static/uploads/view.js";
+import { overallParts, rateText } from "../../uploads/static/uploads/ui/present.js";
+import { createPreviewer } from "../../uploads/static/uploads/ui/preview.js";
+import { createRecentList } from "../../uploads/static/uploads/page/recent.js";
+import { createTransferView } from "../../uploads/static/uploads/page/view.js";
 import { fakeServer, makeFile, tick } from "./support/fake-server.mjs";
 import { fakeDocument, now, visibleButtons } from "./support/fake-dom.mjs";
 import { setup, testConfig, until } from "./support/harness.mjs";
+import { apiRefusal, protocol } from "./support/protocol.mjs";
+
+/**
+ * @import { MediaRecord, RecordPage } from "../../uploads/static/uploads/core/answers.js"
+ * @import { Frame } from "../../uploads/static/uploads/ui/frames.js"
+ * @import { Previewer } from "../../uploads/static/uploads/ui/preview.js"
+ * @import { FakeNode } from "./support/fake-dom.mjs"
+ * @import { FakeServer } from "./support/fake-server.mjs"
+ */
 
 // ---------------------------------------------------------------- the upload list
 
-/** The page's wiring, as uploader.js does it, over a fake document. */
+/**
+ * The page's wiring, as page/main.js does it, over a fake document.
+ * @param {FakeServer} server
+ * @param {{frame?: Frame, preview?: Previewer, config?: ReturnType<typeof testConfig>}} [options]
+ */
 function page(server, { frame = now, preview, config = testConfig() } = {}) {
   const doc = fakeDocument();
   const list = doc.createElement("ul");
   doc.body.append(list);
   const overall = { box: doc.createElement("div"), bar: doc.createElement("progress"), text: doc.createElement("span") };
   const announcer = doc.createElement("p");
-  const view = createTransferView({ list, overall, announcer, onAction: (upload, action) => upload.perform(action), frame, preview });
   const { uploader } = setup(server, { config });
+  /** @type {import("../../uploads/static/uploads/page/main.js").PageViewOptions} */
+  const options = { list, overall, announcer, onAction: (upload, action) => upload.perform(action), frame, preview };
+  const view = createTransferView(options);
   uploader.onAdd((upload) => view.add(upload));
   return { doc, list, overall, announcer, view, uploader };
 }
 
-const rowOf = (list, name) => list.findAll("li.transfer").find((row) => row.find(".name").textContent === name);
+/** The rows of the file called `name`. */
+const rowsOf = (/** @type {FakeNode} */ list, /** @type {string} */ name) =>
+  list.findAll("li.transfer").filter((row) => row.find(".name").textContent === name);
+
+/** The one row of the file called `name`. */
+function rowOf(/** @type {FakeNode} */ list, /** @type {string} */ name) {
+  const [row, ...others] = rowsOf(list, name);
+  assert.ok(row && !others.length, `one row for ${name}`);
+  return row;
+}
 
 test("three files: rows follow their uploads, the overall line counts them, the last one says all is done", async () => {
   const server = fakeServer();
@@ -73,15 +96,16 @@ test("pausing from the keyboard moves focus to the Resume button that replaces P
   while (server.records.get("r1")?.parts.size !== 2) await tick();
   const row = rowOf(list, "Rehearsal.mov");
   assert.deepEqual(visibleButtons(row), ["Pause", "Cancel"]);
-  const pause = row.findAll("button").find((button) => button.ownText === "Pause");
+  const [pause] = row.findAll("button").filter((button) => button.ownText === "Pause");
   pause.focus();
   pause.click();
   assert.equal(upload.snapshot.status, "paused");
   assert.equal(row.find(".state").textContent, "Paused");
   assert.equal(announcer.textContent, "Rehearsal.mov paused.");
-  assert.equal(doc.activeElement.ownText, "Resume");
+  const focused = doc.activeElement;
+  assert.equal(focused?.ownText, "Resume");
   server.hooks.beforePut = async () => {};
-  doc.activeElement.click();
+  focused.click();
   await until(upload, "uploaded");
 });
 
@@ -113,9 +137,13 @@ test("the overall line reads like the page's: done, percent, speed, time left", 
 
 test("previews start for files that are sent, never for refused ones, and are released with their row", async () => {
   const server = fakeServer();
+  /** @type {(() => void)[]} */
   const frames = [];
+  /** @type {string[]} */
   const started = [];
+  /** @type {string[]} */
   const released = [];
+  /** @type {Previewer} */
   const preview = (file, slots) => {
     started.push(file.name);
     assert.equal(slots.img.className, "preview");
@@ -133,7 +161,7 @@ test("previews start for files that are sent, never for refused ones, and are re
   await until(sent, "uploaded");
   view.remove(sent);
   assert.deepEqual(released, ["clip.mp4"]);
-  assert.equal(rowOf(list, "clip.mp4"), undefined);
+  assert.deepEqual(rowsOf(list, "clip.mp4"), []);
   assert.ok(rowOf(list, "notes.txt"));
 });
 
@@ -142,6 +170,7 @@ test("previews start for files that are sent, never for refused ones, and are re
 /** Object URLs that know which are still alive. */
 function fakeUrls() {
   let made = 0;
+  /** @type {Set<string>} */
   const live = new Set();
   return {
     live,
@@ -150,15 +179,16 @@ function fakeUrls() {
       live.add(url);
       return url;
     },
-    revokeObjectURL: (url) => live.delete(url),
+    revokeObjectURL: (/** @type {string} */ url) => void live.delete(url),
   };
 }
 
 /** A previewer over a fake document, the row's slots, and the media element it makes (if any). */
-function preview(file, { videoWidth = 320, videoHeight = 240, duration = 5 } = {}) {
+function preview(/** @type {File} */ file, { videoWidth = 320, videoHeight = 240, duration = 5 } = {}) {
   const doc = fakeDocument();
+  /** @type {FakeNode[]} */
   const made = [];
-  const create = doc.createElement;
+  const create = doc.createElement.bind(doc);
   doc.createElement = (tag) => {
     const element = create(tag);
     if (tag === "video" || tag === "audio") {
@@ -176,7 +206,7 @@ function preview(file, { videoWidth = 320, videoHeight = 240, duration = 5 } = {
   return { doc, urls, img, meta, media: made[0], shown };
 }
 
-const fire = (element, type) => element.dispatchEvent(new Event(type));
+const fire = (/** @type {EventTarget} */ element, /** @type {string} */ type) => element.dispatchEvent(new Event(type));
 
 test("a video shows its first frame, its duration and picture size, and lets its file go", () => {
   const { doc, urls, img, meta, media } = preview(new File(["x"], "clip.webm", { type: "video/webm" }));
@@ -236,25 +266,38 @@ test("a file that cannot be read, or a row gone before it was, leaves no URL beh
 
 // ---------------------------------------------------------------- "My uploads"
 
+/**
+ * An uploaded record of `content_type`, as the API lists it; `fields` change it.
+ * @param {string} id
+ * @param {string} content_type
+ * @param {Partial<MediaRecord>} [fields]
+ * @returns {MediaRecord}
+ */
 const record = (id, content_type, fields = {}) => ({
   id,
+  key: `uploads/${id}`,
   filename: `${id}.file`,
   content_type,
   size: 2048,
   status: "uploaded",
   upload_method: "post",
+  bytes_confirmed: 2048,
+  etag: "",
+  failure_reason: "",
+  created_at: "2026-11-30T09:00:00Z",
   uploaded_at: "2026-11-30T10:00:00Z",
   download_url: `https://s3.test/${id}?signed`,
+  field_value: null,
   ...fields,
 });
 
 /** The list over a fake table, loaded once with `load`. */
-async function shown(load) {
+async function shown(/** @type {() => Promise<RecordPage>} */ load) {
   const doc = fakeDocument();
   const table = doc.createElement("table");
   const body = doc.createElement("tbody");
   table.append(body);
-  createRecentList({ body, load, uploadsPage: "/uploads/" }).refresh(0);
+  createRecentList({ body, load, uploadsPage: "/uploads/", protocol }).refresh(0);
   await new Promise((resolve) => setTimeout(resolve, 5));
   return { table, body };
 }
@@ -268,12 +311,15 @@ test("each record links to its own page; pictures and videos get a lazy preview,
   ];
   const { table, body } = await shown(async () => ({ count: 4, results: records }));
   const rows = body.findAll("tr");
-  assert.deepEqual(rows.map((row) => [row.dataset.id, row.dataset.status]), [
-    ["pic", "uploaded"],
-    ["vid", "uploaded"],
-    ["snd", "uploaded"],
-    ["wip", "pending"],
-  ]);
+  assert.deepEqual(
+    rows.map((row) => [row.dataset.id, row.dataset.status]),
+    [
+      ["pic", "uploaded"],
+      ["vid", "uploaded"],
+      ["snd", "uploaded"],
+      ["wip", "pending"],
+    ],
+  );
   for (const row of rows) {
     const link = row.find("a");
     assert.equal(link.href, `/uploads/${row.dataset.id}/`);
@@ -288,10 +334,10 @@ test("each record links to its own page; pictures and videos get a lazy preview,
   assert.equal(video.preload, "metadata");
   assert.equal(video.muted, true);
   assert.equal(video.src, "https://s3.test/vid?signed");
-  assert.equal(snd.find("img") ?? snd.find("video"), null);
+  assert.deepEqual([...snd.findAll("img"), ...snd.findAll("video")], []);
   img.dispatchEvent(new Event("error")); // a lapsed link, or a picture the browser cannot show
   assert.equal(img.hidden, true);
-  assert.equal(wip.find("video"), null, "no preview before the file is verified");
+  assert.deepEqual(wip.findAll("video"), [], "no preview before the file is verified");
   assert.equal(pic.find("td.status").textContent, "Uploaded");
   assert.equal(wip.find("td.status").textContent, "Not finished");
   assert.equal(table.getAttribute("aria-busy"), null);
@@ -301,7 +347,7 @@ test("no records, or a failed load, is said in words", async () => {
   const empty = await shown(async () => ({ count: 0, results: [] }));
   assert.equal(empty.body.textContent, "Nothing uploaded yet.");
   const failing = await shown(async () => {
-    throw new ApiError(0);
+    throw apiRefusal(0);
   });
   assert.match(failing.body.textContent, /^Could not load your uploads: Could not reach the server/);
 });

@@ -17,12 +17,15 @@ import {
   widgetMarkup,
 } from "./support/widget-fixture.mjs";
 
+/** @import { FakeNode } from "./support/fake-dom.mjs" */
+
 const VIDEO = widgetConfig({ field: "demo.episode.video" });
 const COVER = widgetConfig({ field: "demo.episode.cover", allowedTypes: ["image/*"], acceptedSummary: "images", maxBytes: 100 });
 
 test("two widgets on one form: each uploads for its own field into its own input, and the form waits for both", async () => {
   const server = fakeServer();
-  let releaseVideo;
+  /** @type {(value?: unknown) => void} */
+  let releaseVideo = () => {};
   const videoGate = new Promise((resolve) => (releaseVideo = resolve));
   server.hooks.beforePut = () => videoGate; // the video (in parts) waits; the cover (one POST) does not
   const { fetch, requests } = loggingFetch(server);
@@ -42,7 +45,10 @@ test("two widgets on one form: each uploads for its own field into its own input
   assert.equal(cover.find("input").value, `signed:${coverId}:demo.episode.cover`);
   assert.equal(video.dataset.status, "uploading");
   assert.equal(video.find("input").value, "");
-  assert.ok(submits.every((control) => control.disabled), "the video still goes: the form still waits");
+  assert.ok(
+    submits.every((control) => control.disabled),
+    "the video still goes: the form still waits",
+  );
   assert.equal(submit(form), false);
 
   // Clearing one widget touches neither the other's upload nor its value.
@@ -61,11 +67,13 @@ test("two widgets on one form: each uploads for its own field into its own input
     ["cover.png", "demo.episode.cover"],
     ["episode.mp4", "demo.episode.video"],
   ]);
-  const asked = requests.filter((request) => request.url.endsWith("/field-value/"));
-  assert.deepEqual(asked.map((request) => [request.url, request.body.field]), [
-    [`/api/media/${coverId}/field-value/`, "demo.episode.cover"],
-    [`/api/media/${video.dataset.id}/field-value/`, "demo.episode.video"],
-  ]);
+  // Each value came with its complete/, the one request that settles each upload.
+  const completes = requests.filter((request) => request.url.endsWith("/complete/")).map((request) => request.url);
+  assert.deepEqual(completes, [`/api/media/${coverId}/complete/`, `/api/media/${video.dataset.id}/complete/`]);
+  assert.deepEqual(
+    requests.filter((request) => request.url.endsWith("/field-value/")),
+    [],
+  );
   // Each widget's limits are its own: the cover's 100 bytes do not bind the video.
   pick(cover, makeFile(101, "poster.png", "image/png"));
   assert.equal(cover.dataset.status, "rejected");
@@ -74,10 +82,17 @@ test("two widgets on one form: each uploads for its own field into its own input
 
 test("the same large file in two widgets makes two records: no upload drives another's", async () => {
   const server = fakeServer();
-  let release;
+  /** @type {(value?: unknown) => void} */
+  let release = () => {};
   const gate = new Promise((resolve) => (release = resolve));
   server.hooks.beforePut = () => gate;
-  const { roots } = formPage({ server, widgets: [{ name: "a", config: VIDEO }, { name: "b", config: VIDEO }] });
+  const { roots } = formPage({
+    server,
+    widgets: [
+      { name: "a", config: VIDEO },
+      { name: "b", config: VIDEO },
+    ],
+  });
   const file = makeFile(23, "same.mp4");
   pick(roots[0], file);
   while (!roots[0].dataset.id) await tick();
@@ -85,8 +100,14 @@ test("the same large file in two widgets makes two records: no upload drives ano
   while (!roots[1].dataset.id) await tick();
   release();
   await Promise.all(roots.map((root) => untilStatus(root, "uploaded", "failed")));
-  assert.deepEqual(roots.map((root) => root.dataset.id), ["r1", "r2"]);
-  assert.deepEqual(roots.map((root) => root.find("input").value), ["signed:r1:demo.episode.video", "signed:r2:demo.episode.video"]);
+  assert.deepEqual(
+    roots.map((root) => root.dataset.id),
+    ["r1", "r2"],
+  );
+  assert.deepEqual(
+    roots.map((root) => root.find("input").value),
+    ["signed:r1:demo.episode.video", "signed:r2:demo.episode.video"],
+  );
 });
 
 test("the page's widgets share the server's parallelFiles", async () => {
@@ -99,7 +120,10 @@ test("the page's widgets share the server's parallelFiles", async () => {
   assert.equal(posts.most(), 2);
 });
 
-/** An admin inline: its template row (`__prefix__`), and Django's "Add another" cloning it. */
+/**
+ * An admin inline: its template row (`__prefix__`), and Django's "Add another" cloning it.
+ * @param {ReturnType<typeof formPage>} page
+ */
 function inline(page) {
   const { doc, form } = page;
   const group = doc.createElement("div");
@@ -128,7 +152,7 @@ function inline(page) {
       row.dispatchEvent(new CustomEvent("formset:added", { bubbles: true, detail: { formsetName: "clips" } }));
       return row;
     },
-    remove(row) {
+    remove(/** @type {FakeNode} */ row) {
       row.remove();
       doc.dispatchEvent(new CustomEvent("formset:removed", { detail: { formsetName: "clips" } }));
     },
@@ -143,7 +167,7 @@ test("the inline's template row is left alone; each row Django adds is bound onc
   assert.equal(widgets.widgets().length, 1, "the form's own widget only");
   const templateWidget = rows.template.find(".media-widget");
   assert.equal(templateWidget.dataset.ready, undefined);
-  assert.equal(templateWidget.find(".media-widget-transfer"), null);
+  assert.deepEqual(templateWidget.findAll(".media-widget-transfer"), []);
 
   const row = rows.add();
   const widget = row.find(".media-widget");
@@ -156,9 +180,9 @@ test("the inline's template row is left alone; each row Django adds is bound onc
   row.dispatchEvent(new CustomEvent("formset:added", { bubbles: true, detail: { formsetName: "clips" } }));
   widgets.bindWithin(page.doc);
   assert.equal(widgets.widgets().length, 2);
-  assert.equal(widget.findAll(".media-widget-transfer").length, 1);
 
   pick(widget, makeFile(8, "clip.mp4"));
+  assert.equal(widget.findAll(".media-widget-transfer").length, 1, "one widget bound: one transfer shown");
   assert.equal(await untilStatus(widget, "uploaded", "failed"), "uploaded");
   assert.equal(widget.find("input").value, "signed:r1:demo.episode.video");
   assert.equal(server.calls.filter((call) => call === "create").length, 1, "one upload for one pick");
@@ -185,7 +209,7 @@ test("a row deleted mid-upload lets its upload go, and the form is free again", 
   assert.equal(widgets.busy(), false);
   assert.equal(widgets.widgets().length, 0);
   assert.ok(page.submits.every((control) => !control.disabled));
-  while (server.records.get("r1").record.status !== "aborted") await tick();
+  while (server.entry("r1").record.status !== "aborted") await tick();
 });
 
 test("a widget whose settings are wrong says so, and the others work", async (t) => {
@@ -193,7 +217,10 @@ test("a widget whose settings are wrong says so, and the others work", async (t)
   const server = fakeServer();
   const { roots } = formPage({
     server,
-    widgets: [{ name: "broken", config: widgetConfig({ maxBytes: "lots" }) }, { name: "video", config: VIDEO }],
+    widgets: [
+      { name: "broken", config: widgetConfig({ maxBytes: "lots" }) },
+      { name: "video", config: VIDEO },
+    ],
   });
   const [broken, video] = roots;
   assert.equal(broken.dataset.ready, "false");

@@ -1,13 +1,14 @@
 // One upload widget of a model form, on the fake DOM and the fake server: the create names the
-// field, the uploaded record's signed field value goes into the hidden input, the field's limits
+// field, complete/'s signed field value goes into the hidden input, the field's limits
 // refuse a file with no request, Clear empties the value, another file replaces the one going, and
 // the form cannot be submitted while an upload is under way.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { createApi } from "../../uploads/static/uploads/api.js";
-import { createPreviewer } from "../../uploads/static/uploads/preview.js";
+import { createApi } from "../../uploads/static/uploads/core/api.js";
+import { createPreviewer } from "../../uploads/static/uploads/ui/preview.js";
 import { fakeServer, makeFile, tick } from "./support/fake-server.mjs";
+import { protocol } from "./support/protocol.mjs";
 import {
   button,
   drop,
@@ -21,9 +22,12 @@ import {
   widgetConfig,
 } from "./support/widget-fixture.mjs";
 
-const creates = (requests) => requests.filter((request) => request.method === "POST" && request.url === "/api/media/");
+/** @import { LoggedRequest } from "./support/widget-fixture.mjs" */
 
-test("the create names the field, and once uploaded the field's signed value fills the hidden input", async () => {
+const creates = (/** @type {LoggedRequest[]} */ requests) =>
+  requests.filter((request) => request.method === "POST" && request.url === "/api/media/");
+
+test("the create names the field, and the field's signed value from complete/ fills the hidden input", async () => {
   const server = fakeServer();
   const { fetch, requests } = loggingFetch(server);
   const { roots, form, submits } = formPage({ server, fetch });
@@ -33,18 +37,21 @@ test("the create names the field, and once uploaded the field's signed value fil
 
   pick(root, makeFile(8, "intro.mp4"));
   assert.equal(root.dataset.status, "queued");
-  assert.ok(submits.every((control) => control.disabled), "the form cannot be saved with the old value");
+  assert.ok(
+    submits.every((control) => control.disabled),
+    "the form cannot be saved with the old value",
+  );
   assert.equal(submits[0].getAttribute("title"), "Wait for the uploads to finish, or cancel them, before saving.");
   assert.equal(await untilStatus(root, "uploaded", "failed"), "uploaded", statusText(root));
 
-  assert.deepEqual(creates(requests).map((request) => request.body), [
-    { filename: "intro.mp4", content_type: "video/mp4", size: 8, field: "demo.episode.video" },
-  ]);
+  assert.deepEqual(
+    creates(requests).map((request) => request.body),
+    [{ filename: "intro.mp4", content_type: "video/mp4", size: 8, field: "demo.episode.video" }],
+  );
   assert.ok(creates(requests)[0].headers["Idempotency-Key"], "the core's Idempotency-Key is still sent");
-  assert.equal(server.records.get("r1").field, "demo.episode.video");
-  assert.deepEqual(server.calls, ["create", "POST", "complete r1", "field-value r1"]);
-  assert.deepEqual(requests.at(-1).body, { field: "demo.episode.video" });
-  assert.equal(requests.at(-1).headers["X-CSRFToken"], "form-token", "the form's CSRF token");
+  assert.equal(server.entry("r1").field, "demo.episode.video");
+  assert.deepEqual(server.calls, ["create", "POST", "complete r1"], "one complete/, and no field-value/");
+  assert.equal(requests[requests.length - 1].headers["X-CSRFToken"], "form-token", "the form's CSRF token");
 
   assert.equal(root.find("input").value, "signed:r1:demo.episode.video");
   assert.equal(root.dataset.id, "r1");
@@ -55,7 +62,10 @@ test("the create names the field, and once uploaded the field's signed value fil
   assert.equal(current.find(".media-widget-size").textContent, "8 bytes");
   assert.equal(root.find(".media-widget-pick").find("span").textContent, "Replace…");
   assert.deepEqual(shownButtons(root), ["Clear"]);
-  assert.ok(submits.every((control) => !control.disabled), "the form can be saved again");
+  assert.ok(
+    submits.every((control) => !control.disabled),
+    "the form can be saved again",
+  );
   assert.equal(submits[0].getAttribute("title"), null);
   assert.equal(form.dataset.uploading, undefined);
   assert.equal(submit(form), true);
@@ -106,8 +116,8 @@ test("Clear empties the value and hides the attached file; a clear mid-upload ca
   assert.equal(root.dataset.id, undefined);
   assert.equal(statusText(root), "No file: saving leaves this field empty.");
   assert.ok(submits.every((control) => !control.disabled));
-  while (server.records.get("r1").record.status !== "aborted") await tick();
-  assert.ok(!server.calls.includes("field-value r1"));
+  while (server.entry("r1").record.status !== "aborted") await tick();
+  assert.ok(!server.calls.includes("complete r1"));
 });
 
 test("picking another file cancels the upload still going and attaches the new one", async () => {
@@ -123,20 +133,20 @@ test("picking another file cancels the upload still going and attaches the new o
 
   firstStuck = false;
   pick(root, makeFile(8, "second.mp4"));
-  assert.equal(root.find(".media-widget-file-name").textContent, "second.mp4");
+  assert.equal(root.find(".media-widget-transfer").find(".media-widget-name").textContent, "second.mp4");
   assert.equal(await untilStatus(root, "uploaded", "failed"), "uploaded", statusText(root));
-  while (server.records.get("r1").record.status !== "aborted") await tick();
+  while (server.entry("r1").record.status !== "aborted") await tick();
   assert.equal(root.dataset.id, "r2");
   assert.equal(root.find("input").value, "signed:r2:demo.episode.video");
   assert.equal(root.find(".media-widget-name").textContent, "second.mp4");
   assert.ok(server.calls.includes("abort r1"));
-  assert.ok(!server.calls.includes("field-value r1"));
+  assert.ok(!server.calls.includes("complete r1"));
   assert.ok(submits.every((control) => !control.disabled));
 });
 
 test("a large file: Pause and Resume keep the form blocked until it is attached; Cancel keeps the old value", async () => {
   const server = fakeServer();
-  let gate = null;
+  let gate = false;
   server.hooks.beforePut = async (number, signal) => {
     if (number === 3 && gate) await new Promise((resolve) => signal.addEventListener("abort", resolve));
   };
@@ -151,9 +161,12 @@ test("a large file: Pause and Resume keep the form blocked until it is attached;
   button(root, "Pause").focus();
   button(root, "Pause").click();
   assert.equal(root.dataset.status, "paused");
-  assert.equal(button(root, "Pause"), null);
+  assert.ok(!shownButtons(root).includes("Pause"));
   assert.equal(root.ownerDocument.activeElement, button(root, "Resume"), "focus stays on the button that replaced Pause");
-  assert.ok(submits.every((control) => control.disabled), "a paused upload still keeps the form from saving the old value");
+  assert.ok(
+    submits.every((control) => control.disabled),
+    "a paused upload still keeps the form from saving the old value",
+  );
   assert.equal(submit(form), false);
 
   gate = false;
@@ -168,18 +181,21 @@ test("a large file: Pause and Resume keep the form blocked until it is attached;
   while (server.records.get("r2")?.parts.size !== 2) await tick();
   button(root, "Cancel").click();
   assert.equal(await untilStatus(root, "aborted"), "aborted");
-  assert.equal(server.records.get("r2").record.status, "aborted");
+  assert.equal(server.entry("r2").record.status, "aborted");
   assert.equal(root.find("input").value, "signed:r1:demo.episode.video");
   assert.equal(root.find(".media-widget-name").textContent, "lecture.mp4");
   assert.ok(submits.every((control) => !control.disabled));
 });
 
-test("a field value refused (outside the field's limits) is said in words, and Retry asks again", async () => {
+test("a completion refused (outside the field's limits) is said in words, and Retry completes it", async () => {
   const server = fakeServer();
   let refuse = true;
-  server.override["field-value"] = async ({ next }) =>
+  server.override.complete = async ({ next }) =>
     refuse
-      ? { status: 400, body: { detail: "field: Too large for this field.", code: "invalid", fields: { field: ["Too large for this field."] } } }
+      ? {
+          status: 400,
+          body: { detail: "field: Too large for this field.", code: "invalid", fields: { field: ["Too large for this field."] } },
+        }
       : next();
   const { roots, submits } = formPage({ server, widgets: [{ value: "old-id", record: { filename: "old.mp4" } }] });
   const [root] = roots;
@@ -189,14 +205,46 @@ test("a field value refused (outside the field's limits) is said in words, and R
   assert.equal(root.find(".media-widget-state").textContent, "Failed");
   assert.equal(root.find("input").value, "old-id");
   assert.equal(root.find(".media-widget-name").textContent, "old.mp4");
-  assert.deepEqual(shownButtons(root), ["Clear", "Retry"]);
+  assert.deepEqual(shownButtons(root), ["Clear", "Retry", "Cancel"], "the record is still open: Cancel discards it");
   assert.ok(submits.every((control) => !control.disabled));
 
   refuse = false;
   button(root, "Retry").click();
   assert.equal(await untilStatus(root, "uploaded", "failed"), "uploaded");
   assert.equal(root.find("input").value, "signed:r1:demo.episode.video");
-  assert.deepEqual(server.calls.filter((call) => call.startsWith("create")), ["create"], "the file was not sent again");
+  assert.deepEqual(
+    server.calls.filter((call) => call.startsWith("create")),
+    ["create"],
+    "the same record",
+  );
+});
+
+test("a file that finished before Cancel took effect is said so, and is not attached", async () => {
+  const server = fakeServer();
+  /** @type {(value?: unknown) => void} */
+  let release = () => {};
+  let held = false;
+  server.hooks.beforePut = (number, signal) =>
+    new Promise((resolve) => {
+      release = resolve;
+      held = true;
+      signal.addEventListener("abort", resolve);
+    });
+  const { roots } = formPage({ server, widgets: [{ value: "old-id", record: { filename: "old.mp4" } }] });
+  const [root] = roots;
+  pick(root, makeFile(23, "lecture.mp4"));
+  while (!held) await tick();
+  // Another tab completed it meanwhile: the abort finds it uploaded.
+  server.override.abort = async ({ id }) => {
+    server.entry(id).record.status = "uploaded";
+    return server.refuse(409, "This upload is uploaded; it can no longer change.", "not_pending", { status: "uploaded" });
+  };
+  button(root, "Cancel").click();
+  assert.equal(await untilStatus(root, "uploaded", "aborted", "failed"), "uploaded");
+  assert.equal(statusText(root), "It finished before it could be cancelled. It was not attached to this field.");
+  assert.equal(root.find("input").value, "old-id");
+  assert.equal(root.find(".media-widget-current").find(".media-widget-name").textContent, "old.mp4");
+  release();
 });
 
 test("one file may be dropped on the widget; several are refused; a drop beside it is kept from the browser", async () => {
@@ -232,9 +280,14 @@ test("the CSRF token comes from the form, else from Django's cookie", async () =
 test("the file's preview is read only for a file that will be sent, and becomes the attached file's", async () => {
   const server = fakeServer();
   const { fakeDocument } = await import("./support/fake-dom.mjs");
+  /** @type {Blob[]} */
   const made = [];
+  /** @type {string[]} */
   const revoked = [];
-  const urls = { createObjectURL: (blob) => (made.push(blob), `blob:${made.length}`), revokeObjectURL: (url) => revoked.push(url) };
+  const urls = {
+    createObjectURL: (/** @type {Blob} */ blob) => (made.push(blob), `blob:${made.length}`),
+    revokeObjectURL: (/** @type {string} */ url) => void revoked.push(url),
+  };
   const preview = createPreviewer({ document: fakeDocument(), urls });
   const config = widgetConfig({ allowedTypes: ["image/*"], acceptedSummary: "images" });
   const { roots } = formPage({ server, preview, widgets: [{ config }] });
@@ -251,22 +304,29 @@ test("the file's preview is read only for a file that will be sent, and becomes 
   assert.deepEqual(revoked, ["blob:1"]);
 });
 
-test("the API client: a widget's create names its field, the page's does not; field-value asks for a field", async () => {
+test("the API client: a widget's create names its field, the page's does not", async () => {
+  /** @type {[string, unknown][]} */
   const bodies = [];
+  /** @type {typeof globalThis.fetch} */
   const fetch = async (url, init) => {
-    bodies.push([url, JSON.parse(init.body)]);
-    const record = { id: "id1", filename: "a.mp4", content_type: "video/mp4", size: 3, status: "pending", upload_method: "post", created_at: "2026-11-01T00:00:00Z" };
+    bodies.push([String(url), JSON.parse(String(init?.body))]);
+    const record = {
+      id: "id1",
+      filename: "a.mp4",
+      content_type: "video/mp4",
+      size: 3,
+      status: "pending",
+      upload_method: "post",
+      created_at: "2026-11-01T00:00:00Z",
+    };
     const upload = { method: "post", url: "https://s3.test/b", fields: {}, expires_at: "2026-11-01T00:01:00Z" };
-    return new Response(JSON.stringify(url.endsWith("/field-value/") ? { value: "v1" } : { ...record, upload }), { status: 200 });
+    return new Response(JSON.stringify({ ...record, upload }), { status: 200 });
   };
   const file = { name: "a.mp4", size: 3, type: "video/mp4" };
-  await createApi({ base: "/api/media/", csrfToken: "t", fetch }).create(file, "k1");
-  const widgetApi = createApi({ base: "/api/media/", csrfToken: "t", fetch, field: "demo.episode.video" });
-  await widgetApi.create(file, "k2");
-  assert.equal(await widgetApi.fieldValue("id1", "demo.episode.video"), "v1");
+  await createApi({ protocol, base: "/api/media/", csrfToken: "t", fetch }).create(file, "k1");
+  await createApi({ protocol, base: "/api/media/", csrfToken: "t", fetch, field: "demo.episode.video" }).create(file, "k2");
   assert.deepEqual(bodies, [
     ["/api/media/", { filename: "a.mp4", content_type: "video/mp4", size: 3 }],
     ["/api/media/", { filename: "a.mp4", content_type: "video/mp4", size: 3, field: "demo.episode.video" }],
-    ["/api/media/id1/field-value/", { field: "demo.episode.video" }],
   ]);
 });

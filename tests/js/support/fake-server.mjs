@@ -2,23 +2,60 @@
 // client, and a form sender and part sender standing in for the browser's XHRs against S3. The
 // bucket refuses a part whose length is not the size it signed, as S3 does with a signed
 // Content-Length, and `complete` assembles the parts the way the server does. A create may name a
-// form's model field (kept as the entry's `field`); field-value/ signs `signed:<id>:<field>`. A new
-// multipart upload comes with its first `firstParts` part URLs signed, as the server signs them.
-// A part's ETag is `"e<n>"`, in the PUT's answer (unless `exposeETags` is off) and in listings.
-import { StorageError } from "../../../uploads/static/uploads/errors.js";
-import { storageError } from "../../../uploads/static/uploads/transfer.js";
+// form's model field (kept as the entry's `field`); complete/ answers a record made for one with
+// its `field_value`, `signed:<id>:<field>`. A new multipart upload comes with its first
+// `firstParts` part URLs signed, as the server signs them. A part's ETag is `"e<n>"`, in the PUT's
+// answer (unless `exposeETags` is off) and in listings. A request for no known route (such as
+// the deprecated field-value/) is logged by its name and answered 404.
+import { storageError, storageUnreachable } from "../../../uploads/static/uploads/core/transfer.js";
+import { protocol } from "./protocol.mjs";
+
+/**
+ * @import { MediaRecord, UploadDescriptor } from "../../../uploads/static/uploads/core/answers.js"
+ * @import { FormSender, PutSender } from "../../../uploads/static/uploads/core/transfer.js"
+ */
+
+/**
+ * A record as the server keeps it, and what its bucket holds for it.
+ * @typedef {object} Entry
+ * @property {Omit<MediaRecord, "download_url" | "field_value">} record
+ * @property {Map<number, Uint8Array>} parts
+ * @property {Uint8Array | null} object
+ * @property {string} field the form field the create named, if any
+ * @property {unknown} [named] the parts (and ETags) the last complete named, if any
+ */
+
+/** An answer: a status and a JSON body, as sent. */
+/** @typedef {{status: number, body: Record<string, any>, headers?: Record<string, string>}} Answer */
+
+/**
+ * A route: what the server answers, for the request's record (routes without one ignore it).
+ * @typedef {(entry: Entry, body: any, query: URLSearchParams, headers: Record<string, string>) => Answer} Route
+ */
+
+/**
+ * A test's stand-in for a route; `next()` gives the server's own answer, "network" loses it.
+ * @typedef {(request: {id: string | null, body: any, next: () => Promise<Answer>, headers: Record<string, string>}) =>
+ *   Promise<Answer | "network">} Override
+ */
+
+/**
+ * What a test may hold up or fail: the bucket's PUT of a part, and its POST of a form.
+ * @typedef {{beforePut: (number: number, signal: AbortSignal) => Promise<unknown> | void,
+ *   beforePost: () => Promise<unknown> | void}} Hooks
+ */
 
 export const tick = () => new Promise((resolve) => setTimeout(resolve, 0));
-const later = (ms) => new Date(Date.now() + ms).toISOString();
+const later = (/** @type {number} */ ms) => new Date(Date.now() + ms).toISOString();
 
 /** A file of `size` bytes whose bytes say where they come from, as the picker would give it. */
-export function makeFile(size, name = "clip.mp4", type = "video/mp4") {
+export function makeFile(/** @type {number} */ size, name = "clip.mp4", type = "video/mp4") {
   const bytes = new Uint8Array(size).map((_, index) => index % 251);
   return new File([bytes], name, { type, lastModified: 1_700_000_000_000 });
 }
 
 /** Bytes of a Blob, as a plain array (to compare). */
-export async function bytesOf(blob) {
+export async function bytesOf(/** @type {Blob} */ blob) {
   return [...new Uint8Array(await blob.arrayBuffer())];
 }
 
@@ -28,23 +65,36 @@ export async function bytesOf(blob) {
  * `async ({id, body, next, headers}) => answer`, where `next()` is the normal answer ({status, body}).
  */
 export function fakeServer({ threshold = 10, partSize = 5, base = "/api/media/", firstParts = 2, exposeETags = true } = {}) {
-  const records = new Map(); // id → {record, parts: Map(number → Uint8Array), object: Uint8Array | null}
+  /** @type {Map<string, Entry>} */
+  const records = new Map();
+  /** @type {string[]} */
   const calls = [];
+  /** @type {Hooks} */
   const hooks = { beforePut: async () => {}, beforePost: async () => {} };
+  /** @type {Record<string, Override>} */
   const override = {};
-  const pastDeadline = new Set(); // records the server signs nothing more for
+  /** @type {Set<string>} records the server signs nothing more for */
+  const pastDeadline = new Set();
   let created = 0;
-  const keys = new Map(); // Idempotency-Key → record id, as the server remembers them
+  /** @type {Map<string, string>} Idempotency-Key → record id, as the server remembers them */
+  const keys = new Map();
 
-  const ok = (body, status = 200) => ({ status, body });
-  const refuse = (status, detail, code, extra = {}) => ({ status, body: { detail, code, ...extra } });
-  const plan = (record) => ({ part_size: partSize, part_count: Math.ceil(record.size / partSize) });
-  const sizeOf = (record, n) => Math.min(partSize, record.size - (n - 1) * partSize);
-  const describeUpload = (record) =>
+  /** @returns {Answer} */
+  const ok = (/** @type {Record<string, any>} */ body, status = 200) => ({ status, body });
+  /** @returns {Answer} */
+  const refuse = (/** @type {number} */ status, /** @type {string} */ detail, /** @type {string} */ code, extra = {}) => ({
+    status,
+    body: { detail, code, ...extra },
+  });
+  /** @typedef {Entry["record"]} Kept */
+  const plan = (/** @type {Kept} */ record) => ({ part_size: partSize, part_count: Math.ceil(record.size / partSize) });
+  const sizeOf = (/** @type {Kept} */ record, /** @type {number} */ n) => Math.min(partSize, record.size - (n - 1) * partSize);
+  /** @returns {UploadDescriptor} */
+  const describeUpload = (/** @type {Kept} */ record) =>
     record.upload_method === "multipart"
-      ? { method: "multipart", ...plan(record), expires_at: later(86_400_000) }
+      ? { method: "multipart", ...plan(record), expires_at: later(86_400_000), first_parts: null }
       : { method: "post", url: "https://s3.test/bucket", fields: { key: record.key, policy: "p" }, expires_at: later(60_000) };
-  const signed = (record, numbers) => ({
+  const signed = (/** @type {Kept} */ record, /** @type {number[]} */ numbers) => ({
     expires_at: later(60_000),
     parts: numbers.map((n) => ({
       part_number: n,
@@ -52,33 +102,41 @@ export function fakeServer({ threshold = 10, partSize = 5, base = "/api/media/",
       size: sizeOf(record, n),
     })),
   });
-  const withFirstParts = (upload, record) => {
+  const withFirstParts = (/** @type {UploadDescriptor} */ upload, /** @type {Kept} */ record) => {
     if (upload.method !== "multipart") return upload;
     const count = Math.min(upload.part_count, firstParts);
-    return { ...upload, first_parts: count ? signed(record, Array.from({ length: count }, (_, i) => i + 1)) : null };
+    return {
+      ...upload,
+      first_parts: count
+        ? signed(
+            record,
+            Array.from({ length: count }, (_, i) => i + 1),
+          )
+        : null,
+    };
   };
-  const view = (entry) => ({
+  const view = (/** @type {Entry} */ entry) => ({
     ...entry.record,
     download_url: entry.record.status === "uploaded" ? `https://s3.test/bucket/${entry.record.key}?signed` : null,
   });
-  const conflict = (entry, detail, code) => refuse(409, detail, code, { status: entry.record.status });
-  const pending = (entry) =>
+  const conflict = (/** @type {Entry} */ entry, /** @type {string} */ detail, /** @type {string} */ code) =>
+    refuse(409, detail, code, { status: entry.record.status });
+  const pending = (/** @type {Entry} */ entry) =>
     entry.record.status === "pending" ? null : conflict(entry, `This upload is ${entry.record.status}.`, "not_pending");
-  const authorisable = (entry) =>
-    pending(entry) ??
-    (pastDeadline.has(entry.record.id) ? conflict(entry, "This upload's deadline has passed.", "upload_expired") : null);
-  const held = (entry) =>
+  const authorisable = (/** @type {Entry} */ entry) =>
+    pending(entry) ?? (pastDeadline.has(entry.record.id) ? conflict(entry, "This upload's deadline has passed.", "upload_expired") : null);
+  const held = (/** @type {Entry} */ entry) =>
     [...entry.parts.entries()].sort(([a], [b]) => a - b).map(([n, bytes]) => ({ part_number: n, size: bytes.length, etag: `"e${n}"` }));
 
+  /** @type {Record<string, Route>} */
   const routes = {
     create(_, body, __, headers) {
       const key = headers?.["Idempotency-Key"];
-      if (key && keys.has(key)) {
-        const entry = records.get(keys.get(key));
-        return ok({ ...view(entry), upload: describeUpload(entry.record) }, 201);
-      }
+      const known = key ? records.get(keys.get(key) ?? "") : undefined;
+      if (known) return ok({ ...view(known), upload: describeUpload(known.record) }, 201);
       created += 1;
       const id = `r${created}`;
+      /** @type {Kept} */
       const record = {
         id,
         key: `incoming/${id}.mp4`,
@@ -93,6 +151,7 @@ export function fakeServer({ threshold = 10, partSize = 5, base = "/api/media/",
         created_at: `2026-11-${String(created).padStart(2, "0")}T00:00:00Z`,
         uploaded_at: null,
       };
+      /** @type {Entry} */
       const entry = { record, parts: new Map(), object: null, field: body.field ?? "" };
       records.set(id, entry);
       if (key) keys.set(key, id);
@@ -106,10 +165,7 @@ export function fakeServer({ threshold = 10, partSize = 5, base = "/api/media/",
         return refuse(400, "Ask for 1 to 100 parts.", "invalid", { fields: { part_numbers: ["1 to 100."] } });
       }
       if (entry.record.upload_method !== "multipart") return conflict(entry, "A single POST has no parts.", "not_multipart");
-      return (
-        authorisable(entry) ??
-ok(signed(entry.record, numbers))
-      );
+      return authorisable(entry) ?? ok(signed(entry.record, numbers));
     },
     "list-parts"(entry) {
       const refusal = pending(entry);
@@ -122,8 +178,12 @@ ok(signed(entry.record, numbers))
     },
     complete(entry, body) {
       entry.named = body?.parts ?? null; // the parts (and ETags) the last complete named, if any
+      const completed = () => ok({ ...view(entry), field_value: entry.field ? `signed:${entry.record.id}:${entry.field}` : null });
       if (entry.record.status !== "pending") {
-        return entry.record.status === "uploaded" ? ok(view(entry)) : conflict(entry, "This upload was not completed.", entry.record.status);
+        const code =
+          /** @type {Record<string, string>} */ ({ failed: "upload_failed", expired: "upload_expired" })[entry.record.status] ??
+          "not_pending";
+        return entry.record.status === "uploaded" ? completed() : conflict(entry, "This upload was not completed.", code);
       }
       if (entry.record.upload_method === "multipart") {
         const { part_count: count } = plan(entry.record);
@@ -131,13 +191,13 @@ ok(signed(entry.record, numbers))
         for (let n = 1; n <= count; n += 1) if (entry.parts.get(n)?.length !== sizeOf(entry.record, n)) missing.push(n);
         if (missing.length) return conflict(entry, `Parts not uploaded yet: ${missing.join(", ")}.`, "not_received");
         const whole = new Uint8Array(entry.record.size);
-        for (let n = 1; n <= count; n += 1) whole.set(entry.parts.get(n), (n - 1) * partSize);
+        for (const [n, bytes] of entry.parts) whole.set(bytes, (n - 1) * partSize);
         entry.object = whole;
       }
       if (!entry.object) return conflict(entry, "The bucket holds no file for this upload yet.", "not_received");
       entry.record.status = "uploaded";
       entry.record.uploaded_at = "2026-11-30T00:00:00Z";
-      return ok(view(entry));
+      return completed();
     },
     abort(entry) {
       if (entry.record.status === "aborted") return ok(view(entry));
@@ -148,13 +208,6 @@ ok(signed(entry.record, numbers))
       entry.record.status = "aborted";
       return ok(view(entry));
     },
-    "field-value"(entry, body) {
-      if (typeof body?.field !== "string" || !body.field) {
-        return refuse(400, "field: This field is required.", "invalid", { fields: { field: ["This field is required."] } });
-      }
-      if (entry.record.status !== "uploaded") return conflict(entry, "This upload is not uploaded yet.", "not_uploaded");
-      return ok({ value: `signed:${entry.record.id}:${body.field}` });
-    },
     list: (_, __, query) => {
       const size = Number(query.get("page_size")) || 20;
       let results = [...records.values()].reverse().map(view);
@@ -162,71 +215,98 @@ ok(signed(entry.record, numbers))
       return ok({ count: results.length, next: null, previous: null, results: results.slice(0, size) });
     },
   };
+  routes["list-pending"] = routes.list;
 
-  /** Which route a request is, and for which record. */
-  function route(method, path, query) {
+  /**
+   * Which route a request is, and for which record.
+   * @returns {[string, string | null]}
+   */
+  function route(/** @type {string} */ method, /** @type {string} */ path, /** @type {URLSearchParams} */ query) {
     if (path === "") {
       if (method === "POST") return ["create", null];
       return [query.get("status") === "pending" ? "list-pending" : "list", null];
     }
     const [id, action = ""] = path.split("/").filter(Boolean);
-    const name = { "GET ": "get", "POST authorize": "authorize", "POST parts": "sign", "GET parts": "list-parts", "POST complete": "complete", "POST abort": "abort", "POST field-value": "field-value" }[`${method} ${action}`];
-    return [name, id];
+    /** @type {Record<string, string>} */
+    const names = {
+      "GET ": "get",
+      "POST authorize": "authorize",
+      "POST parts": "sign",
+      "GET parts": "list-parts",
+      "POST complete": "complete",
+      "POST abort": "abort",
+      "POST field-value": "field-value",
+    };
+    return [names[`${method} ${action}`] ?? `${method} ${action}`, id];
   }
 
-  async function fetch(url, init = {}) {
-    const parsed = new URL(url, "http://app.test");
+  /** The API, as the client's fetch reaches it. */
+  async function fetch(/** @type {string | URL | Request} */ url, /** @type {RequestInit} */ init = {}) {
+    const parsed = new URL(String(url), "http://app.test");
     const path = parsed.pathname.slice(base.length);
-    const body = init.body ? JSON.parse(init.body) : undefined;
+    const body = typeof init.body === "string" ? JSON.parse(init.body) : undefined;
+    const headers = /** @type {Record<string, string>} */ (init.headers ?? {});
     const [name, id] = route(init.method ?? "GET", path, parsed.searchParams);
     calls.push(id ? (name === "sign" ? `sign ${body.part_numbers.join(",")}` : `${name} ${id}`) : name);
-    if (init.method !== "GET" && !init.headers?.["X-CSRFToken"]) throw new Error("a write without the CSRF header");
+    if (init.method !== "GET" && !headers["X-CSRFToken"]) throw new Error("a write without the CSRF header");
     const next = async () => {
       const entry = id ? records.get(id) : null;
-      if (id && !entry) return refuse(404, "Not found.", "not_found");
-      return (routes[name] ?? routes.list)(entry, body, parsed.searchParams, init.headers);
+      if ((id && !entry) || !routes[name]) return refuse(404, "Not found.", "not_found");
+      // A route without a record (create, the lists) ignores it.
+      return routes[name](/** @type {Entry} */ (entry), body, parsed.searchParams, headers);
     };
-    const answer = override[name] ? await override[name]({ id, body, next, headers: init.headers ?? {} }) : await next();
+    const answer = override[name] ? await override[name]({ id, body, next, headers }) : await next();
     init.signal?.throwIfAborted();
     if (answer === "network") throw new TypeError("Failed to fetch");
     return new Response(JSON.stringify(answer.body), { status: answer.status, headers: answer.headers ?? {} });
   }
 
-  /** The browser's POST of a form to the bucket. */
+  /** The browser's POST of a form to the bucket. @type {FormSender} */
   async function postForm({ fields, file, signal, onProgress }) {
     calls.push("POST");
     await hooks.beforePost();
     signal.throwIfAborted();
     const entry = [...records.values()].find((candidate) => candidate.record.key === fields.key);
-    if (!entry) throw storageError(403, "<Error><Code>AccessDenied</Code></Error>");
+    if (!entry) throw storageError(403, "<Error><Code>AccessDenied</Code></Error>", protocol);
     onProgress(Math.floor(file.size / 2));
     entry.object = new Uint8Array(await file.arrayBuffer());
     onProgress(file.size);
   }
 
-  /** The browser's PUT of one part: storage takes exactly the signed length, no more, no less. */
+  /** The browser's PUT of one part: storage takes exactly the signed length, no more, no less. @type {PutSender} */
   async function putPart({ url, body, signal, onProgress }) {
     const parsed = new URL(url);
-    const id = parsed.pathname.split("/").pop();
+    const id = parsed.pathname.split("/").pop() ?? "";
     const number = Number(parsed.searchParams.get("partNumber"));
     calls.push(`PUT ${number}`);
     await hooks.beforePut(number, signal);
     await tick();
     signal.throwIfAborted();
     if (body.size !== Number(parsed.searchParams.get("size"))) {
-      throw storageError(403, "<Error><Code>SignatureDoesNotMatch</Code><Message>Content-Length</Message></Error>");
+      throw storageError(403, "<Error><Code>SignatureDoesNotMatch</Code><Message>Content-Length</Message></Error>", protocol);
     }
     onProgress(body.size);
-    records.get(id).parts.set(number, new Uint8Array(await body.arrayBuffer()));
+    const entry = records.get(id);
+    if (!entry) throw storageError(404, "<Error><Code>NoSuchUpload</Code></Error>", protocol);
+    entry.parts.set(number, new Uint8Array(await body.arrayBuffer()));
     return exposeETags ? `"e${number}"` : ""; // the ETag a listing shows for the part, too
   }
 
-  return { fetch, postForm, putPart, records, calls, hooks, override, pastDeadline, refuse };
+  /** The record `id` and what its bucket holds (a test's mistake when there is none). */
+  function entry(/** @type {string | null} */ id) {
+    const found = id === null ? undefined : records.get(id);
+    if (!found) throw new Error(`The fake server has no record ${id}.`);
+    return found;
+  }
+
+  return { fetch, postForm, putPart, records, entry, calls, hooks, override, pastDeadline, refuse };
 }
 
-/** A lost connection, as the XHR senders report it. */
+/** The fake server, as tests hold it. */
+/** @typedef {ReturnType<typeof fakeServer>} FakeServer */
+
 /** Count how many POST uploads the bucket holds open at once; `most()` is the highest so far. */
-export function countPostsInFlight(server, { ticks = 1 } = {}) {
+export function countPostsInFlight(/** @type {FakeServer} */ server, { ticks = 1 } = {}) {
   let inFlight = 0;
   let most = 0;
   server.hooks.beforePost = async () => {
@@ -238,4 +318,9 @@ export function countPostsInFlight(server, { ticks = 1 } = {}) {
   return { most: () => most };
 }
 
-export const connectionLost = () => new StorageError("The connection to storage failed (network or CORS).");
+/** A lost connection, as the XHR senders report it. */
+export const connectionLost = () => storageUnreachable("The connection to storage failed (network or CORS).", protocol);
+
+/** Storage refusing a request with its XML error body (`code`, `message`). */
+export const s3Refusal = (/** @type {number} */ status, /** @type {string} */ code, message = "") =>
+  storageError(status, `<Error><Code>${code}</Code><Message>${message}</Message></Error>`, protocol);

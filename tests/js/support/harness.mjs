@@ -1,20 +1,34 @@
 // Wiring for upload tests: the real uploader core on a fake server, with retries that do not wait.
-import { createApi } from "../../../uploads/static/uploads/api.js";
-import { readConfig } from "../../../uploads/static/uploads/config.js";
-import { createResumeStore } from "../../../uploads/static/uploads/resume.js";
-import { retryPolicy } from "../../../uploads/static/uploads/retry.js";
-import { createUploader } from "../../../uploads/static/uploads/uploader-core.js";
+import { createApi } from "../../../uploads/static/uploads/core/api.js";
+import { readConfig } from "../../../uploads/static/uploads/core/config.js";
+import { createConnectivity } from "../../../uploads/static/uploads/core/connectivity.js";
+import { createResumeStore } from "../../../uploads/static/uploads/core/resume.js";
+import { retryPolicy } from "../../../uploads/static/uploads/core/retry.js";
+import { createUploader } from "../../../uploads/static/uploads/core/uploader.js";
+import { PROTOCOL_TABLE } from "./protocol.mjs";
+
+/**
+ * @import { Connectivity } from "../../../uploads/static/uploads/core/connectivity.js"
+ * @import { ResumeStore } from "../../../uploads/static/uploads/core/resume.js"
+ * @import { PageStatus } from "../../../uploads/static/uploads/core/states.js"
+ * @import { Upload } from "../../../uploads/static/uploads/core/upload.js"
+ * @import { UploadSnapshot } from "../../../uploads/static/uploads/core/upload-status.js"
+ * @import { FakeServer } from "./fake-server.mjs"
+ */
 
 /** The page's config for the fake server: parts above 10 bytes, two at a time. */
-export const testConfig = (overrides = {}) =>
-  readConfig({ csrfToken: "tok", multipartThreshold: 10, parallelParts: 2, parallelFiles: 2, ...overrides });
+export const testConfig = (/** @type {Record<string, unknown>} */ overrides = {}) =>
+  readConfig({ csrfToken: "tok", multipartThreshold: 10, parallelParts: 2, parallelFiles: 2, protocol: PROTOCOL_TABLE, ...overrides });
 
 /**
  * An uploader (the page's controller) on `server`; `store` is shared between "page loads" to
  * stand in for localStorage, and `fetch` may be wrapped to watch requests.
+ * @param {FakeServer} server
+ * @param {{store?: ResumeStore, config?: ReturnType<typeof testConfig>, fetch?: typeof globalThis.fetch,
+ *   connectivity?: Connectivity}} [options]
  */
 export function setup(server, { store = createResumeStore(null), config = testConfig(), fetch = server.fetch, connectivity } = {}) {
-  const api = createApi({ base: "/api/media/", csrfToken: config.csrfToken, fetch });
+  const api = createApi({ base: "/api/media/", csrfToken: config.csrfToken, protocol: config.protocol, fetch });
   const uploader = createUploader({
     config,
     api,
@@ -24,10 +38,15 @@ export function setup(server, { store = createResumeStore(null), config = testCo
     connectivity,
     retry: retryPolicy({ wait: async (ms, signal) => signal?.throwIfAborted() }),
   });
-  return { uploader, store, api, make: (file) => uploader.add([file])[0] };
+  return { uploader, store, api, make: (/** @type {File} */ file) => uploader.add([file])[0] };
 }
 
-/** Resolve once the upload's status is one of `statuses`. */
+/**
+ * Resolve once the upload's status is one of `statuses`.
+ * @param {Upload} upload
+ * @param {...PageStatus} statuses
+ * @returns {Promise<UploadSnapshot>}
+ */
 export function until(upload, ...statuses) {
   if (statuses.includes(upload.snapshot.status)) return Promise.resolve(upload.snapshot);
   return new Promise((resolve) => {
@@ -41,12 +60,27 @@ export function until(upload, ...statuses) {
 }
 
 /** Every status an upload moves through and every message it says, in order (repeats folded). */
-export function watch(upload) {
+export function watch(/** @type {Upload} */ upload) {
   const statuses = [upload.snapshot.status];
+  /** @type {string[]} */
   const messages = [];
   upload.subscribe((snapshot, change) => {
     if (change === "status") statuses.push(snapshot.status);
     if (snapshot.message && messages.at(-1) !== snapshot.message) messages.push(snapshot.message);
   });
   return { statuses, messages };
+}
+
+/** A network that is down until `reconnect()`. */
+export function offline() {
+  const target = new EventTarget();
+  let down = true;
+  const connectivity = createConnectivity({ isOffline: () => down, target });
+  return {
+    connectivity,
+    reconnect() {
+      down = false;
+      target.dispatchEvent(new Event("online"));
+    },
+  };
 }

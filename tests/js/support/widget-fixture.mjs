@@ -1,13 +1,33 @@
 // Model forms with upload widgets on the fake DOM, built as uploads/widgets/media_file.html renders
-// them, bound by widget-page.js to the fake server, with retries that do not wait.
-import { createResumeStore } from "../../../uploads/static/uploads/resume.js";
-import { retryPolicy } from "../../../uploads/static/uploads/retry.js";
-import { bindWidgets } from "../../../uploads/static/uploads/widget-page.js";
+// them, bound by widget/page.js to the fake server, with retries that do not wait.
+import { createResumeStore } from "../../../uploads/static/uploads/core/resume.js";
+import { retryPolicy } from "../../../uploads/static/uploads/core/retry.js";
+import { bindWidgets } from "../../../uploads/static/uploads/widget/page.js";
 import { fakeDocument, now } from "./fake-dom.mjs";
 import { tick } from "./fake-server.mjs";
+import { PROTOCOL_TABLE } from "./protocol.mjs";
+
+/**
+ * @import { ResumeStore } from "../../../uploads/static/uploads/core/resume.js"
+ * @import { Previewer } from "../../../uploads/static/uploads/ui/preview.js"
+ * @import { PageWidgets } from "../../../uploads/static/uploads/widget/page.js"
+ * @import { FakeDocumentView, FakeNode } from "./fake-dom.mjs"
+ * @import { FakeServer } from "./fake-server.mjs"
+ */
+
+/**
+ * One widget's markup: its name, its field's config, the hidden input's value (a record id when
+ * the object has a file, which `record` then describes); a field that is not `required` has a
+ * Clear button.
+ * @typedef {{name?: string, config?: Record<string, unknown>, value?: string, record?: {filename: string} | null,
+ *   required?: boolean}} WidgetOptions
+ */
+
+/** A request the API was sent: its method, URL, JSON body and headers. */
+/** @typedef {{method: string, url: string, body: any, headers: Record<string, string>}} LoggedRequest */
 
 /** A field's config as client_config() renders it: parts above 10 bytes, two at a time. */
-export const widgetConfig = (overrides = {}) => ({
+export const widgetConfig = (/** @type {Record<string, unknown>} */ overrides = {}) => ({
   api: "/api/media/",
   maxBytes: 1024,
   allowedTypes: ["video/*"],
@@ -18,20 +38,28 @@ export const widgetConfig = (overrides = {}) => ({
   policyExpires: 60,
   uploadsPage: "/uploads/",
   field: "demo.episode.video",
+  protocol: PROTOCOL_TABLE,
   ...overrides,
 });
 
+/**
+ * An element of `doc` with a class and properties.
+ * @template {keyof HTMLElementTagNameMap} K
+ * @param {FakeDocumentView} doc
+ * @param {K} tag
+ * @param {Record<string, unknown>} [props]
+ */
 function make(doc, tag, className = "", props = {}) {
   const element = doc.createElement(tag);
   element.className = className;
   return Object.assign(element, props);
 }
 
-/**
- * One widget's markup. `value` is the hidden input's (a record id when the object has a file, which
- * `record` then describes); a field that is not `required` has a Clear button.
- */
-export function widgetMarkup(doc, { name = "video", config = widgetConfig(), value = "", record = null, required = false } = {}) {
+/** One widget's markup (see WidgetOptions). */
+export function widgetMarkup(
+  /** @type {FakeDocumentView} */ doc,
+  /** @type {WidgetOptions} */ { name = "video", config = widgetConfig(), value = "", record = null, required = false } = {},
+) {
   const root = make(doc, "div", "media-widget");
   root.dataset.mediaWidget = "";
   root.dataset.config = JSON.stringify(config);
@@ -49,7 +77,7 @@ export function widgetMarkup(doc, { name = "video", config = widgetConfig(), val
   const upload = make(doc, "div", "media-widget-upload");
   const label = make(doc, "label", "media-widget-pick");
   label.append(make(doc, "span", "", { textContent: record ? "Replace…" : "Choose a file…" }));
-  label.append(make(doc, "input", "media-widget-file", { type: "file", accept: config.allowedTypes.join(",") }));
+  label.append(make(doc, "input", "media-widget-file", { type: "file", accept: String(config.allowedTypes) }));
   upload.append(label);
   if (!required) upload.append(make(doc, "button", "media-widget-clear", { type: "button", hidden: !record, textContent: "Clear" }));
   upload.append(make(doc, "p", "media-widget-limits", { textContent: "Accepted: video. Up to 1.0 KB." }));
@@ -61,8 +89,10 @@ export function widgetMarkup(doc, { name = "video", config = widgetConfig(), val
 /**
  * A change form holding `widgets` (each the options of widgetMarkup), its CSRF token and the
  * admin's submit buttons; `bind: false` leaves binding to the test.
+ * @param {{server: FakeServer, widgets?: WidgetOptions[], csrf?: string, bind?: boolean,
+ *   fetch?: typeof globalThis.fetch, preview?: Previewer}} options
  */
-export function formPage({ widgets = [{}], csrf = "form-token", bind = true, fetch, server, preview } = {}) {
+export function formPage({ widgets = [{}], csrf = "form-token", bind = true, fetch, server, preview }) {
   const doc = fakeDocument();
   const form = make(doc, "form", "", { id: "episode_form" });
   doc.body.append(form);
@@ -77,17 +107,21 @@ export function formPage({ widgets = [{}], csrf = "form-token", bind = true, fet
   const submitRow = make(doc, "div", "submit-row");
   submitRow.append(save, again, keepEditing);
   form.append(submitRow);
+  /** @type {{doc: FakeDocumentView, form: FakeNode, roots: FakeNode[], submits: FakeNode[], widgets: PageWidgets | null}} */
   const page = { doc, form, roots, submits: [save, again, keepEditing], widgets: null };
   if (bind) page.widgets = bindPage(doc, { server, fetch, preview });
   return page;
 }
 
-/** Bind the page's widgets to `server` (requests through `fetch` when given). */
+/**
+ * Bind the page's widgets to `server` (requests through `fetch` when given).
+ * @param {FakeDocumentView} doc
+ * @param {{server: FakeServer, fetch?: typeof globalThis.fetch, preview?: Previewer, store?: ResumeStore}} options
+ */
 export function bindPage(doc, { server, fetch = server.fetch, preview, store = createResumeStore(null) }) {
   return bindWidgets(doc, {
     fetch,
-    postForm: server.postForm,
-    putPart: server.putPart,
+    senders: () => ({ postForm: server.postForm, putPart: server.putPart }),
     store,
     preview,
     retry: retryPolicy({ wait: async (ms, signal) => signal?.throwIfAborted() }),
@@ -96,58 +130,73 @@ export function bindPage(doc, { server, fetch = server.fetch, preview, store = c
 }
 
 /** Pick `file` in the widget's file input, as a person does. */
-export function pick(root, file) {
-  const input = root.querySelector(".media-widget-file");
+export function pick(/** @type {FakeNode} */ root, /** @type {File} */ file) {
+  const input = root.find("input.media-widget-file");
   input.files = [file];
   input.dispatchEvent(new Event("change"));
 }
 
 /** Drop `files` on `target` (bubbling up to the widget, the document and the window). */
-export function drop(target, files) {
-  const event = new Event("drop", { bubbles: true, cancelable: true });
-  event.dataTransfer = { types: ["Files"], files, dropEffect: "none" };
+export function drop(/** @type {FakeNode} */ target, /** @type {File[]} */ files) {
+  const dataTransfer = { types: ["Files"], files, dropEffect: "none" };
+  const event = Object.assign(new Event("drop", { bubbles: true, cancelable: true }), { dataTransfer });
   target.dispatchEvent(event);
   return event;
 }
 
 /** Whether an element is shown: neither it nor anything it is in is hidden. */
-export function shown(element) {
-  for (let at = element; at; at = at.parentElement) if (at.hidden) return false;
+export function shown(/** @type {HTMLElement} */ element) {
+  for (let at = /** @type {HTMLElement | null} */ (element); at; at = at.parentElement) if (at.hidden) return false;
   return true;
 }
 
-/** The widget's button with this visible name ("Pause", "Clear"…), if shown. */
-export function button(root, name) {
-  return root.findAll("button").find((element) => shown(element) && element.textContent === name) ?? null;
+/** The widget's button with this visible label ("Pause", "Clear"…); throws unless it is shown. */
+export function button(/** @type {FakeNode} */ root, /** @type {string} */ label) {
+  const found = root.findAll("button").find((element) => shown(element) && element.ownText === label);
+  if (!found) throw new Error(`The widget shows no ${label} button, only: ${shownButtons(root).join(", ")}.`);
+  return found;
 }
 
-/** The widget's buttons shown now, by name. */
-export const shownButtons = (root) => root.findAll("button").filter(shown).map((element) => element.textContent);
+/** The widget's buttons shown now, by visible label. */
+export const shownButtons = (/** @type {FakeNode} */ root) =>
+  root
+    .findAll("button")
+    .filter(shown)
+    .map((element) => element.ownText);
 
 /** What the widget's status line says. */
-export const statusText = (root) => root.find(".media-widget-status").textContent.trim();
+export const statusText = (/** @type {FakeNode} */ root) => root.find(".media-widget-status").textContent.trim();
 
-/** Resolve once the widget's data-status is one of `statuses` (fails after many turns). */
+/**
+ * Resolve once the widget's data-status is one of `statuses` (fails after many turns).
+ * @param {FakeNode} root
+ * @param {...string} statuses
+ */
 export async function untilStatus(root, ...statuses) {
   for (let turn = 0; turn < 500; turn += 1) {
-    if (statuses.includes(root.dataset.status)) return root.dataset.status;
+    const status = root.dataset.status;
+    if (status !== undefined && statuses.includes(status)) return status;
     await tick();
   }
   throw new Error(`The widget stayed ${root.dataset.status}, never ${statuses.join(" or ")}: ${statusText(root)}`);
 }
 
 /** Submit the form as the browser would (the event is cancelable); true when it went through. */
-export function submit(form) {
+export function submit(/** @type {FakeNode} */ form) {
   const event = new Event("submit", { bubbles: true, cancelable: true });
   form.dispatchEvent(event);
   return !event.defaultPrevented;
 }
 
 /** A fetch over the server's that logs each request's method, path and JSON body. */
-export function loggingFetch(server) {
+export function loggingFetch(/** @type {FakeServer} */ server) {
+  /** @type {LoggedRequest[]} */
   const requests = [];
+  /** @type {typeof globalThis.fetch} */
   const fetch = (url, init = {}) => {
-    requests.push({ method: init.method ?? "GET", url, body: init.body ? JSON.parse(init.body) : undefined, headers: init.headers });
+    const body = typeof init.body === "string" ? JSON.parse(init.body) : undefined;
+    const headers = /** @type {Record<string, string>} */ (init.headers ?? {});
+    requests.push({ method: init.method ?? "GET", url: String(url), body, headers });
     return server.fetch(url, init);
   };
   return { fetch, requests };

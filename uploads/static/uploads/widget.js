@@ -2,24 +2,22 @@
 // The upload widgets of a model form (the admin, or any page rendering MediaFileWidget), bound
 // with the browser's own collaborators. The only widget module that touches the page on load.
 
-import { createPreviewer } from "./preview.js";
-import { browserStorage, createResumeStore } from "./resume.js";
-import { createXhrSenders } from "./transfer.js";
-import { bindWidgets } from "./widget-page.js";
+import { createResumeStore } from "./core/resume.js";
+import { createXhrSenders } from "./core/transfer.js";
+import { animationFrames, browserConnectivity, browserStorage, keepOpenWhileBusy } from "./ui/browser.js";
+import { createPreviewer } from "./ui/preview.js";
+import { bindWidgets } from "./widget/page.js";
 
 function start() {
   const page = bindWidgets(document, {
     fetch: globalThis.fetch.bind(globalThis),
-    ...createXhrSenders(),
-    store: createResumeStore(browserStorage()), // the page's: a large file resumes here or there
+    senders: (protocol) => createXhrSenders({ protocol }),
+    store: createResumeStore(browserStorage(window)), // the page's: a large file resumes here or there
+    connectivity: browserConnectivity(window),
+    frame: animationFrames(window),
     preview: createPreviewer({ document }),
   });
-  // Leaving mid-upload loses a small file's progress (large ones resume when picked again).
-  window.addEventListener("beforeunload", (event) => {
-    if (!page.busy()) return;
-    event.preventDefault();
-    event.returnValue = ""; // older browsers ask only when this is set
-  });
+  keepOpenWhileBusy(window, page.busy);
 }
 
 // A module runs once the document is parsed; this also holds if it is ever loaded otherwise.

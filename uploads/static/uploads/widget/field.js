@@ -1,0 +1,194 @@
+// @ts-check
+// One upload widget of a model form. The field's file goes up through the uploader core, as on
+// the page and with the same states, but with the field's own limits (checked before any
+// request) and a create naming the field (so the server applies them before signing). The
+// complete/ that finds the file uploaded answers the signed value that attaches it, and that goes
+// into the hidden input the form submits. Picking another file replaces the one before (an upload
+// still going is cancelled); Clear empties the field. While an upload is under way the form is
+// kept from submitting.
+
+import { createApi } from "../core/api.js";
+import { ConfigError, readConfig } from "../core/config.js";
+import { STATES } from "../core/states.js";
+import { createUploader } from "../core/uploader.js";
+import { bindDropZone } from "../ui/dropzone.js";
+import { onceAFrame } from "../ui/frames.js";
+import { rowModel } from "../ui/present.js";
+import { formGuard } from "./form.js";
+import { createWidgetView, widgetParts } from "./view.js";
+
+/**
+ * @import { Claims } from "../core/claims.js"
+ * @import { Clock } from "../core/clock.js"
+ * @import { UploaderConfig } from "../core/config.js"
+ * @import { Connectivity } from "../core/connectivity.js"
+ * @import { Protocol } from "../core/protocol.js"
+ * @import { Queue } from "../core/queue.js"
+ * @import { ResumeStore } from "../core/resume.js"
+ * @import { RetryPolicy } from "../core/retry.js"
+ * @import { FormSender, PutSender } from "../core/transfer.js"
+ * @import { Upload } from "../core/upload.js"
+ * @import { Change } from "../core/upload-status.js"
+ * @import { Frame } from "../ui/frames.js"
+ * @import { Previewer } from "../ui/preview.js"
+ */
+
+/** The senders to storage, reading its refusals by a widget's protocol. */
+/** @typedef {(protocol: Protocol) => {postForm: FormSender, putPart: PutSender}} Senders */
+
+/**
+ * What a widget works with; the widgets of a page share them (widget/page.js).
+ * @typedef {object} WidgetDeps
+ * @property {typeof globalThis.fetch} fetch
+ * @property {Senders} senders
+ * @property {ResumeStore} store
+ * @property {Claims} claims one record per upload, across the page
+ * @property {(config: UploaderConfig) => Queue} queue the page's queue (parallelFiles for the page)
+ * @property {Clock} clock
+ * @property {Connectivity} connectivity
+ * @property {RetryPolicy} retry
+ * @property {Frame} frame
+ * @property {Previewer} [preview]
+ */
+
+/**
+ * @typedef {object} FieldWidget
+ * @property {HTMLElement} root
+ * @property {() => boolean} busy an upload is under way (or paused): leaving would lose it
+ * @property {() => void} dispose let the upload go (cancelled) and the form too: its row is gone
+ */
+
+/** The widget's upload, and how to stop following it. */
+/** @typedef {{upload: Upload, stop: () => void, attached: boolean}} Entry */
+
+const SAY = Object.freeze({
+  attached: "Uploaded. Save the form to keep it.",
+  notAttached: "It was not attached to this field.",
+  cleared: "No file: saving leaves this field empty.",
+  wait: "Wait for the upload to finish, or cancel it, before saving.",
+  oneFile: "Drop one file: this field takes a single file.",
+});
+
+/**
+ * The CSRF token of the form the widget is in, else Django's cookie ("" if neither).
+ * @param {HTMLFormElement | null} form
+ * @param {Document} doc
+ */
+export function csrfToken(form, doc) {
+  const field = /** @type {HTMLInputElement | null} */ (form?.querySelector('input[name="csrfmiddlewaretoken"]') ?? null);
+  if (field?.value) return field.value;
+  const cookie = /(?:^|;\s*)csrftoken=([^;]*)/.exec(doc.cookie || "");
+  return cookie ? decodeURIComponent(cookie[1]) : "";
+}
+
+/**
+ * Bind the widget at `root`; throws (a ConfigError, or naming a missing element) when it cannot work.
+ * @param {HTMLElement} root
+ * @param {WidgetDeps} deps
+ * @returns {FieldWidget}
+ */
+export function createFieldWidget(root, deps) {
+  const parts = widgetParts(root);
+  const config = readConfig(JSON.parse(root.dataset.config || "null"));
+  if (!config.field) throw new ConfigError(["field must name the model field the widget uploads for."]);
+  const doc = root.ownerDocument;
+  const form = parts.input.form ?? /** @type {HTMLFormElement | null} */ (root.closest("form"));
+  const { protocol } = config;
+  const token = config.csrfToken || csrfToken(form, doc);
+  const api = createApi({ base: config.api, csrfToken: token, protocol, fetch: deps.fetch, field: config.field });
+  const uploader = createUploader({
+    config,
+    api,
+    ...deps.senders(protocol),
+    store: deps.store,
+    clock: deps.clock,
+    connectivity: deps.connectivity,
+    retry: deps.retry,
+    claims: deps.claims,
+    queue: deps.queue(config),
+  });
+  const guard = form ? formGuard(form) : null;
+  const view = createWidgetView(parts, { onAction: (action) => current?.upload.perform(action), onClear: clear, preview: deps.preview });
+  const unbindDrops = bindDropZone({ zone: root, input: parts.picker, onFiles: take });
+  /** @type {Entry | null} */
+  let current = null;
+  const drawProgress = onceAFrame(deps.frame, () => {
+    if (current) view.drawProgress(rowModel(current.upload.snapshot));
+  });
+
+  /** Tell whether the form must wait for this upload: it is not over (moving, or paused). */
+  const underWay = (/** @type {Entry} */ entry) => STATES[entry.upload.snapshot.status].ongoing;
+
+  /** Show the upload's change; once it is uploaded, attach it with the value complete/ gave. */
+  function render(/** @type {Entry} */ entry, /** @type {Change} */ change) {
+    if (entry !== current) return;
+    if (change === "progress") return drawProgress();
+    const snapshot = entry.upload.snapshot;
+    const model = rowModel(snapshot);
+    if (STATES[snapshot.status].done) {
+      // What is said is what the form will submit: this file, or still the value from before.
+      const words = snapshot.field_value ? SAY.attached : [snapshot.message, SAY.notAttached].filter(Boolean).join(" ");
+      view.draw({ ...model, message: words }, snapshot.id);
+      if (snapshot.field_value && !entry.attached) {
+        entry.attached = true;
+        setValue(snapshot.field_value);
+        view.attach(entry.upload.file);
+      }
+    } else {
+      view.draw(model, snapshot.id);
+    }
+    if (underWay(entry)) guard?.hold(entry, () => view.say(SAY.wait));
+    else guard?.release(entry);
+  }
+
+  /** Take a picked or dropped file: it replaces whatever the widget was uploading. */
+  function take(/** @type {File[]} */ files) {
+    if (files.length !== 1) {
+      view.say(SAY.oneFile);
+      return;
+    }
+    letGo();
+    const [upload] = uploader.add(files); // refused at once when it breaks the field's limits
+    /** @type {Entry} */
+    const entry = { upload, stop: () => {}, attached: false };
+    current = entry;
+    view.begin(upload.file, { preview: STATES[upload.snapshot.status].counted });
+    entry.stop = upload.subscribe((snapshot, change) => render(entry, change));
+    render(entry, "status");
+  }
+
+  /** Stop following the widget's upload; one still going is cancelled (its record discarded). */
+  function letGo() {
+    const entry = current;
+    if (!entry) return;
+    current = null;
+    entry.stop();
+    guard?.release(entry);
+    if (entry.upload.can("cancel")) void entry.upload.cancel();
+    view.end();
+  }
+
+  function clear() {
+    letGo();
+    setValue("");
+    view.empty();
+    view.say(SAY.cleared);
+  }
+
+  function setValue(/** @type {string} */ value) {
+    parts.input.value = value;
+    parts.input.dispatchEvent(new Event("change", { bubbles: true }));
+  }
+
+  root.dataset.name = parts.input.name || root.dataset.name || "";
+  root.dataset.ready = "true";
+  return {
+    root,
+    busy: () => Boolean(current && underWay(current)),
+    dispose() {
+      letGo();
+      view.dispose();
+      unbindDrops();
+    },
+  };
+}
