@@ -22,8 +22,19 @@ LOCAL_DEFAULTS := DEBUG=$${DEBUG-true} \
 	AWS_ACCESS_KEY_ID=$${AWS_ACCESS_KEY_ID-local} \
 	AWS_SECRET_ACCESS_KEY=$${AWS_SECRET_ACCESS_KEY-local-secret}
 
-.PHONY: install lock run serve test test-matrix test-python test-sample test-postgres test-strict \
-	test-package test-js lint format system-deps bench clean
+# Bytecode caches on, whatever the environment says (some images set PYTHONDONTWRITEBYTECODE):
+# without them every pytest run parses and assertion-rewrites its plugins again (Hypothesis and
+# Schemathesis: about 5 s) and every child process compiles Django again. They go to
+# __pycache__/ directories, which git ignores.
+unexport PYTHONDONTWRITEBYTECODE
+
+# The unit tier: the tests with none of the slower tiers' markers (no S3 server, browser, RGW…).
+UNIT_TIER := not functional and not db and not browser and not s3strict and not package
+# The checks `make lint` runs (CI runs it after the tests), and `make check` with the unit tier.
+LINTS := check-ruff check-mypy check-js-types check-js-format
+
+.PHONY: install lock run serve test test-matrix test-python test-unit test-sample test-postgres \
+	test-strict test-package test-js check lint $(LINTS) format system-deps bench clean
 
 # Exactly the versions of requirements/newest.txt (every extra, the demo's, test and dev tools),
 # then the project itself, editable.
@@ -79,6 +90,10 @@ lock: $(STAMP)
 test-python: $(STAMP)
 	$(PY) -m pytest
 
+# The unit tier alone (about 30 s).
+test-unit: $(STAMP)
+	$(PY) -m pytest -m "$(UNIT_TIER)"
+
 # A second, minimal project that installs the app as the README says (its own settings and models).
 test-sample: $(STAMP)
 	DJANGO_SETTINGS_MODULE=tests.sampleproject.settings $(PY) -m pytest tests/sampleproject --no-migrations
@@ -96,15 +111,35 @@ test-package: $(STAMP)
 test-js:
 	node --test tests/js/
 
+# Before each commit (about 40 s once mypy's and ruff's caches are warm): lint, format and types of
+# the Python and the JavaScript alongside the unit tier, every piece to its end (--keep-going), each
+# one's output printed whole when it ends. `pre-commit install` makes git run it on each commit
+# (.pre-commit-config.yaml; pre-commit is not among the locked tools: `uv tool install pre-commit`).
+check: $(STAMP) $(NODE_STAMP)
+	@$(MAKE) --no-print-directory --keep-going --jobs=5 --output-sync=target $(LINTS) test-unit
+
+# The same checks without the tests (CI runs them after `make test`).
 lint: $(STAMP) $(NODE_STAMP)
+	@$(MAKE) --no-print-directory --keep-going --jobs=4 --output-sync=target $(LINTS)
+
+check-ruff: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy .
-	node_modules/.bin/tsc --noEmit -p tsconfig.json
 
-format: $(STAMP)
+check-mypy: $(STAMP)
+	$(VENV)/bin/mypy .
+
+# tsc over the page's modules and their tests; prettier over them (package.json's scripts).
+check-js-types: $(NODE_STAMP)
+	npm run --silent typecheck
+
+check-js-format: $(NODE_STAMP)
+	npm run --silent format:check
+
+format: $(STAMP) $(NODE_STAMP)
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
+	npm run --silent format
 
 system-deps:
 	@missing=""; \
@@ -127,5 +162,5 @@ bench: $(STAMP) system-deps
 	$(PY) bench/browser.py
 
 clean:
-	rm -rf $(VENV) .nox node_modules .pytest_cache .mypy_cache .ruff_cache test-artifacts var staticfiles \
+	rm -rf $(VENV) .nox node_modules .pytest_cache .mypy_cache .ruff_cache var staticfiles \
 	  *.egg-info build dist

@@ -36,7 +36,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.support import servers  # noqa: E402
-from tests.support.browser import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+from bench.support.figures import per, ratio, show  # noqa: E402
+from tests.support.chromium import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 
 MiB = 1024**2
 PART = 16 * MiB
@@ -387,18 +388,20 @@ def print_table(
         for name in ("page", "boto3", "ceiling"):
             cpu = best[(name, size)]
             seconds = cpu["wall"]
-            ratio = "" if name == "page" else f"{seconds / page['wall']:.2f}x"
+            versus = "" if name == "page" else ratio(seconds, page["wall"])
             # The parts alone, from the first PUT's start to the last one's end (browser only).
             send = f"{cpu['send']:.1f}" if cpu.get("send") else "-"
             # (a file under the multipart threshold goes up as one POST: no parts to compare)
             both = name == "ceiling" and cpu.get("send") and page.get("send")
-            send_ratio = f"{cpu['send'] / page['send']:.2f}x" if both else ""
+            send_ratio = ratio(cpu["send"], page["send"]) if both else ""
             print(
-                f"{labels[name]:<36} {size // MiB:>5} {seconds:>7.1f} {size / MiB / seconds:>6.0f} "
-                f"{ratio:>9} {send:>7} {send_ratio:>16}          {cpu['moto']:>5.1f} "
+                f"{labels[name]:<36} {size // MiB:>5} {seconds:>7.1f} "
+                f"{show(per(size / MiB, seconds), '.0f'):>6} "
+                f"{versus:>9} {send:>7} {send_ratio:>16}          {cpu['moto']:>5.1f} "
                 f"{cpu['browser']:>7.1f} "
                 f"{cpu['app']:>5.1f} "
-                f"{cpu['boto3']:>5.1f} {cpu['busy']:>7.1f} {cpu['busy'] / cpu['total']:>5.0%}"
+                f"{cpu['boto3']:>5.1f} {cpu['busy']:>7.1f} "
+                f"{show(per(cpu['busy'], cpu['total']), '.0%'):>5}"
             )
     print(
         "\n(targets: page >= 0.90x boto3 and >= 0.80x the ceiling; 'parts s': the parts alone, "

@@ -23,6 +23,7 @@ into what every upload costs and what each GiB adds. The app keeps its database 
 
 import argparse
 import json
+import math
 import os
 import subprocess
 import sys
@@ -34,6 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.support import servers  # noqa: E402
+from bench.support.figures import per, ratio, show  # noqa: E402
 
 MiB = 1024**2
 GiB = 1024**3
@@ -52,13 +54,13 @@ class Run:
 
     @property
     def mib_per_s(self) -> float:
-        """Throughput in MiB/s."""
-        return self.size / MiB / self.seconds
+        """Throughput in MiB/s (NaN if no time was measured)."""
+        return per(self.size / MiB, self.seconds)
 
     @property
     def cpu_per_gib(self) -> float:
         """Django CPU seconds per GiB moved."""
-        return self.django_cpu * GiB / self.size
+        return per(self.django_cpu * GiB, self.size)
 
 
 def client_command(
@@ -233,32 +235,35 @@ def print_table(runs: list[Run], vendor: str, sizes: list[int], rounds: int) -> 
     for run in runs:
         django = run.variant != "boto3 upload_file"
         cpu = f"{run.django_cpu:>12.2f}" if django else f"{'-':>12}"
-        per = f"{run.cpu_per_gib:>9.3f}" if django else f"{'-':>9}"
+        per_gib = f"{show(run.cpu_per_gib, '.3f'):>9}" if django else f"{'-':>9}"
         print(
-            f"{run.variant:<24} {run.size // MiB:>5} {run.seconds:>7.1f} {run.mib_per_s:>6.0f} "
-            f"{cpu} {per} {run.rss_before / MiB:>6.0f} MiB {run.rss_peak / MiB:>5.0f} MiB"
+            f"{run.variant:<24} {run.size // MiB:>5} {run.seconds:>7.1f} "
+            f"{show(run.mib_per_s, '.0f'):>6} {cpu} {per_gib} {run.rss_before / MiB:>6.0f} MiB "
+            f"{run.rss_peak / MiB:>5.0f} MiB"
         )
     by = {(run.variant.split(" ")[0], run.size): run for run in runs}
     big = sizes[0]
     ours_big, proxied_big = by[("ours", big)], by[("proxied", big)]
-    share = ours_big.cpu_per_gib / proxied_big.cpu_per_gib
+    # Figures a busy machine or a tiny size can leave at zero (no CPU tick seen) print as n/a.
+    share = show(per(ours_big.cpu_per_gib, proxied_big.cpu_per_gib), ".2%")
     print(
-        f"\nDjango CPU per GiB, direct / proxied: {share:.2%} (target <= 1%)"
-        f"\nours vs boto3 upload_file: {ours_big.mib_per_s / by[('boto3', big)].mib_per_s:.2f}x;"
-        f" vs proxied: {ours_big.mib_per_s / proxied_big.mib_per_s:.2f}x"
+        f"\nDjango CPU per GiB, direct / proxied: {share} (target <= 1%)"
+        f"\nours vs boto3 upload_file: {ratio(ours_big.mib_per_s, by[('boto3', big)].mib_per_s)};"
+        f" vs proxied: {ratio(ours_big.mib_per_s, proxied_big.mib_per_s)}"
     )
-    if len(sizes) > 1:
+    if len(sizes) > 1 and sizes[1] != big:
         # Two sizes: what an upload costs whatever its size, and what each GiB adds.
         small = sizes[1]
         ours_small = by[("ours", small)]
-        per_gib = max(0.0, (ours_big.django_cpu - ours_small.django_cpu) / ((big - small) / GiB))
-        fixed = ours_big.django_cpu - per_gib * big / GiB
-        budget = proxied_big.cpu_per_gib / 100
+        per_gib_s = max(0.0, (ours_big.django_cpu - ours_small.django_cpu) / ((big - small) / GiB))
+        fixed = ours_big.django_cpu - per_gib_s * big / GiB
+        budget = per(proxied_big.cpu_per_gib, 100) or math.nan  # 1% of the proxied view's
         print(
             f"ours: {fixed * 1000:.0f} ms per upload (create, parts/ calls, complete) + "
-            f"{per_gib * 1000:.0f} ms per GiB ({per_gib / proxied_big.cpu_per_gib:.2%}"
+            f"{per_gib_s * 1000:.0f} ms per GiB "
+            f"({show(per(per_gib_s, proxied_big.cpu_per_gib), '.2%')}"
             f" of the proxied view's per GiB); 1% holds from "
-            f"{fixed / max(budget - per_gib, 1e-9):.1f} GiB up"
+            f"{show(per(fixed, max(budget - per_gib_s, 1e-9)), '.1f')} GiB up"
         )
     for name in ("ours", "proxied") if len(sizes) > 1 else ():
         small = sizes[1]

@@ -34,6 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.support import load, servers  # noqa: E402
+from bench.support.figures import ratio, show  # noqa: E402
 
 MiB = 1024**2
 SMALL = 1 * MiB
@@ -283,11 +284,12 @@ def print_tables(
             if name.startswith("ours"):
                 size = name.rsplit(",", 1)[1].strip()
                 rival = best.get((f"s3ff: initialize, {size}", level))
-                versus = f"{result.throughput / rival.throughput:.2f}x" if rival else "-"
+                versus = ratio(result.throughput, rival.throughput) if rival else "-"
+            p50, p99 = (show(result.percentile(cut) * 1000, ".1f") for cut in (0.5, 0.99))
+            # A cell that completed nothing (a busy machine, a short --seconds) shows n/a.
             print(
-                f"{name:<34} {level:>7} {result.throughput:>7.0f} "
-                f"{result.percentile(0.5) * 1000:>7.1f} {result.percentile(0.99) * 1000:>7.1f} "
-                f"{result.throughput / base:>10.2f}x {versus:>8}"
+                f"{name:<34} {level:>7} {show(result.throughput, '.0f'):>7} {p50:>7} {p99:>7} "
+                f"{ratio(result.throughput, base):>11} {versus:>8}"
             )
     print("\nSQL queries per request (CaptureQueriesContext; token authentication included)\n")
     print(f"{'request':<34} {'queries':>7}  what")

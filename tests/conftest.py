@@ -3,7 +3,13 @@
 Helpers that are not fixtures live in tests/support/.
 """
 
+import ast
+import functools
+import itertools
 import os
+import re
+import subprocess
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,10 +20,16 @@ from django.contrib.auth.models import User
 from rest_framework.test import APIClient
 
 from tests.support import media
-from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
+from tests.support.chromium import CHROMIUM, CHROMIUM_ARGS
 from tests.support.s3 import Bucket, raw_s3_client
 from tests.support.uploads import token_client
-from uploads import local_s3
+from uploads.storage import local_s3
+
+ROOT = Path(__file__).resolve().parent.parent
+# What a test run leaves behind goes to the system's temporary directory, never into the checkout:
+# Hypothesis's example database (Schemathesis generates with Hypothesis), Playwright's artefacts.
+SCRATCH = Path(tempfile.gettempdir())
+os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", str(SCRATCH / "mediaupload-hypothesis"))
 
 # The second project's tests run on their own settings (make test runs them); others skip them.
 SAMPLE_SETTINGS = "tests.sampleproject.settings"
@@ -33,6 +45,95 @@ IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
+# ---------------------------------------------------------------- Playwright for browser runs only
+
+
+@functools.cache
+def may_select(markexpr: str, markers: frozenset[str]) -> bool:
+    """Tell whether a `-m` expression can select a test that carries all these markers (whatever
+    other markers it has). An empty or unreadable expression selects anything."""
+    if not markexpr.strip():
+        return True
+    try:
+        from _pytest.mark.expression import Expression
+
+        expression = Expression.compile(markexpr)
+    except Exception:  # a private API that may change: then assume the test may be selected
+        return True
+    names = set(re.findall(r"[\w:.+\-\[\]\\/]+", markexpr)) - {"and", "or", "not"}
+    others = sorted(names - markers)
+
+    def selects(present: set[str]) -> bool:
+        try:
+            return expression.evaluate(lambda name, /, **kwargs: name in present)
+        except Exception:
+            return True
+
+    return any(
+        selects({*markers, *itertools.compress(others, values)})
+        for values in itertools.product([False, True], repeat=len(others))
+    )
+
+
+def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginManager) -> None:
+    """Load pytest-playwright (and so Playwright) only when browser tests may run.
+
+    pyproject's addopts block it (`-p no:playwright`): importing it costs every run a second or
+    more. This hook runs while this conftest loads, before the command line is fully parsed, so
+    the plugin's options and fixtures arrive as if it had been loaded from its entry point.
+    """
+    config = pluginmanager.get_plugin("pytestconfig")
+    markexpr = getattr(getattr(config, "known_args_namespace", None), "markexpr", "") or ""
+    if pluginmanager.is_blocked("playwright") and may_select(markexpr, frozenset({"browser"})):
+        pluginmanager.consider_pluginarg("playwright")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Send Playwright's failure artefacts (--screenshot, --tracing, --video) to the temp dir."""
+    if config.pluginmanager.has_plugin("playwright") and config.option.output == "test-results":
+        config.option.output = str(SCRATCH / "mediaupload-playwright-results")
+
+
+def module_markers(path: Path) -> frozenset[str]:
+    """The markers a test module puts on all its tests (`pytestmark = pytest.mark.x`, a call of
+    one, or a list of those); none for any other shape."""
+    text = path.read_text(encoding="utf-8")
+    if "pytestmark" not in text:
+        return frozenset()
+    for node in ast.parse(text).body:
+        if not isinstance(node, ast.Assign) or not any(
+            isinstance(target, ast.Name) and target.id == "pytestmark" for target in node.targets
+        ):
+            continue
+        items = node.value.elts if isinstance(node.value, ast.List | ast.Tuple) else [node.value]
+        markers = set()
+        for item in items:
+            mark = item.func if isinstance(item, ast.Call) else item
+            if not (
+                isinstance(mark, ast.Attribute)
+                and isinstance(mark.value, ast.Attribute)
+                and mark.value.attr == "mark"
+            ):
+                return frozenset()
+            markers.add(mark.attr)
+        return frozenset(markers)
+    return frozenset()
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """Leave unimported the test modules whose markers the run's `-m` expression excludes (all
+    their tests would be deselected): a unit run imports no browser test, and so no Playwright."""
+    markexpr = config.option.markexpr or ""
+    if (
+        not markexpr
+        or collection_path.suffix != ".py"
+        or not collection_path.name.startswith("test_")
+    ):
+        return None
+    markers = module_markers(collection_path)
+    return True if markers and not may_select(markexpr, markers) else None
+
+
 def skip_or_fail(reason: str) -> None:
     """Skip with a one-line reason on a laptop; fail under CI, where no tier may skip."""
     if IN_CI:
@@ -42,9 +143,42 @@ def skip_or_fail(reason: str) -> None:
 
 _skipped: list[str] = []
 
+# What a run may leave in the checkout: the environments it runs in and the tools' own caches.
+# Anything else a test writes belongs in tmp_path or the system's temporary directory.
+LEFTOVERS_ALLOWED = {".venv", "node_modules", ".nox", ".pytest_cache", ".mypy_cache", ".ruff_cache"}
+_untracked_at_start: set[str] | None = None
+
+
+def untracked_paths() -> set[str] | None:
+    """The checkout's untracked paths, ignored ones included (whole directories as `dir/`), but
+    for the allowed leftovers; None outside a git checkout."""
+    try:
+        listing = subprocess.run(
+            ["git", "ls-files", "--others", "--directory", "-z"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=True,
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return {
+        path
+        for path in listing.split("\0")
+        if path
+        and path.split("/")[0] not in LEFTOVERS_ALLOWED
+        and "__pycache__" not in path.split("/")
+        and not path.rstrip("/").endswith(".egg-info")  # the editable install's, not a test's
+    }
+
 
 def pytest_sessionstart(session: pytest.Session) -> None:
-    """Stop early, with one line, when the configured PostgreSQL cannot be reached."""
+    """Note what is untracked in the checkout; stop early, with one line, when the configured
+    PostgreSQL cannot be reached."""
+    global _untracked_at_start
+    _untracked_at_start = untracked_paths() if (ROOT / ".git").exists() else None
+
     from django.db import connection
 
     if connection.vendor != "postgresql":
@@ -69,10 +203,21 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """Fail a CI run that skipped anything."""
+    """Fail a CI run that skipped anything, or that left new files in the checkout (a warning
+    elsewhere: on a laptop, an editor or another run may have made them)."""
     if IN_CI and _skipped and exitstatus == 0:
         print(f"\nCI=true but {len(_skipped)} test(s) skipped: {', '.join(_skipped[:5])}")
         session.exitstatus = 1
+    now = untracked_paths() if _untracked_at_start is not None else None
+    before = _untracked_at_start
+    left = sorted(now - before) if now is not None and before is not None else []
+    if left:
+        print(
+            f"\nNew untracked files in the checkout since this run started: {', '.join(left[:10])}"
+            " (tests write to tmp_path or the system's temporary directory)"
+        )
+        if IN_CI and exitstatus == 0:
+            session.exitstatus = 1
 
 
 @pytest.fixture(autouse=True)

@@ -29,6 +29,17 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {
         "NAME": os.path.join(tempfile.gettempdir(), f"mediaupload-test-{os.getpid()}.sqlite3")
     }
+    if "DATABASE_URL" not in os.environ:
+        # Not the demo's db.sqlite3 in the checkout either, for whatever opens the database
+        # itself on these settings (Django's system checks do: `manage.py check` makes the file).
+        DATABASES["default"]["NAME"] = os.path.join(
+            tempfile.gettempdir(), "mediaupload-tests.sqlite3"
+        )
+
+# UPLOAD_SPEED_SHORTCUTS=false in the environment runs the suite on botocore's presigner and DRF's
+# own representation (nox's "shortcuts-off" session); tests of the shortcuts themselves pin it.
+_OFF = {"0", "false", "no", "off"}
+UPLOAD_SPEED_SHORTCUTS = os.environ.get("UPLOAD_SPEED_SHORTCUTS", "").strip().lower() not in _OFF
 
 # Test clients send JSON unless told otherwise (the API parses JSON only).
 REST_FRAMEWORK = {"TEST_REQUEST_DEFAULT_FORMAT": "json"}

@@ -1,6 +1,9 @@
 """The benchmarks run: each script under bench/, in its own process as `make bench` runs it, with
-sizes small enough for a test run, exits 0 and prints its table. Timings are never asserted."""
+sizes small enough for a test run, exits 0 and prints its table. Timings and ratios are never
+asserted, nor that a cell completed anything: on a busy machine a 0.3 s cell may complete no
+request, and its figures then print as n/a (bench/support/figures.py)."""
 
+import argparse
 import os
 import re
 import subprocess
@@ -14,7 +17,7 @@ CHROMIUM = "/usr/bin/chromium"
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 
-def run_bench(script: str, *args: str, timeout: float = 120, **settings: str) -> str:
+def run_bench(script: str, *args: str, timeout: float = 600, **settings: str) -> str:
     """Run one bench script in its own process (with these settings in its environment, for the
     app it starts); return its output (fail with it on an error)."""
     env = {key: value for key, value in os.environ.items() if key != "DJANGO_SETTINGS_MODULE"}
@@ -69,12 +72,8 @@ def test_browser_bench_prints_its_table():
     )
     assert "Browser: headless Chromium" in out
     for row in ("page /upload/", "boto3 upload_file", "ceiling: bare fetch"):
-        assert row in out
-    ceiling_11 = next(
-        line for line in out.splitlines() if line.startswith("ceiling") and " 11 " in line
-    )
-    ratios = re.findall(r"\d+\.\d\dx", ceiling_11)
-    assert len(ratios) == 2, f"the whole uploads and the parts alone are compared: {ceiling_11}"
+        for size in (3, 11):
+            assert re.search(rf"^{re.escape(row)}.* {size} ", out, re.M), f"{row}, {size} MiB"
 
 
 @pytest.mark.functional
@@ -87,3 +86,46 @@ def test_cli_upload_bench_prints_its_table():
 def test_multipart_upload_bench_prints_its_table():
     out = run_bench("multipart_upload.py", "--size-mib", "11", "--part-mib", "5")
     assert "single POST" in out and "multipart" in out
+
+
+# ---------------------------------------------------------------- the tables, whatever the counts
+
+
+def test_the_issuance_table_prints_when_a_cell_completed_nothing(capsys):
+    from bench import issuance
+    from bench.support.load import Result
+
+    names = list(issuance.operations())
+    best = {(name, level): Result(0, 0.3, []) for name in names for level in (1, 2)}
+    best[(names[1], 2)] = Result(3, 0.3, [0.01, 0.02, 0.03])  # one cell did complete some
+    args = argparse.Namespace(workers=2, seconds=0.3, warmup=0.1, rounds=1, conn_max_age=600)
+    issuance.print_tables(args, "sqlite", names, [1, 2], best, [("create", 2, "INSERT")])
+    out = capsys.readouterr().out
+    assert all(name in out for name in names) and "SQL queries per request" in out
+    assert "n/a" in out
+
+
+def test_the_bytes_table_prints_when_no_cpu_or_time_was_measured(capsys):
+    from bench import bytes as bytes_bench
+
+    size, small = 3 * bytes_bench.MiB, 1 * bytes_bench.MiB
+    runs = [
+        bytes_bench.Run(variant, each, 0.0, 0.0, 0, 0)
+        for each in (size, small)
+        for variant in ("ours (page protocol)", "boto3 upload_file", "proxied Django view")
+    ]
+    bytes_bench.print_table(runs, "sqlite", [size, small], 1)
+    out = capsys.readouterr().out
+    assert "Django CPU per GiB, direct / proxied: n/a" in out and "ours vs boto3" in out
+
+
+def test_the_browser_table_prints_when_no_time_was_measured(capsys):
+    from bench import browser
+
+    figures = dict.fromkeys(("wall", "moto", "app", "browser", "boto3", "busy", "total"), 0.0)
+    best = {
+        (name, 3 * browser.MiB): dict(figures, send=0.0) for name in ("page", "boto3", "ceiling")
+    }
+    browser.print_table(best, [3 * browser.MiB], 1, "sqlite", 4)
+    out = capsys.readouterr().out
+    assert "ceiling: bare fetch" in out and "n/a" in out

@@ -1,6 +1,7 @@
 """The fast paths made for the benchmarks' targets answer exactly what the generic code they
 replace answers: presigned URLs and POST forms byte for byte as botocore signs them, and API
-representations key for key as DRF builds them."""
+representations key for key as DRF builds them. UPLOAD_SPEED_SHORTCUTS turns both off (then
+botocore presigns and DRF represents); tests of the fast paths pin it on, whatever the run's."""
 
 import base64
 import json
@@ -166,8 +167,17 @@ def sign_each_kind(client: Any) -> tuple[str, str, dict[str, Any]]:
     return url, download, form
 
 
+@pytest.fixture
+def shortcuts(settings: Any) -> Any:
+    """The speed shortcuts on (the default), whatever the run's UPLOAD_SPEED_SHORTCUTS."""
+    settings.UPLOAD_SPEED_SHORTCUTS = True
+    return settings
+
+
 @pytest.mark.parametrize("configuration", CONFIGURATIONS)
-def test_the_storage_calls_sign_with_the_fast_signer_once_it_matched(configuration, monkeypatch):
+def test_the_storage_calls_sign_with_the_fast_signer_once_it_matched(
+    configuration, monkeypatch, shortcuts
+):
     monkeypatch.setattr(signing, "_learnt", {})  # what earlier tests' clients taught is not ours
     client = s3_client(*configuration)
     url, download, form = sign_each_kind(client)
@@ -192,13 +202,14 @@ def test_an_unsigned_client_is_left_to_botocore():
 
 
 @pytest.mark.django_db
-def test_fast_representations_are_drfs_key_for_key(user, settings):
+def test_fast_representations_are_drfs_key_for_key(user, settings, shortcuts):
     from datetime import timedelta
 
     from django.utils import timezone
     from rest_framework import serializers as drf
 
-    from uploads import serializers, services
+    from uploads import services
+    from uploads.api import serializers
     from uploads.models import MediaFile
     from uploads.multipart import SignedPart, SignedParts
 
@@ -270,12 +281,14 @@ def test_fast_timestamps_are_botocores(value):
     assert fast_timestamp(value) == parse_timestamp(value)
 
 
-def test_a_fast_signer_that_disagrees_with_botocore_hands_every_request_back_to_it(monkeypatch):
+def test_a_fast_signer_that_disagrees_with_botocore_hands_every_request_back_to_it(
+    monkeypatch, shortcuts
+):
     monkeypatch.setattr(signing, "_learnt", {})
     real_url, real_post = signing.presigned_url, signing.presigned_post
 
     def wrong_url(*args: Any, **kwargs: Any) -> str:
-        return real_url(*args, **kwargs).replace("X-Amz-Signature=", "X-Amz-Signature=0")
+        return real_url(*args, **kwargs).replace("X-Amz-Signature=", "X-Amz-Signature=wrong")
 
     def wrong_post(*args: Any, **kwargs: Any) -> dict[str, Any]:
         form = real_post(*args, **kwargs)
@@ -287,7 +300,155 @@ def test_a_fast_signer_that_disagrees_with_botocore_hands_every_request_back_to_
     for _ in range(2):  # the probe, then the requests after it: botocore signs each
         url, download, form = sign_each_kind(client)
         for signed in (url, download):
-            assert "X-Amz-Signature=0" not in signed
+            assert "X-Amz-Signature=wrong" not in signed  # (botocore's may start with a 0)
             assert len(dict(parse_qsl(urlsplit(signed).query))["X-Amz-Signature"]) == 64
         assert len(form["fields"]["x-amz-signature"]) == 64
     assert all(known.endpoint is None for known in signing._learnt.values())
+
+
+# ---------------------------------------------------------------- UPLOAD_SPEED_SHORTCUTS
+
+
+def counting_botocore(client: Any, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Record each presigning call botocore makes for this client (the fast signer's probes too)."""
+    calls: list[str] = []
+    for name in ("generate_presigned_url", "generate_presigned_post"):
+        real = getattr(client, name)
+
+        def counted(*args: Any, _real: Any = real, _name: str = name, **kwargs: Any) -> Any:
+            calls.append(_name)
+            return _real(*args, **kwargs)
+
+        monkeypatch.setattr(client, name, counted)
+    return calls
+
+
+def test_with_the_shortcuts_on_botocore_only_signs_the_probes(monkeypatch, shortcuts):
+    monkeypatch.setattr(signing, "_learnt", {})
+    client = s3_client(*CONFIGURATIONS[0])
+    calls = counting_botocore(client, monkeypatch)
+    sign_each_kind(client)
+    assert sorted(calls) == [
+        "generate_presigned_post",
+        "generate_presigned_url",
+        "generate_presigned_url",
+    ], "one probe per kind of request"
+    calls.clear()
+    for _ in range(3):
+        sign_each_kind(client)
+    assert calls == [], "the fast signer signs every request after the probes"
+
+
+def test_with_the_shortcuts_off_botocore_signs_every_request_the_same(monkeypatch, settings):
+    settings.UPLOAD_SPEED_SHORTCUTS = False
+    monkeypatch.setattr(signing, "_learnt", {})
+    client = s3_client(*CONFIGURATIONS[3])  # AWS itself, a session token, virtual addressing
+    calls = counting_botocore(client, monkeypatch)
+    for rounds in (1, 2):
+        url, download, form = sign_each_kind(client)
+        assert len(calls) == 3 * rounds, "botocore signs each request: no probe, nothing kept"
+    assert signing._learnt == {}
+
+    # Equivalent: what botocore signed is byte for byte what the fast signer makes of the same
+    # request at the same instant.
+    endpoint = signing._endpoint_of(url, "media/k.mp4")
+    credentials = signing.current_credentials(client)
+    assert endpoint is not None and credentials is not None
+    assert url == signing.presigned_url(
+        endpoint,
+        credentials,
+        method="PUT",
+        key="media/k.mp4",
+        params=[("uploadId", "u"), ("partNumber", "2")],
+        headers={"content-length": "9"},
+        expires_in=60,
+        amz_date=amz_date(url),
+    )
+    assert download == signing.presigned_url(
+        endpoint,
+        credentials,
+        method="GET",
+        key="media/k.mp4",
+        params=[("response-content-disposition", "attachment")],
+        headers={},
+        expires_in=60,
+        amz_date=amz_date(download),
+    )
+    fields = form["fields"]
+    scope = fields["x-amz-credential"].split("/")
+    assert form == signing.presigned_post(
+        signing.Endpoint("", "", "", "", region=scope[2], service=scope[3]),
+        credentials,
+        url=form["url"],
+        key="incoming/k.mp4",
+        fields={"Content-Type": "video/mp4"},
+        conditions=[{"Content-Type": "video/mp4"}, ["content-length-range", 9, 9]],
+        bucket="my-bucket",
+        expiration=json.loads(base64.b64decode(fields["policy"]))["expiration"],
+        amz_date=fields["x-amz-date"],
+    )
+
+    # Read on every call: on again, the fast signer takes over (after its probes).
+    settings.UPLOAD_SPEED_SHORTCUTS = True
+    sign_each_kind(client)
+    calls.clear()
+    sign_each_kind(client)
+    assert calls == []
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("on", [True, False], ids=["shortcuts on", "shortcuts off"])
+def test_the_switch_chooses_between_the_fast_representation_and_drfs(
+    on, user, settings, monkeypatch
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+    from rest_framework import serializers as drf
+
+    from uploads import services
+    from uploads.api import serializers
+    from uploads.models import MediaFile
+    from uploads.multipart import SignedPart, SignedParts
+
+    settings.AWS_S3_ENDPOINT_URL = "http://127.0.0.1:9"  # signing only: nothing is sent
+    now = timezone.now()
+    record = MediaFile.objects.create(
+        owner=user,
+        key="incoming/a.mp4",
+        filename="a.mp4",
+        content_type="video/mp4",
+        size=7,
+        expires_at=now + timedelta(hours=1),
+    )
+    signed = SignedParts(now, [SignedPart(1, "https://s3.test/p1", 5)])
+    upload = services.MultipartUpload(5, 2, now, signed)
+
+    def answer() -> Any:
+        return serializers.CreatedUploadSerializer(record, context={"upload": upload}).data
+
+    settings.UPLOAD_SPEED_SHORTCUTS = True
+    fast = answer()
+    settings.UPLOAD_SPEED_SHORTCUTS = False
+    generic = answer()
+    assert fast == generic, "the same answer either way"
+
+    settings.UPLOAD_SPEED_SHORTCUTS = on
+    drf_calls: list[str] = []
+    real = drf.Serializer.to_representation
+
+    def counted(self: Any, instance: Any) -> Any:
+        drf_calls.append(type(self).__name__)
+        return real(self, instance)
+
+    monkeypatch.setattr(drf.Serializer, "to_representation", counted)
+    assert answer() == fast
+    if on:
+        assert drf_calls == [], "every serializer answered through its kept fields"
+    else:
+        assert set(drf_calls) == {
+            "CreatedUploadSerializer",
+            "MultipartUploadSerializer",
+            "SignedPartsSerializer",
+            "SignedPartSerializer",
+        }, "DRF's own to_representation answered for each serializer, nested ones included"

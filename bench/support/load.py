@@ -63,8 +63,8 @@ class Result:
 
     @property
     def throughput(self) -> float:
-        """Operations per second."""
-        return self.operations / self.seconds
+        """Operations per second (0 for an empty window)."""
+        return self.operations / self.seconds if self.seconds > 0 else 0.0
 
     def percentile(self, fraction: float) -> float:
         """The latency below which `fraction` of the operations finished (seconds)."""

@@ -2,6 +2,8 @@
 
 import base64
 import mimetypes
+import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -11,21 +13,13 @@ from tests.support.media import media_bytes
 from uploads.media_types import SNIFF_BYTES, is_known
 
 MiB = 1024**2
-CHROMIUM = "/usr/bin/chromium"
-# Without the background-networking flags Chromium keeps calling home and fails on a closed network.
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
-# Screenshots for a person to look at; git-ignored.
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+# Screenshots for a person to look at, outside the checkout: $TEST_ARTIFACTS_DIR, or
+# mediaupload-test-artifacts/ in the system's temporary directory.
+ARTIFACTS = Path(
+    os.environ.get("TEST_ARTIFACTS_DIR")
+    or Path(tempfile.gettempdir()) / "mediaupload-test-artifacts"
+)
 
 
 def sign_in(page: Page, base_url: str) -> None:
@@ -108,8 +102,8 @@ def unthrottle(session: CDPSession) -> None:
 
 
 def screenshot(page: Page, name: str) -> Path:
-    """Save a full-page PNG under test-artifacts/ (git-ignored) for a person to look at."""
-    ARTIFACTS.mkdir(exist_ok=True)
+    """Save a full-page PNG under ARTIFACTS (outside the checkout) for a person to look at."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=path, full_page=True)
     return path

@@ -34,8 +34,9 @@ def run(command: list[str], *, cwd: Path | None = None, env: dict[str, str] | No
 
 
 def build(out: Path) -> tuple[Path, Path]:
-    """Build the wheel and the sdist of this checkout; return their paths."""
-    uv("build", "--wheel", "--sdist", "--out-dir", str(out), str(ROOT))
+    """Build the sdist of this checkout, then the wheel from the sdist (in a directory of uv's, so
+    setuptools leaves no build/ in the checkout, and the sdist is shown complete); return them."""
+    uv("build", "--out-dir", str(out), str(ROOT))
     [wheel] = out.glob("*.whl")
     [sdist] = out.glob("*.tar.gz")
     return wheel, sdist

@@ -16,6 +16,8 @@ role's) are used as botocore would use them.
 
 Time: URLs and forms are dated with `clock.now()`, S3's time when this server's clock is found
 over 30 s off it, so a link lives its lifetime by S3's clock (clock.py).
+
+UPLOAD_SPEED_SHORTCUTS = False (read on every call) leaves every request to botocore's presigner.
 """
 
 import base64
@@ -31,6 +33,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, quote, urlsplit
 
+from uploads import conf
 from uploads.storage import clock
 
 if TYPE_CHECKING:
@@ -209,6 +212,8 @@ class _Learnt:
 
 
 _learnt: dict[tuple[str, str, str], _Learnt] = {}
+# Speed shortcuts off (UPLOAD_SPEED_SHORTCUTS): nothing is learnt, botocore signs every request.
+_BOTOCORE = _Learnt(None, None)
 _lock = threading.Lock()
 
 
@@ -295,11 +300,15 @@ def _presigned_url(
     """Presign `operation` for `key` with the fast signer once it has reproduced botocore's probe
     for this client and bucket, else with botocore. `params(key, *args)` are botocore's Params,
     `fast(endpoint, credentials, key, amz_date, *args, expires_in)` the same URL made here."""
-    known = _learn(
-        operation,
-        client,
-        bucket,
-        lambda: _Learnt(client, _probe_url(client, operation, bucket, params, fast)),
+    known = (
+        _learn(
+            operation,
+            client,
+            bucket,
+            lambda: _Learnt(client, _probe_url(client, operation, bucket, params, fast)),
+        )
+        if conf.speed_shortcuts()
+        else _BOTOCORE
     )
     credentials = current_credentials(client) if known.endpoint else None
     if known.endpoint is None or credentials is None:
@@ -445,7 +454,7 @@ def post_form(
 
     # The learnt form is checked for these fields and conditions' shape; the values may change.
     shape = f"post:{sorted(fields)}:{[type(item).__name__ for item in conditions]}"
-    known = _learn(shape, client, bucket, learn)
+    known = _learn(shape, client, bucket, learn) if conf.speed_shortcuts() else _BOTOCORE
     credentials = current_credentials(client) if known.endpoint else None
     if known.endpoint is None or credentials is None:
         return botocore_post(key, clock.lifetime(expires_in))
