@@ -99,28 +99,26 @@ def _response(status: int, headers: dict[str, str] | None = None) -> requests.Re
     return response
 
 
-def _app_action(failure: Exception) -> protocol.Action:
-    """Return the action the CLI took up: the exception it raises for an app answer."""
+def _action_taken(failure: Exception, renewal: type[Exception]) -> protocol.Action:
+    """Return the action the CLI took up: the exception it raises (`renewal`'s type to renew)."""
     if isinstance(failure, Transient):
         return "retry"
-    if isinstance(failure, TokenRefused):
+    if isinstance(failure, renewal):
         return "renew"
     if isinstance(failure, StartOver):
         return "restart"
     assert isinstance(failure, UploadError), failure
     return "final"
+
+
+def _app_action(failure: Exception) -> protocol.Action:
+    """Return the action the CLI took up for an app answer (a 401 stops the run)."""
+    return _action_taken(failure, TokenRefused)
 
 
 def _storage_action(failure: Exception) -> protocol.Action:
-    """Return the action the CLI took up: the exception it raises for an S3 answer."""
-    if isinstance(failure, Transient):
-        return "retry"
-    if isinstance(failure, NeedsRenewal):
-        return "renew"
-    if isinstance(failure, StartOver):
-        return "restart"
-    assert isinstance(failure, UploadError), failure
-    return "final"
+    """Return the action the CLI took up for an S3 answer (an expired signature is signed again)."""
+    return _action_taken(failure, NeedsRenewal)
 
 
 def _app_answers() -> list[tuple[int, str]]:

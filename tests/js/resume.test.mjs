@@ -152,7 +152,8 @@ function resuming(/** @type {FakeServer} */ server, /** @type {string} */ rememb
   return { store, claims, holder, deps, remember: (/** @type {File} */ f) => store.remember(f, remembered) };
 }
 
-test("a record whose parts cannot be listed (409) is not resumed, and is forgotten", async () => {
+/** A fake server that holds one multipart record (r1) for a 23 MiB file. */
+async function serverHoldingABigUpload() {
   const server = fakeServer();
   const big = makeFile(23);
   await server.fetch("/api/media/", {
@@ -160,6 +161,11 @@ test("a record whose parts cannot be listed (409) is not resumed, and is forgott
     headers: { "X-CSRFToken": "t" },
     body: JSON.stringify({ filename: big.name, content_type: big.type, size: big.size }),
   });
+  return { server, big };
+}
+
+test("a record whose parts cannot be listed (409) is not resumed, and is forgotten", async () => {
+  const { server, big } = await serverHoldingABigUpload();
   server.override["list-parts"] = async ({ next }) => {
     await next();
     return server.refuse(409, "This upload is a single POST; it has no parts.", "not_multipart", { status: "pending" });
@@ -174,13 +180,7 @@ test("a record whose parts cannot be listed (409) is not resumed, and is forgott
 });
 
 test("trouble other than a refusal while listing parts is the upload's to retry; the id is kept", async () => {
-  const server = fakeServer();
-  const big = makeFile(23);
-  await server.fetch("/api/media/", {
-    method: "POST",
-    headers: { "X-CSRFToken": "t" },
-    body: JSON.stringify({ filename: big.name, content_type: big.type, size: big.size }),
-  });
+  const { server, big } = await serverHoldingABigUpload();
   server.override["list-parts"] = async () => server.refuse(503, "Storage is down.", "storage_unavailable");
   const { store, claims, deps, remember } = resuming(server, "r1");
   remember(big);
