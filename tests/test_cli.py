@@ -596,19 +596,29 @@ def test_an_answer_worth_retrying_is_tried_exactly_retries_plus_one_times(tmp_pa
     assert [request.method for request in received] == ["GET"] * 3 + ["POST"] * 3
 
 
-def test_an_expired_policy_is_renewed_up_to_its_limit_then_the_file_fails(
-    live_server, bucket, settings, token, tmp_path
-):
-    path = tmp_path / "clip.mp4"
+def upload_to_refusing_storage(
+    path: Path, refusal: Answer, live_server, bucket, settings, token: str
+) -> tuple[subprocess.CompletedProcess[str], list[Exchange], list[Exchange]]:
+    """Upload a small clip (--json) while storage answers every request with `refusal`; return
+    the run, what storage was sent and what the app was sent."""
     write_clip(path, 4096)
-    expired = s3_error(403, "AccessDenied", "Invalid according to Policy: Policy expired.")
-
     with (
-        proxy(bucket.client.meta.endpoint_url, lambda e, seen: expired) as (storage_url, posts),
+        proxy(bucket.client.meta.endpoint_url, lambda e, seen: refusal) as (storage_url, posts),
         proxy(live_server.url, lambda exchange, seen: None) as (api_url, api_seen),
     ):
         settings.AWS_S3_ENDPOINT_URL = storage_url
         completed = run_cli(str(path), "--json", server=api_url, token=token)
+    return completed, posts, api_seen
+
+
+def test_an_expired_policy_is_renewed_up_to_its_limit_then_the_file_fails(
+    live_server, bucket, settings, token, tmp_path
+):
+    path = tmp_path / "clip.mp4"
+    expired = s3_error(403, "AccessDenied", "Invalid according to Policy: Policy expired.")
+    completed, posts, api_seen = upload_to_refusing_storage(
+        path, expired, live_server, bucket, settings, token
+    )
 
     assert completed.returncode == 1
     assert completed.stderr.splitlines() == [
@@ -623,15 +633,10 @@ def test_an_expired_policy_is_renewed_up_to_its_limit_then_the_file_fails(
 
 def test_any_other_403_from_storage_is_final(live_server, bucket, settings, token, tmp_path):
     path = tmp_path / "clip.mp4"
-    write_clip(path, 4096)
     denied = s3_error(403, "AccessDenied", "Access Denied")
-
-    with (
-        proxy(bucket.client.meta.endpoint_url, lambda e, seen: denied) as (storage_url, posts),
-        proxy(live_server.url, lambda exchange, seen: None) as (api_url, api_seen),
-    ):
-        settings.AWS_S3_ENDPOINT_URL = storage_url
-        completed = run_cli(str(path), server=api_url, token=token)
+    completed, posts, api_seen = upload_to_refusing_storage(
+        path, denied, live_server, bucket, settings, token
+    )
 
     assert completed.returncode == 1
     assert completed.stderr.splitlines() == [
