@@ -33,7 +33,7 @@ UNIT_TIER := not functional and not db and not browser and not s3strict and not 
 # The checks `make lint` runs (CI runs it after the tests), and `make check` with the unit tier.
 LINTS := check-ruff check-mypy check-js-types check-js-format
 
-.PHONY: install lock run serve test test-matrix test-python test-unit test-sample test-postgres \
+.PHONY: install lock run serve worker test test-matrix test-python test-unit test-sample test-postgres \
 	test-strict test-package test-js check lint $(LINTS) format system-deps bench clean
 
 # Exactly the versions of requirements/newest.txt (every extra, the demo's, test and dev tools),
@@ -70,6 +70,11 @@ serve: $(STAMP)
 	$(PY) manage.py collectstatic --noinput --verbosity 0
 	$(VENV)/bin/gunicorn mediaupload.wsgi --bind "$${BIND:-0.0.0.0:8000}" \
 	  --workers "$${WEB_CONCURRENCY:-2}" --access-logfile - --error-logfile -
+
+# Production's background work (media analysis): one task worker on the same settings and
+# database as `make serve`; run as many as the analysis load needs, on any machine with ffmpeg.
+worker: $(STAMP)
+	$(PY) manage.py db_worker --no-reload
 
 # Every tier: the page's JavaScript, then the test matrix (the newest pair runs every Python tier,
 # the package tier included; the oldest pair unit, functional, db and the sample project).

@@ -41,6 +41,8 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     # The API docs' Swagger UI files (uploads.docs_urls).
     "drf_spectacular_sidecar",
+    # Background tasks (media analysis) stored in the database, run by `manage.py db_worker`.
+    "django_tasks_db",
     "uploads",
     # A demo of MediaFileField in a team's own models (see its admin).
     "mediaupload.demo",
@@ -92,6 +94,16 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 # Local memory by default. Rate-limit and sign-in counts go to the app's own table unless this is
 # a shared cache (a Redis URL, redis://host:6379/0), which then holds them for every node.
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+
+# Background work (uploads' media analysis): the database backend, whose `manage.py db_worker`
+# processes run it; `make run` starts one. TASKS_BACKEND names another backend class (an RQ or
+# Celery bridge) a deployment already runs.
+TASKS = {
+    "default": {
+        "BACKEND": env.str("TASKS_BACKEND", default="django_tasks_db.DatabaseBackend"),
+        "QUEUES": ["default"],
+    }
+}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

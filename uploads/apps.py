@@ -18,3 +18,4 @@ class UploadsConfig(AppConfig):
     def ready(self) -> None:
         """Register system checks and receivers once the app registry is ready."""
         from uploads import checks, receivers  # noqa: F401  (both register on import)
+        from uploads.analysis import checks as analysis_checks  # noqa: F401

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from django.db import transaction
 
-from uploads import claims, conf, keys, media_types, multipart, storage
+from uploads import claims, conf, keys, media_types, multipart, storage, tasks
 from uploads.errors import UploadNotReceived
 from uploads.models import MediaFile
 from uploads.signals import media_uploaded
@@ -206,7 +206,9 @@ def _unsettled(held: claims.Claim, promoted: str) -> MediaFile:
 
 
 def _announce(record: MediaFile, via: str) -> None:
-    """Send `media_uploaded` once the transition is committed."""
+    """Once the transition is committed: hand the file's analysis to a worker, and send
+    `media_uploaded` (whatever its receivers do, the analysis is already on its way)."""
+    tasks.enqueue_analysis(record.pk)
     media_uploaded.send(sender=MediaFile, media_file=record, via=via)
 
 

@@ -90,6 +90,25 @@ DEFAULTS: dict[str, Any] = {
     # links are then dated by this server's clock, as botocore dates them, so a clock ahead of
     # S3's by more than a link lives makes signing refuse (storage/clock.py) instead of using S3's.
     "UPLOAD_SPEED_SHORTCUTS": True,
+    # Background analysis (uploads/analysis/): the TASKS backend alias its task is enqueued on.
+    "UPLOAD_TASKS_BACKEND": "default",
+    # Each ffprobe/ffmpeg run: wall-clock seconds and address space before it is killed.
+    "UPLOAD_ANALYSIS_TIMEOUT": 120,
+    "UPLOAD_ANALYSIS_MEMORY_BYTES": 1024**3,
+    # Attempts before a file that keeps failing for a passing cause is marked failed for good.
+    "UPLOAD_ANALYSIS_MAX_ATTEMPTS": 5,
+    # A container with no duration (a MediaRecorder WebM) is read whole only up to this size.
+    "UPLOAD_ANALYSIS_FULL_READ_MAX": 256 * MiB,
+    # Images up to this size are read whole (for the thumbnail); larger ones only their header.
+    "UPLOAD_ANALYSIS_IMAGE_MAX_BYTES": 50 * 1000**2,
+    # Decompression bombs: an image with more pixels than this is refused before it is decoded.
+    "UPLOAD_ANALYSIS_MAX_PIXELS": 100_000_000,
+    # Where the server's own files (posters, thumbnails) go: beside the media, never writable by
+    # browsers. Longest side in pixels of each, and their format ("webp" or "jpeg").
+    "UPLOAD_DERIVED_PREFIX": "derived/",
+    "UPLOAD_POSTER_SIZE": 1280,
+    "UPLOAD_THUMBNAIL_SIZE": 320,
+    "UPLOAD_DERIVED_FORMAT": "webp",
 }
 
 
@@ -290,3 +309,43 @@ def speed_shortcuts() -> bool:
 def field_value_max_age() -> int:
     """Return how many seconds a form field's signed upload value is accepted."""
     return int(get("UPLOAD_FIELD_VALUE_MAX_AGE"))
+
+
+@dataclass(frozen=True)
+class AnalysisSettings:
+    """How analysis runs: its limits and what it makes (UPLOAD_ANALYSIS_*, UPLOAD_DERIVED_*)."""
+
+    timeout: float
+    memory_bytes: int
+    max_attempts: int
+    full_read_max: int
+    image_max_bytes: int
+    max_pixels: int
+    poster_size: int
+    thumbnail_size: int
+    derived_format: str
+
+
+def analysis() -> AnalysisSettings:
+    """Return the analysis settings."""
+    return AnalysisSettings(
+        timeout=float(get("UPLOAD_ANALYSIS_TIMEOUT")),
+        memory_bytes=int(get("UPLOAD_ANALYSIS_MEMORY_BYTES")),
+        max_attempts=int(get("UPLOAD_ANALYSIS_MAX_ATTEMPTS")),
+        full_read_max=int(get("UPLOAD_ANALYSIS_FULL_READ_MAX")),
+        image_max_bytes=int(get("UPLOAD_ANALYSIS_IMAGE_MAX_BYTES")),
+        max_pixels=int(get("UPLOAD_ANALYSIS_MAX_PIXELS")),
+        poster_size=int(get("UPLOAD_POSTER_SIZE")),
+        thumbnail_size=int(get("UPLOAD_THUMBNAIL_SIZE")),
+        derived_format=str(get("UPLOAD_DERIVED_FORMAT")).lower(),
+    )
+
+
+def tasks_backend() -> str:
+    """Return the TASKS alias analysis is enqueued on."""
+    return str(get("UPLOAD_TASKS_BACKEND"))
+
+
+def derived_prefix() -> str:
+    """Return the prefix of server-made files (posters, thumbnails), which no browser can write."""
+    return str(get("UPLOAD_DERIVED_PREFIX"))

@@ -57,14 +57,16 @@ def delete(media_file: MediaFile) -> None:
 
 
 def _objects_of(record: MediaFile) -> list[PendingDeletion]:
-    """What the bucket may hold for a record: its object (or open multipart upload) and the
-    scratch key, where a still-valid POST policy can land a late copy."""
+    """What the bucket may hold for a record: its object (or open multipart upload), the scratch
+    key, where a still-valid POST policy can land a late copy, and its derived files."""
     # Only a pending multipart upload is still open (a finished one's id names nothing).
     upload_id = record.upload_id if record.status == MediaFile.Status.PENDING else ""
     entries = [PendingDeletion(media_id=record.pk, key=record.key, upload_id=upload_id)]
     scratch = keys.scratch_key(record.pk, record.content_type)
     if scratch != record.key:
         entries.append(PendingDeletion(media_id=record.pk, key=scratch))
+    # The poster and thumbnail analysis made go with it.
+    entries.extend(PendingDeletion(media_id=record.pk, key=key) for key in record.derived.values())
     return entries
 
 

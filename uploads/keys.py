@@ -1,7 +1,8 @@
 """Object keys: chosen by the server from the record's id and declared type, never from user text.
 
 Two key spaces: browsers POST into the scratch prefix (`UPLOAD_KEY_PREFIX`); verified objects live
-under the media prefix (`UPLOAD_MEDIA_PREFIX`), which no browser POST policy names.
+under the media prefix (`UPLOAD_MEDIA_PREFIX`), which no browser POST policy names. Posters and
+thumbnails the server makes live under a third (`UPLOAD_DERIVED_PREFIX`), one folder per record.
 """
 
 import re
@@ -26,6 +27,11 @@ def media_key(media_id: uuid.UUID, content_type: str) -> str:
     return f"{conf.media_prefix()}{media_id}{extension_for(content_type)}"
 
 
+def derived_key(media_id: uuid.UUID, kind: str, extension: str) -> str:
+    """Return `<UPLOAD_DERIVED_PREFIX><uuid>/<kind>.<ext>`: a file the server made from media."""
+    return f"{conf.derived_prefix()}{media_id}/{kind}.{extension}"
+
+
 def is_scratch(key: str) -> bool:
     """Tell whether a key lies in the scratch prefix (where stray objects may be removed)."""
     return key.startswith(conf.key_prefix())
@@ -44,3 +50,20 @@ def media_id_of(key: str) -> uuid.UUID | None:
             if name:
                 return uuid.UUID(name.group(1))
     return None
+
+
+# A derived file's name inside its record's folder: "poster.webp".
+_DERIVED_FILE = re.compile(r"[a-z]+\.[a-z0-9]+")
+
+
+def derived_owner(key: str) -> uuid.UUID | None:
+    """Return the record id a derived key belongs to, or None for any other key."""
+    prefix = conf.derived_prefix()
+    if not key.startswith(prefix):
+        return None
+    folder, _, name = key[len(prefix) :].partition("/")
+    try:
+        media_id = uuid.UUID(folder)
+    except ValueError:
+        return None
+    return media_id if str(media_id) == folder and _DERIVED_FILE.fullmatch(name) else None

@@ -20,15 +20,17 @@ SNIFF_BYTES = 8192
 
 @dataclass(frozen=True)
 class MediaType:
-    """How a content type is stored (key extension) and which signature families its bytes carry."""
+    """How a content type is stored (key extension), which signature families its bytes carry, and
+    the one ffmpeg demuxer analysis may open it with ("" for images: Pillow reads those)."""
 
     extension: str
     families: frozenset[str]
+    demuxer: str = ""
 
 
-def _media(extension: str, *families: str) -> MediaType:
+def _media(extension: str, *families: str, demuxer: str = "") -> MediaType:
     """Build a table row."""
-    return MediaType(extension, frozenset(families))
+    return MediaType(extension, frozenset(families), demuxer)
 
 
 # Shared containers are one family: WebM is Matroska, M4A/MOV/3GP are ISO BMFF, Opus rides in Ogg.
@@ -38,36 +40,36 @@ _EBML = "ebml"
 MEDIA_TYPES: Mapping[str, MediaType] = MappingProxyType(
     {
         # Video
-        "video/mp4": _media(".mp4", _ISO_BMFF),
-        "video/x-m4v": _media(".m4v", _ISO_BMFF),
-        "video/quicktime": _media(".mov", _ISO_BMFF),
-        "video/3gpp": _media(".3gp", _ISO_BMFF),
-        "video/webm": _media(".webm", _EBML),
-        "video/x-matroska": _media(".mkv", _EBML),
-        "video/mp2t": _media(".ts", "mpeg-ts"),
+        "video/mp4": _media(".mp4", _ISO_BMFF, demuxer="mov"),
+        "video/x-m4v": _media(".m4v", _ISO_BMFF, demuxer="mov"),
+        "video/quicktime": _media(".mov", _ISO_BMFF, demuxer="mov"),
+        "video/3gpp": _media(".3gp", _ISO_BMFF, demuxer="mov"),
+        "video/webm": _media(".webm", _EBML, demuxer="matroska"),
+        "video/x-matroska": _media(".mkv", _EBML, demuxer="matroska"),
+        "video/mp2t": _media(".ts", "mpeg-ts", demuxer="mpegts"),
         # What Windows (and so Chrome and Edge there) calls .ts and .m2ts files.
-        "video/vnd.dlna.mpeg-tts": _media(".ts", "mpeg-ts"),
-        "video/mpeg": _media(".mpg", "mpeg-ps"),
-        "video/ogg": _media(".ogv", "ogg"),
-        "video/x-msvideo": _media(".avi", "avi"),
+        "video/vnd.dlna.mpeg-tts": _media(".ts", "mpeg-ts", demuxer="mpegts"),
+        "video/mpeg": _media(".mpg", "mpeg-ps", demuxer="mpeg"),
+        "video/ogg": _media(".ogv", "ogg", demuxer="ogg"),
+        "video/x-msvideo": _media(".avi", "avi", demuxer="avi"),
         # What Windows calls .avi files.
-        "video/avi": _media(".avi", "avi"),
+        "video/avi": _media(".avi", "avi", demuxer="avi"),
         # Audio. An ID3v2 tag may open an MP3 or an ADTS AAC stream alike.
-        "audio/mpeg": _media(".mp3", "mpeg-audio", "id3"),
-        "audio/mp3": _media(".mp3", "mpeg-audio", "id3"),
-        "audio/aac": _media(".aac", "aac", "id3"),
-        "audio/mp4": _media(".m4a", _ISO_BMFF),
-        "audio/x-m4a": _media(".m4a", _ISO_BMFF),
-        "audio/3gpp": _media(".3gp", _ISO_BMFF),
-        "audio/wav": _media(".wav", "wav"),
-        "audio/x-wav": _media(".wav", "wav"),
-        "audio/wave": _media(".wav", "wav"),
-        "audio/flac": _media(".flac", "flac"),
-        "audio/x-flac": _media(".flac", "flac"),
-        "audio/ogg": _media(".ogg", "ogg"),
-        "audio/opus": _media(".opus", "ogg"),
-        "audio/webm": _media(".webm", _EBML),
-        "audio/x-matroska": _media(".mka", _EBML),
+        "audio/mpeg": _media(".mp3", "mpeg-audio", "id3", demuxer="mp3"),
+        "audio/mp3": _media(".mp3", "mpeg-audio", "id3", demuxer="mp3"),
+        "audio/aac": _media(".aac", "aac", "id3", demuxer="aac"),
+        "audio/mp4": _media(".m4a", _ISO_BMFF, demuxer="mov"),
+        "audio/x-m4a": _media(".m4a", _ISO_BMFF, demuxer="mov"),
+        "audio/3gpp": _media(".3gp", _ISO_BMFF, demuxer="mov"),
+        "audio/wav": _media(".wav", "wav", demuxer="wav"),
+        "audio/x-wav": _media(".wav", "wav", demuxer="wav"),
+        "audio/wave": _media(".wav", "wav", demuxer="wav"),
+        "audio/flac": _media(".flac", "flac", demuxer="flac"),
+        "audio/x-flac": _media(".flac", "flac", demuxer="flac"),
+        "audio/ogg": _media(".ogg", "ogg", demuxer="ogg"),
+        "audio/opus": _media(".opus", "ogg", demuxer="ogg"),
+        "audio/webm": _media(".webm", _EBML, demuxer="matroska"),
+        "audio/x-matroska": _media(".mka", _EBML, demuxer="matroska"),
         # Images. No image/svg+xml: SVG can carry script, and no byte check makes it safe.
         "image/jpeg": _media(".jpg", "jpeg"),
         "image/png": _media(".png", "png"),

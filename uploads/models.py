@@ -24,6 +24,15 @@ class MediaFile(models.Model):
         EXPIRED = "expired", "Expired"
         ABORTED = "aborted", "Aborted"
 
+    class Analysis(models.TextChoices):
+        """Where the background analysis of an uploaded file stands (it never changes `status`)."""
+
+        NONE = "none", "Not requested"
+        PENDING = "pending", "Pending"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     key = models.CharField(max_length=1024, unique=True, editable=False)
     owner = models.ForeignKey(
@@ -63,6 +72,30 @@ class MediaFile(models.Model):
     # A short lease: the one worker doing this record's S3 work (see uploads/claims.py).
     claim_token = models.UUIDField(null=True, blank=True, editable=False)
     claimed_until = models.DateTimeField(null=True, blank=True, editable=False)
+    # What the file is (uploads/analysis/): worked out by a background task after the upload.
+    analysis_status = models.CharField(
+        max_length=16, choices=Analysis.choices, default=Analysis.NONE, db_index=True
+    )
+    analysis_reason = models.CharField(
+        max_length=32,
+        blank=True,
+        help_text="Why the last attempt failed (uploads/analysis/reasons.py).",
+    )
+    analysis_attempts = models.PositiveSmallIntegerField(default=0)
+    analysis_due_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the next attempt may start (backoff after a failure).",
+    )
+    # The lease of the one worker analysing the file; past it, the sweep hands the work on.
+    analysis_token = models.UUIDField(null=True, blank=True, editable=False)
+    analysis_lease_until = models.DateTimeField(null=True, blank=True, editable=False)
+    metadata = models.JSONField(
+        default=dict, blank=True, help_text="What analysis found (schema in the README)."
+    )
+    derived = models.JSONField(
+        default=dict, blank=True, help_text="Keys of the server-made files: poster, thumbnail."
+    )
 
     class Meta:
         ordering = ["-created_at"]
@@ -102,8 +135,21 @@ class MediaFile(models.Model):
         self.bytes_confirmed = self.size
         if self.part_size:
             self.parts_confirmed = PartPlan(self.size, self.part_size).part_count
+        # Analysis is owed from the same UPDATE on: a crash before its task is enqueued leaves a
+        # pending record that the sweep finds.
+        self.analysis_status = self.Analysis.PENDING
+        self.analysis_attempts = 0
+        self.analysis_due_at = self.uploaded_at
         return self._save_transition(
-            claim_token, "key", "etag", "uploaded_at", "bytes_confirmed", "parts_confirmed"
+            claim_token,
+            "key",
+            "etag",
+            "uploaded_at",
+            "bytes_confirmed",
+            "parts_confirmed",
+            "analysis_status",
+            "analysis_attempts",
+            "analysis_due_at",
         )
 
     def mark_failed(self, *, reason: str, claim_token: uuid.UUID) -> bool:

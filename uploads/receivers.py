@@ -32,6 +32,8 @@ def delete_objects(records: list[MediaFile]) -> None:
             scratch = keys.scratch_key(record.pk, record.content_type)
             if scratch != record.key:
                 storage.delete_object(scratch)  # a late POST may have landed there
+            for derived in record.derived.values():
+                storage.delete_object(derived)
         except storage.StorageError as error:
             # Scratch leftovers go with reconcile and the lifecycle; reconcile reports media ones.
             logger.error("Could not delete the objects of upload %s: %s", record.pk, error)

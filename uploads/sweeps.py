@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from django.utils import timezone
 
 from uploads import claims, completion, conf, deletions, idempotency, keys, services, storage
+from uploads.analysis import sweep as analysis_sweep
 from uploads.errors import UploadNotReceived
 from uploads.events import notifications as events
 from uploads.events import sns_deliveries
@@ -93,6 +94,7 @@ def reconcile(*, grace: timedelta = DEFAULT_GRACE, say: Say = logger.info) -> Ta
     _delete_stray_scratch(scratch, cutoff, say, tally)
     _abort_orphan_multipart(cutoff, say, tally)
     _report_media(scratch, cutoff, say, tally)
+    analysis_sweep.report_derived(cutoff, say, tally.add)
     return tally
 
 
@@ -259,4 +261,5 @@ def expire(*, grace: timedelta = DEFAULT_GRACE, say: Say = logger.info) -> Tally
         say(f"forgot {forgotten} idempotency keys older than a day")
         tally.counts["forgotten keys"] = forgotten
     sns_deliveries.forget_old()  # MessageIds whose messages are refused as stale anyway
+    analysis_sweep.requeue_lost(say, tally.add)
     return tally

@@ -34,3 +34,46 @@ def image(path: Path, *, size: str = "64x48") -> Path:
     """Write one frame of the test pattern as a PNG."""
     _ffmpeg("-f", "lavfi", "-i", f"testsrc=size={size}", "-frames:v", "1", str(path))
     return path
+
+
+def mp4(
+    path: Path,
+    *,
+    seconds: float = 10,
+    size: str = "640x360",
+    black_seconds: float = 1,
+    faststart: bool = False,
+    rotate: int = 0,
+) -> Path:
+    """Write an H.264 + AAC MP4: `black_seconds` of black, then a test pattern; the moov atom at
+    the end as ffmpeg writes it unless `faststart`; a display rotation when asked."""
+    pattern = f"testsrc2=duration={seconds}:size={size}:rate=25"
+    # Black until black_seconds, then the pattern: a poster must skip the dark opening.
+    darkened = f"[0:v]drawbox=c=black:t=fill:enable='lt(t,{black_seconds})'[v]"
+    args = ["-f", "lavfi", "-i", pattern, "-f", "lavfi", "-i", f"sine=duration={seconds}"]
+    args += ["-filter_complex", darkened, "-map", "[v]", "-map", "1:a"]
+    args += ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac"]
+    if rotate:
+        args += ["-metadata:s:v:0", f"rotate={rotate}"]
+    if faststart:
+        args += ["-movflags", "+faststart"]
+    _ffmpeg(*args, str(path))
+    return path
+
+
+def webm_without_duration(path: Path, *, seconds: float = 4, size: str = "320x240") -> Path:
+    """Write a WebM as a MediaRecorder does: streamed, so no duration in its header and no Cues."""
+    source = f"testsrc=duration={seconds}:size={size}:rate=25"
+    command = [FFMPEG, "-v", "error", "-f", "lavfi", "-i", source]
+    command += ["-f", "lavfi", "-i", f"sine=duration={seconds}"]
+    command += ["-c:v", "libvpx", "-b:v", "300k", "-c:a", "libopus", "-f", "webm", "pipe:1"]
+    with path.open("wb") as out:  # a pipe cannot seek back to write a duration
+        subprocess.run(command, check=True, timeout=60, stdout=out)
+    return path
+
+
+def mp3(path: Path, *, seconds: float = 3) -> Path:
+    """Write an MP3 of a tone."""
+    source = f"sine=frequency=440:duration={seconds}"
+    _ffmpeg("-f", "lavfi", "-i", source, "-c:a", "libmp3lame", "-b:a", "128k", str(path))
+    return path

@@ -41,7 +41,9 @@ def remove(records: list[MediaFile], *, say: Callable[[str], None]) -> int:
             continue
         removed += 1
         say(f"removed unattached upload {record.pk} ({record.filename})")
-        for key in {record.key, keys.scratch_key(record.pk, record.content_type)}:
+        for key in {record.key, keys.scratch_key(record.pk, record.content_type)} | set(
+            record.derived.values()
+        ):
             try:
                 storage.delete_object(key)
             except storage.StorageError as error:  # reconcile reports a media object left behind

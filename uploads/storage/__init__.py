@@ -41,8 +41,11 @@ from uploads.storage.objects import (
     head_object,
     list_objects,
     presign_download,
+    presign_inline,
     presign_post,
     presign_put,
+    put_object,
+    read_object,
     read_start,
 )
 
@@ -76,8 +79,11 @@ __all__ = [
     "list_parts",
     "our_rules",
     "presign_download",
+    "presign_inline",
     "presign_post",
     "presign_put",
     "presign_upload_parts",
+    "put_object",
+    "read_object",
     "read_start",
 ]

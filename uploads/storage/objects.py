@@ -1,4 +1,4 @@
-"""Object calls: signing browser POSTs, PUTs and downloads; HEAD, ranged GET, copy, delete, list."""
+"""Object calls: signing browser POSTs, PUTs and downloads; HEAD, GET, PUT, copy, delete, list."""
 
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -85,6 +85,14 @@ def presign_download(*, key: str, filename: str, expires_in: int) -> str:
         )
 
 
+def presign_inline(*, key: str, expires_in: int) -> str:
+    """Sign a short-lived GET served inline: a poster in an `<img>`, or the worker's reads."""
+    with translate_errors("presign GET"):
+        return signing.download_url(
+            get_client(), bucket=conf.bucket(), key=key, disposition="inline", expires_in=expires_in
+        )
+
+
 def bucket_origin() -> str:
     """Return the scheme://host[:port] browsers reach the bucket at (signed locally, no S3 call).
 
@@ -135,6 +143,23 @@ def read_start(*, key: str, length: int) -> tuple[ObjectInfo, bytes]:
         etag=str(response.get("ETag", "")).strip('"'),
     )
     return info, body
+
+
+def read_object(key: str) -> bytes:
+    """Return a whole object's bytes (callers bound the size first); or raise ObjectNotFound."""
+    with translate_errors("GET object"):
+        response = get_client().get_object(Bucket=conf.bucket(), Key=key)
+        try:
+            body: bytes = response["Body"].read()
+        finally:
+            response["Body"].close()
+    return body
+
+
+def put_object(*, key: str, body: bytes, content_type: str) -> None:
+    """Store a small object the server made (a poster, a thumbnail)."""
+    with translate_errors("PUT object"):
+        get_client().put_object(Bucket=conf.bucket(), Key=key, Body=body, ContentType=content_type)
 
 
 def copy_object(*, source_key: str, target_key: str, if_match: str) -> str:

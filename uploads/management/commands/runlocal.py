@@ -1,8 +1,10 @@
-"""`manage.py runlocal`: the whole app on one machine, with a local S3 if the endpoint is local."""
+"""`manage.py runlocal`: the whole app on one machine, with a local S3 if the endpoint is local,
+the sweeps cron would run, and a task worker for media analysis."""
 
 import os
 import signal
 import subprocess
+import sys
 import threading
 from pathlib import Path
 from types import FrameType
@@ -17,7 +19,7 @@ from django.db import connections
 from django.urls import NoReverseMatch, reverse
 from django.utils import autoreload
 
-from uploads import conf, extras, storage, sweeps
+from uploads import conf, extras, storage, sweeps, tasks
 from uploads.storage import local_s3
 
 DEMO_USERNAME = "demo"
@@ -63,6 +65,7 @@ class Command(BaseCommand):
         call_command("migrate", interactive=False, verbosity=0)
         s3_process = self._start_local_s3(data_dir)
         stop_sweeping = threading.Event()
+        worker: subprocess.Popen[bytes] | None = None
         try:
             host, _, port = addrport.rpartition(":")
             origins = [f"http://{name}:{port}" for name in {host or "127.0.0.1", "localhost"}]
@@ -70,10 +73,14 @@ class Command(BaseCommand):
             if options["demo"]:
                 self._ensure_demo_user()
             stop_sweeping = self._start_sweeping()
+            worker = self._start_worker(data_dir)
             self.stdout.write(self.style.SUCCESS(self._banner(host or "127.0.0.1", port, options)))
             call_command("runserver", addrport)
         finally:
             stop_sweeping.set()
+            if worker is not None:
+                self.stdout.write("Stopping the task worker…")
+                local_s3.stop_process(worker)
             if s3_process is not None:
                 self.stdout.write("Stopping the local S3 server…")
                 local_s3.stop_process(s3_process)
@@ -133,6 +140,25 @@ class Command(BaseCommand):
         threading.Thread(target=sweep_until_stopped, name="sweeps", daemon=True).start()
         self.stdout.write(f"Reconciling and expiring uploads every {SWEEP_SECONDS} s.")
         return stop
+
+    def _start_worker(self, data_dir: Path) -> subprocess.Popen[bytes] | None:
+        """Start one `db_worker` for the database tasks backend (media analysis); other backends
+        have workers of their own to run."""
+        backend = tasks.worker_backend()
+        if backend is None:
+            self.stdout.write("No task worker backend: uploaded files wait for analysis.")
+            return None
+        if not type(backend).__module__.startswith("django_tasks_db"):
+            self.stdout.write(f"Tasks go to {type(backend).__name__}: start its workers yourself.")
+            return None
+        log_path = data_dir / "worker.log"
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        command = [sys.executable, "-m", "django", "db_worker", "--no-reload"]
+        command += ["--backend", conf.tasks_backend(), "--settings", settings.SETTINGS_MODULE]
+        with log_path.open("ab") as log:
+            process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+        self.stdout.write(f"Task worker (media analysis), pid {process.pid}, log {log_path}.")
+        return process
 
     def _ensure_demo_user(self) -> None:
         """Create the demo account (a superuser, for the admin) if it does not exist."""

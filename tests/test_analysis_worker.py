@@ -1,0 +1,185 @@
+"""Analysis as background work: real files uploaded through the API, a real `db_worker` process,
+the moto S3 server; bytes read counted at the server; a worker killed mid-task."""
+
+import io
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.utils import timezone
+from PIL import Image
+
+from tests.support import clips, worker
+from tests.support.relay import relaying
+from tests.support.s3 import Bucket, post_to_s3
+from tests.support.uploads import declare
+from uploads import keys, sweeps
+from uploads.analysis import run
+from uploads.models import MediaFile
+
+pytestmark = [pytest.mark.functional, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture(autouse=True)
+def _ffmpeg() -> None:
+    """These tests make their media with Debian's ffmpeg."""
+    if clips.missing():
+        pytest.skip("ffmpeg is not installed")
+
+
+def upload(api: Any, path: Path, content_type: str) -> MediaFile:
+    """Upload a file as a client does (declare, POST, complete) and return its record."""
+    body = path.read_bytes()
+    created = declare(api, body, filename=path.name, content_type=content_type)
+    assert post_to_s3(created["upload"], body, content_type=content_type).status_code == 204
+    response = api.post(f"/api/media/{created['id']}/complete/")
+    assert response.status_code == 200, response.content
+    return MediaFile.objects.get(pk=created["id"])
+
+
+def picture(bucket: Bucket, key: str) -> Image.Image:
+    """Decode a derived file from the bucket."""
+    image = Image.open(io.BytesIO(bucket.read(key)))
+    image.load()
+    return image
+
+
+def brightness(image: Image.Image) -> float:
+    """Mean luma, 0 (black) to 255."""
+    grey = image.convert("L")
+    return sum(grey.getdata()) / (grey.width * grey.height)
+
+
+def rotated_jpeg(path: Path) -> Path:
+    """A 640x480 JPEG whose EXIF says: turn 90° clockwise to display (orientation 6)."""
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    Image.new("RGB", (640, 480), (200, 40, 40)).save(path, "JPEG", exif=exif)
+    return path
+
+
+def test_the_worker_analyses_video_audio_and_images(
+    api: Any, bucket: Bucket, tmp_path: Path
+) -> None:
+    """Each kind ends with exact metadata and a poster or thumbnail that exists and decodes."""
+    mp4 = upload(api, clips.mp4(tmp_path / "clip.mp4"), "video/mp4")
+    webm = upload(api, clips.webm_without_duration(tmp_path / "rec.webm"), "video/webm")
+    mp3 = upload(api, clips.mp3(tmp_path / "tone.mp3"), "audio/mpeg")
+    png_path = tmp_path / "still.png"
+    Image.new("RGB", (800, 600), (10, 120, 200)).save(png_path)
+    png = upload(api, png_path, "image/png")
+    jpeg = upload(api, rotated_jpeg(tmp_path / "turned.jpg"), "image/jpeg")
+    assert {r.analysis_status for r in (mp4, webm, mp3, png, jpeg)} == {"pending"}
+
+    worker.run_batch()
+
+    for record in (mp4, webm, mp3, png, jpeg):
+        record.refresh_from_db()
+        assert record.status == "uploaded"
+        assert record.analysis_status == "done", record.analysis_reason
+    video = mp4.metadata
+    assert (video["width"], video["height"], video["rotation"]) == (640, 360, 0)
+    assert abs(video["duration"] - 10) <= 0.1
+    assert (video["video_codec"], video["audio_codec"], video["has_audio"]) == ("h264", "aac", True)
+    assert video["frame_rate"] == 25
+    poster = picture(bucket, mp4.derived["poster"])
+    assert poster.size == (640, 360)
+    assert brightness(poster) > 40, "the poster is the black opening"
+    assert max(picture(bucket, mp4.derived["thumbnail"]).size) == 320
+    assert abs(webm.metadata["duration"] - 4) <= 0.1
+    assert webm.metadata["duration_source"] in ("tail", "full_read")
+    assert mp3.metadata["kind"] == "audio"
+    assert abs(mp3.metadata["duration"] - 3) <= 0.1
+    assert (mp3.metadata["codec"], mp3.metadata["sample_rate"]) == ("mp3", 44100)
+    assert "poster" not in mp3.derived and "thumbnail" not in mp3.derived
+    assert (png.metadata["width"], png.metadata["height"]) == (800, 600)
+    assert picture(bucket, png.derived["thumbnail"]).size == (320, 240)
+    assert (jpeg.metadata["width"], jpeg.metadata["height"]) == (480, 640)
+    assert jpeg.metadata["rotation"] == 90
+    assert picture(bucket, jpeg.derived["thumbnail"]).size == (240, 320)  # rotation applied
+
+
+def test_the_api_shows_what_analysis_found(api: Any, bucket: Bucket, tmp_path: Path) -> None:
+    """The record's representation gains the analysis, the metadata and the derived files' URLs."""
+    record = upload(api, clips.mp4(tmp_path / "clip.mp4", seconds=2), "video/mp4")
+    before = api.get(f"/api/media/{record.pk}/").json()
+    assert before["analysis"] == {"status": "pending", "reason": None, "detail": None}
+    assert before["metadata"] is None and before["poster_url"] is None
+
+    worker.run_batch()
+
+    shown = api.get(f"/api/media/{record.pk}/").json()
+    assert shown["analysis"]["status"] == "done"
+    assert shown["metadata"]["kind"] == "video"
+    for name in ("poster_url", "thumbnail_url"):
+        assert "X-Amz-Signature=" in shown[name]
+        assert "derived/" in shown[name]
+
+
+def test_a_moov_at_the_end_costs_a_few_megabytes(
+    user: Any, bucket: Bucket, settings: Any, tmp_path: Path
+) -> None:
+    """ffprobe reads a 200 MB MP4 whose index is at its end through ranged GETs: under 5% of it
+    leaves the S3 server."""
+    path = tmp_path / "big.mp4"
+    # Noise does not compress: about 9 MB a second at this size, in frames of a few hundred KB.
+    noise = "nullsrc=s=640x360:d=23:r=25,geq=random(1)*255:128:128"
+    lossless = ["-c:v", "libx264", "-preset", "ultrafast", "-qp", "0"]
+    clips._ffmpeg("-f", "lavfi", "-i", noise, *lossless, str(path))
+    size = path.stat().st_size
+    assert size > 200 * 1000**2
+    record_id = uuid.uuid4()
+    key = keys.media_key(record_id, "video/mp4")
+    bucket.client.upload_file(str(path), bucket.name, key, ExtraArgs={"ContentType": "video/mp4"})
+    record = MediaFile.objects.create(
+        id=record_id,
+        key=key,
+        owner=user,
+        filename="big.mp4",
+        content_type="video/mp4",
+        size=size,
+        status=MediaFile.Status.UPLOADED,
+        analysis_status=MediaFile.Analysis.PENDING,
+        analysis_due_at=timezone.now(),
+    )
+    with relaying(settings.AWS_S3_ENDPOINT_URL) as relay:
+        settings.AWS_S3_ENDPOINT_URL = relay.url
+        assert run.analyze(record.pk) == "done"
+    record.refresh_from_db()
+    assert (record.metadata["width"], record.metadata["height"]) == (640, 360)
+    assert abs(record.metadata["duration"] - 23) <= 0.1
+    assert relay.bytes_sent < 0.05 * size, f"{relay.bytes_sent} of {size} bytes read"
+
+
+def test_a_worker_killed_mid_task_loses_nothing(
+    api: Any, bucket: Bucket, settings: Any, tmp_path: Path
+) -> None:
+    """Killed while it reads, the work is handed on by the sweep once the lease passes, and the
+    next worker completes the analysis once."""
+    record = upload(api, clips.mp4(tmp_path / "clip.mp4", seconds=2), "video/mp4")
+    with relaying(settings.AWS_S3_ENDPOINT_URL, stalled=True) as stalled:
+        process = worker.start(AWS_S3_ENDPOINT_URL=stalled.url)
+        try:
+            deadline = time.monotonic() + 60
+            while MediaFile.objects.get(pk=record.pk).analysis_status != "running":
+                assert time.monotonic() < deadline, "the worker never started the analysis"
+                time.sleep(0.1)
+        finally:
+            process.kill()
+            process.wait(timeout=10)
+    held = MediaFile.objects.get(pk=record.pk)
+    assert (held.analysis_status, held.analysis_attempts) == ("running", 1)
+    # Time passes: the dead worker's lease runs out, and the hourly sweep hands the work on.
+    MediaFile.objects.filter(pk=record.pk).update(analysis_lease_until=timezone.now())
+    tally = sweeps.expire()
+    assert tally.counts.get("analysis requeued") == 1
+
+    output = worker.run_batch()
+
+    done = MediaFile.objects.get(pk=record.pk)
+    assert (done.analysis_status, done.analysis_attempts) == ("done", 2)
+    assert sorted(done.derived) == ["poster", "thumbnail"]
+    assert sorted(bucket.keys()) == sorted([done.key, *done.derived.values()])
+    assert "X-Amz-" not in output.stdout + output.stderr
