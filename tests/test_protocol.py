@@ -25,6 +25,8 @@ PACKAGE = Path(uploads.__file__).parent
 TABLE = json.loads((PACKAGE / "protocol.json").read_text())
 CODES = set(TABLE["errors"])
 STATUSES = set(TABLE["statuses"])
+ANALYSIS_STATUSES = set(TABLE["analysis_statuses"])
+FIELD_CHECKS = set(TABLE["field_checks"])
 
 # DRF's own exceptions the app's views let through unchanged (authentication, routing, throttling).
 DRF_ANSWERS = [
@@ -154,6 +156,8 @@ def test_the_schema_publishes_the_tables_codes_and_statuses(client, user) -> Non
     assert set(enums["Conflict.status"]) == STATUSES
     assert set(enums["ValidationError.code"]) == _codes_answered_with(400)
     assert set(enums["MediaFile.status"]) == STATUSES
+    assert set(enums["Analysis.status"]) == ANALYSIS_STATUSES
+    assert set(enums["FieldCheck.status"]) == FIELD_CHECKS
     # Every error status an operation documents names its codes from the table.
     for path in schema["paths"].values():
         for operation in path.values():
@@ -221,6 +225,19 @@ def test_no_client_restates_a_code_or_a_status() -> None:
         and (value in CODES or (value in STATUSES and name not in STATE_NAMES))
     ]
     assert restated == []
+
+
+def test_no_client_restates_an_analysis_status_or_a_field_check() -> None:
+    restated = [
+        (name, value)
+        for name, value in _client_literals()
+        if name not in READERS and value in (ANALYSIS_STATUSES | FIELD_CHECKS) - STATUSES
+    ]
+    assert restated == []
+
+
+def test_the_model_and_the_table_agree_on_the_analysis_statuses() -> None:
+    assert list(MediaFile.Analysis.values) == list(TABLE["analysis_statuses"])
 
 
 def test_the_literal_scan_finds_what_it_looks_for() -> None:

@@ -2,18 +2,91 @@
 
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
+from typing import TYPE_CHECKING, Any
 
 from django.template.defaultfilters import filesizeformat
 
 from uploads import conf
 
+if TYPE_CHECKING:
+    from uploads.models import MediaFile
+
+# Where analysis stands (MediaFile.Analysis), by what a form can do about it.
+_ANALYSED = "done"
+_CHECKING = ("none", "pending", "running")
+
 
 @dataclass(frozen=True)
 class Limits:
-    """Limits narrower than the site's: type patterns (`video/*`) and a size; None adds nothing."""
+    """Limits narrower than the site's: type patterns (`video/*`), a size, and bounds on what
+    analysis finds (duration in seconds, displayed width and height in pixels). None: no limit."""
 
     allowed_types: tuple[str, ...] | None = None
     max_bytes: int | None = None
+    max_duration: float | None = None
+    min_width: int | None = None
+    max_width: int | None = None
+    min_height: int | None = None
+    max_height: int | None = None
+
+    def attach_problem(self, record: "MediaFile") -> str:
+        """Say why an uploaded record can't be attached to a field with these limits, or ''."""
+        return (
+            self.type_problem(record.content_type)
+            or self.size_problem(record.size)
+            or self.analysis_problem(record.analysis_status, record.metadata)
+        )
+
+    @property
+    def needs_analysis(self) -> bool:
+        """Tell whether a file can be judged only once analysis has found what it is."""
+        return any(getattr(self, name) is not None for name in ANALYSED_BOUNDS)
+
+    def analysis_problem(self, analysis_status: str, metadata: dict[str, Any]) -> str:
+        """Say why what analysis found breaks these limits, or that it isn't known yet; else ''."""
+        if not self.needs_analysis:
+            return ""
+        if analysis_status in _CHECKING:
+            return CHECKING
+        if analysis_status != _ANALYSED:
+            return "This file could not be checked, so it cannot be used here."
+        return self._duration_problem(metadata) or self._size_problems(metadata)
+
+    def _duration_problem(self, metadata: dict[str, Any]) -> str:
+        """Compare the duration with max_duration."""
+        if self.max_duration is None:
+            return ""
+        duration = metadata.get("duration")
+        if duration is None:
+            return "This file's duration could not be determined, so it cannot be used here."
+        if duration > self.max_duration:
+            return (
+                f"This file is {_seconds(duration)} long; "
+                f"files here may be at most {_seconds(self.max_duration)}."
+            )
+        return ""
+
+    def _size_problems(self, metadata: dict[str, Any]) -> str:
+        """Compare the displayed width and height with their limits."""
+        for side, low, high in (
+            ("width", self.min_width, self.max_width),
+            ("height", self.min_height, self.max_height),
+        ):
+            if low is None and high is None:
+                continue
+            found = metadata.get(side)
+            wide = "wide" if side == "width" else "high"
+            if found is None:
+                return f"This file has no {side}, so it cannot be used here."
+            if low is not None and found < low:
+                return (
+                    f"This file is {found} pixels {wide}; it must be at least {low} pixels {wide}."
+                )
+            if high is not None and found > high:
+                return (
+                    f"This file is {found} pixels {wide}; it may be at most {high} pixels {wide}."
+                )
+        return ""
 
     def type_problem(self, content_type: str) -> str:
         """Say why files of this (lower-cased, bare) type are refused, or return ''."""
@@ -57,3 +130,17 @@ class Limits:
 
 
 SITE = Limits()
+
+# The limits on what analysis finds, by their keyword names.
+ANALYSED_BOUNDS = ("max_duration", "min_width", "max_width", "min_height", "max_height")
+
+# What a form says while analysis runs; the widget waits for it to end and asks again.
+CHECKING = "This file is still being checked. Please wait a moment and save again."
+
+
+def _seconds(value: float) -> str:
+    """Say a duration the way a person reads it: "10 seconds", "2 min 5 s"."""
+    if value < 60:
+        return f"{value:g} seconds" if value != 1 else "1 second"
+    minutes, seconds = divmod(round(value), 60)
+    return f"{minutes} min {seconds} s" if seconds else f"{minutes} min"

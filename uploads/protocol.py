@@ -62,6 +62,16 @@ def final_statuses() -> list[str]:
     return [name for name, entry in table()["statuses"].items() if entry["final"]]
 
 
+def analysis_statuses() -> list[str]:
+    """Return where a record's background analysis can stand (`none` first)."""
+    return list(table()["analysis_statuses"])
+
+
+def field_checks() -> list[str]:
+    """Return what a record's field says of it (`checking` first, while analysis runs)."""
+    return list(table()["field_checks"])
+
+
 def limit(name: str) -> int:
     """Return one of the protocol's limits (for example `max_parts_per_sign`)."""
     return int(table()["limits"][name])

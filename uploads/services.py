@@ -375,6 +375,15 @@ def download_url(media_file: MediaFile) -> str | None:
     )
 
 
+def derived_url(media_file: MediaFile, kind: str) -> str | None:
+    """Return a short-lived inline link to a file analysis made ("poster", "thumbnail"), or None
+    while there is none (not analysed yet, or not that kind of file)."""
+    key = media_file.derived.get(kind) if media_file.status == MediaFile.Status.UPLOADED else None
+    if not key:
+        return None
+    return storage.presign_inline(key=key, expires_in=conf.download_expires())
+
+
 def preview_url(media_file: MediaFile) -> str | None:
     """Return a download link for a page to show, or None when none can be signed now (the
     server's clock is too far off S3's: the page still renders, and /healthz says why)."""

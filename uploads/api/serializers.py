@@ -10,6 +10,7 @@ from rest_framework.fields import SkipField
 from rest_framework.relations import PKOnlyObject
 
 from uploads import conf, multipart, services, storage
+from uploads.api import analysis as analysis_api
 from uploads.api.base import DATETIME_FORMAT
 from uploads.api.openapi import PolymorphicProxySerializer, extend_schema_field
 from uploads.integration import registry
@@ -260,6 +261,11 @@ class MediaFileSerializer(FastRepresentation, serializers.ModelSerializer[MediaF
 
     download_url = serializers.SerializerMethodField()
     upload_method = serializers.SerializerMethodField()
+    analysis = serializers.SerializerMethodField()
+    metadata = serializers.SerializerMethodField()
+    poster_url = serializers.SerializerMethodField()
+    thumbnail_url = serializers.SerializerMethodField()
+    field_check = serializers.SerializerMethodField()
 
     class Meta:
         model = MediaFile
@@ -277,6 +283,11 @@ class MediaFileSerializer(FastRepresentation, serializers.ModelSerializer[MediaF
             "created_at",
             "uploaded_at",
             "download_url",
+            "analysis",
+            "metadata",
+            "poster_url",
+            "thumbnail_url",
+            "field_check",
         ]
         read_only_fields = fields
         extra_kwargs = {name: {"format": DATETIME_FORMAT} for name in ("created_at", "uploaded_at")}
@@ -288,6 +299,29 @@ class MediaFileSerializer(FastRepresentation, serializers.ModelSerializer[MediaF
     def get_upload_method(self, media_file: MediaFile) -> str:
         """Say whether the file goes up as one POST or in multipart parts."""
         return "multipart" if media_file.is_multipart else "post"
+
+    @extend_schema_field(analysis_api.AnalysisSerializer)
+    def get_analysis(self, media_file: MediaFile) -> dict[str, Any]:
+        """Say where the background analysis stands."""
+        return analysis_api.analysis_of(media_file)
+
+    @extend_schema_field(analysis_api.METADATA_SCHEMA)
+    def get_metadata(self, media_file: MediaFile) -> dict[str, Any] | None:
+        """Return what analysis found (null until it is done)."""
+        return analysis_api.metadata_of(media_file)
+
+    def get_poster_url(self, media_file: MediaFile) -> str | None:
+        """Return a short-lived link to a video's poster frame, once analysis made it."""
+        return services.derived_url(media_file, "poster")
+
+    @extend_schema_field(analysis_api.FieldCheckSerializer(allow_null=True))
+    def get_field_check(self, media_file: MediaFile) -> dict[str, Any] | None:
+        """Say whether the field the file was uploaded for takes it (null without a field)."""
+        return analysis_api.field_check_of(media_file)
+
+    def get_thumbnail_url(self, media_file: MediaFile) -> str | None:
+        """Return a short-lived link to a small image of a video or image, once analysis made it."""
+        return services.derived_url(media_file, "thumbnail")
 
 
 class CompletedSerializer(MediaFileSerializer):

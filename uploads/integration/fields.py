@@ -9,6 +9,7 @@ field (`app_label.model.field`) so its limits apply before anything is signed.
 """
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from django.apps import apps as global_apps
@@ -17,7 +18,7 @@ from django.db.models.signals import pre_save
 from django.utils import timezone
 
 from uploads.integration import registry
-from uploads.limits import Limits
+from uploads.limits import ANALYSED_BOUNDS, Limits
 
 
 class MediaFileField(models.ForeignKey):  # type: ignore[type-arg]
@@ -28,9 +29,15 @@ class MediaFileField(models.ForeignKey):  # type: ignore[type-arg]
         *args: Any,
         allowed_types: Sequence[str] | None = None,
         max_bytes: int | None = None,
+        max_duration: float | None = None,
+        min_width: int | None = None,
+        max_width: int | None = None,
+        min_height: int | None = None,
+        max_height: int | None = None,
         **kwargs: Any,
     ) -> None:
-        """Take the usual ForeignKey options; by default nothing cascades from an upload."""
+        """Take the usual ForeignKey options and the field's limits: types, size, and bounds on
+        what analysis finds (seconds; displayed pixels). Nothing cascades from an upload."""
         kwargs.setdefault("to", "uploads.MediaFile")
         # Deleting an upload must never silently delete someone's Episode, nor empty its field
         # (the app refuses to delete an upload in use whatever this says; see deletions.py).
@@ -39,12 +46,21 @@ class MediaFileField(models.ForeignKey):  # type: ignore[type-arg]
         kwargs.setdefault("related_name", "+")
         self.allowed_types = tuple(pattern.lower() for pattern in allowed_types or ()) or None
         self.max_bytes = max_bytes
+        self.analysed_bounds = Limits(
+            max_duration=max_duration,
+            min_width=min_width,
+            max_width=max_width,
+            min_height=min_height,
+            max_height=max_height,
+        )
         super().__init__(*args, **kwargs)
 
     @property
     def limits(self) -> Limits:
         """Return this field's limits (within the site's)."""
-        return Limits(allowed_types=self.allowed_types, max_bytes=self.max_bytes)
+        return replace(
+            self.analysed_bounds, allowed_types=self.allowed_types, max_bytes=self.max_bytes
+        )
 
     @property
     def field_id(self) -> str:
@@ -72,6 +88,9 @@ class MediaFileField(models.ForeignKey):  # type: ignore[type-arg]
             kwargs["allowed_types"] = list(self.allowed_types)
         if self.max_bytes is not None:
             kwargs["max_bytes"] = self.max_bytes
+        for name in ANALYSED_BOUNDS:
+            if getattr(self.analysed_bounds, name) is not None:
+                kwargs[name] = getattr(self.analysed_bounds, name)
         return name, "uploads.fields.MediaFileField", args, kwargs
 
     def formfield(self, **kwargs: Any) -> Any:

@@ -14,6 +14,7 @@ from django.forms.boundfield import BoundField
 
 from uploads import services
 from uploads.integration import field_values, registry
+from uploads.limits import CHECKING
 from uploads.middleware import current_user
 from uploads.models import MediaFile
 from uploads.web.client_config import client_config
@@ -193,8 +194,9 @@ class MediaFileFormField(forms.ModelChoiceField):  # type: ignore[type-arg]
             raise ValidationError(
                 self.error_messages["failed"], code="failed", params={"reason": reason}
             )
-        limits = registry.limits_for(self.field_id)
-        problem = limits.type_problem(record.content_type) or limits.size_problem(record.size)
+        problem = registry.limits_for(self.field_id).attach_problem(record)
+        if problem == CHECKING:
+            raise ValidationError(problem, code="checking")
         if problem:
             raise ValidationError(problem, code="limits")
         return record

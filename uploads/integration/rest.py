@@ -16,7 +16,7 @@ from rest_framework import serializers
 
 from uploads.integration import field_values, registry
 from uploads.integration.forms import held_by
-from uploads.limits import Limits
+from uploads.limits import ANALYSED_BOUNDS, Limits
 from uploads.models import MediaFile
 
 
@@ -37,12 +37,16 @@ class MediaFileRelatedField(serializers.RelatedField):  # type: ignore[type-arg]
         max_bytes: int | None = None,
         **kwargs: Any,
     ) -> None:
-        """Use a declared MediaFileField's limits (`field`), or these."""
+        """Use a declared MediaFileField's limits (`field`), or these (and any of Limits's
+        analysed bounds: max_duration, min_width, max_width, min_height, max_height)."""
+        bounds = {name: kwargs.pop(name) for name in ANALYSED_BOUNDS if name in kwargs}
         kwargs.setdefault("queryset", MediaFile.objects.all())
         super().__init__(**kwargs)
         self.field_id = field
         self.own_limits = Limits(
-            allowed_types=tuple(allowed_types) if allowed_types else None, max_bytes=max_bytes
+            allowed_types=tuple(allowed_types) if allowed_types else None,
+            max_bytes=max_bytes,
+            **bounds,
         )
 
     @property
@@ -69,9 +73,7 @@ class MediaFileRelatedField(serializers.RelatedField):  # type: ignore[type-arg]
         record = self._record(MediaFile.objects.filter(pk=record_id, owner_id=user.pk).first())
         if record.status != MediaFile.Status.UPLOADED:
             self.fail("not_uploaded", status=record.status)
-        problem = self.limits.type_problem(record.content_type) or self.limits.size_problem(
-            record.size
-        )
+        problem = self.limits.attach_problem(record)
         if problem:
             raise serializers.ValidationError(problem)
         return record
