@@ -2,14 +2,13 @@
 
 import importlib.util
 import io
-import struct
 import warnings
-import zlib
 from typing import Any
 
 import pytest
 from PIL import ExifTags, Image, ImageCms, ImageFile, ImageOps, JpegImagePlugin, features
 
+from tests.support.clips import png_bomb
 from uploads.analysis.images import DEFAULT_MAX_PIXELS, inspect_image, shrink, thumbnail
 from uploads.analysis.reasons import AnalysisFailed
 
@@ -66,23 +65,6 @@ def exif(orientation: int = 1, *, gps: bool = False) -> Image.Exif:
     if gps:
         tags.get_ifd(ExifTags.IFD.GPSInfo).update(GPS)
     return tags
-
-
-def png_bomb(side: int = 20000) -> bytes:
-    """Return a valid 1-bit PNG of side x side blank pixels, a few tens of KB once compressed."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return (
-            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-        )
-
-    row = bytes(1 + side // 8)  # Filter byte 0, then 8 pixels a byte.
-    compressor = zlib.compressobj(9)
-    idat = b"".join(compressor.compress(row) for _ in range(side)) + compressor.flush()
-    header = struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
-    )
 
 
 def failure(call, *args, **kwargs) -> str:

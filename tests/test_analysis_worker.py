@@ -4,20 +4,24 @@ the moto S3 server; bytes read counted at the server; a worker killed mid-task."
 import io
 import time
 import uuid
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
 import pytest
+from django.core.management import call_command
 from django.utils import timezone
 from PIL import Image
 
 from tests.support import clips, worker
+from tests.support.http_server import serving
 from tests.support.relay import relaying
 from tests.support.s3 import Bucket, post_to_s3
 from tests.support.uploads import declare
-from uploads import keys, sweeps
+from uploads import keys, sweeps, tasks
 from uploads.analysis import run
 from uploads.models import MediaFile
+from uploads.signals import media_analyzed
 
 pytestmark = [pytest.mark.functional, pytest.mark.django_db(transaction=True)]
 
@@ -49,7 +53,7 @@ def picture(bucket: Bucket, key: str) -> Image.Image:
 def brightness(image: Image.Image) -> float:
     """Mean luma, 0 (black) to 255."""
     grey = image.convert("L")
-    return sum(grey.getdata()) / (grey.width * grey.height)
+    return sum(grey.tobytes()) / (grey.width * grey.height)
 
 
 def rotated_jpeg(path: Path) -> Path:
@@ -183,3 +187,105 @@ def test_a_worker_killed_mid_task_loses_nothing(
     assert sorted(done.derived) == ["poster", "thumbnail"]
     assert sorted(bucket.keys()) == sorted([done.key, *done.derived.values()])
     assert "X-Amz-" not in output.stdout + output.stderr
+
+
+def stored(user: Any, bucket: Bucket, body: bytes, content_type: str, name: str) -> MediaFile:
+    """An uploaded record whose verified object holds `body` (put there directly), analysis due."""
+    record_id = uuid.uuid4()
+    key = keys.media_key(record_id, content_type)
+    bucket.put(key, body, content_type)
+    return MediaFile.objects.create(
+        id=record_id,
+        key=key,
+        owner=user,
+        filename=name,
+        content_type=content_type,
+        size=len(body),
+        status=MediaFile.Status.UPLOADED,
+        analysis_status=MediaFile.Analysis.PENDING,
+        analysis_due_at=timezone.now(),
+    )
+
+
+def test_hostile_files_fail_with_a_reason_and_the_worker_keeps_going(
+    user: Any, bucket: Bucket, tmp_path: Path, caplog: Any
+) -> None:
+    """A codec outside the allow-list, playlists that point elsewhere, a decompression bomb: each
+    fails with its reason, nothing else is fetched, and the next file is analysed."""
+    asked: list[str] = []
+
+    class Recorder(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            asked.append(self.path)
+            self.send_error(404)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    with serving(Recorder) as elsewhere:
+        other = f"{elsewhere}/elsewhere.ts"
+        playlist = f"#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:10,\n{other}\n#EXT-X-ENDLIST\n"
+        hostile = {
+            "ffv1.mkv": (ffv1(tmp_path / "ffv1.mkv").read_bytes(), "video/x-matroska"),
+            "list.m3u8": (playlist.encode(), "video/mp4"),
+            "list.ffconcat": (f"ffconcat version 1.0\nfile {other}\n".encode(), "audio/mpeg"),
+            "id3.m3u8": (b"ID3\x04\x00\x00\x00\x00\x00\x00" + playlist.encode(), "audio/mpeg"),
+            "bomb.png": (clips.png_bomb(), "image/png"),
+        }
+        records = {
+            name: stored(user, bucket, body, kind, name) for name, (body, kind) in hostile.items()
+        }
+        fine = stored(
+            user,
+            bucket,
+            clips.mp4(tmp_path / "fine.mp4", seconds=2).read_bytes(),
+            "video/mp4",
+            "ok",
+        )
+        for record in [*records.values(), fine]:
+            tasks.analyze_media.call(str(record.pk))  # the task itself, as a worker runs it
+    assert asked == []
+    reasons = {name: MediaFile.objects.get(pk=r.pk).analysis_reason for name, r in records.items()}
+    assert reasons == {
+        "ffv1.mkv": "unsupported_format",
+        "list.m3u8": "unreadable",
+        "list.ffconcat": "unreadable",
+        "id3.m3u8": "unreadable",
+        "bomb.png": "too_many_pixels",
+    }
+    assert {MediaFile.objects.get(pk=r.pk).analysis_status for r in records.values()} == {"failed"}
+    assert MediaFile.objects.get(pk=fine.pk).analysis_status == "done"
+    assert "X-Amz-" not in caplog.text
+
+
+def ffv1(path: Path) -> Path:
+    """A Matroska whose video is FFV1: a real codec, not on the allow-list."""
+    clips._ffmpeg("-f", "lavfi", "-i", "testsrc=duration=1:size=64x48", "-c:v", "ffv1", str(path))
+    return path
+
+
+def test_reanalyze_runs_again_and_says_so_per_record(
+    user: Any, bucket: Bucket, tmp_path: Path
+) -> None:
+    """`reanalyze_uploads` analyses again, one line per record and a summary, and the signal says
+    it was a reanalysis."""
+    picture_path = tmp_path / "p.png"
+    Image.new("RGB", (50, 40)).save(picture_path)
+    image = stored(user, bucket, picture_path.read_bytes(), "image/png", "p.png")
+    bomb = stored(user, bucket, clips.png_bomb(), "image/png", "bomb.png")
+    sent: list[tuple[str, bool]] = []
+
+    def receive(sender: Any, media_file: MediaFile, reanalysis: bool, **kwargs: Any) -> None:
+        sent.append((media_file.filename, reanalysis))
+
+    media_analyzed.connect(receive, weak=False)
+    try:
+        out = io.StringIO()
+        call_command("reanalyze_uploads", "--all", "--type", "image/*", stdout=out)
+    finally:
+        media_analyzed.disconnect(receive)
+    lines = out.getvalue().splitlines()
+    assert lines[-1] == "reanalyze_uploads: done 1, failed 1"
+    assert f"{image.pk} p.png done kind=image width=50 height=40" in lines
+    assert f"{bomb.pk} bomb.png failed too_many_pixels" in lines
+    assert sorted(sent) == [("bomb.png", True), ("p.png", True)]

@@ -10,6 +10,7 @@ the same, and the project's own API keeps the project's settings.
 import re
 import subprocess
 import tarfile
+import time
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.support import live, package
+from tests.support import clips, live, package
 from tests.support.media import media_bytes
 from tests.support.s3 import post_to_s3
 from uploads.storage.local_s3 import free_port
@@ -80,9 +81,9 @@ def local_venv(
     distribution: tuple[Path, Path],
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Any:
-    """A virtualenv with the wheel and the local S3 only: the API runs without drf-spectacular."""
+    """A virtualenv with the wheel, the local S3 and analysis: the API runs without drf-spectacular."""
     created = package.make_venv(tmp_path_factory.mktemp("local") / "venv", distribution[0])
-    created.install(f"{distribution[0]}[local]", DJANGOS[request.param])
+    created.install(f"{distribution[0]}[local,analysis]", DJANGOS[request.param])
     return created
 
 
@@ -166,6 +167,7 @@ def fresh(local_venv: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         local_venv, tmp_path_factory.mktemp("fresh") / "project", project_environment()
     )
     project.append(project.settings_file, package.readme_blocks("settings.py"))
+    project.append(project.settings_file, package.readme_blocks("settings.py (analysis extra)"))
     project.append(project.settings_file, 'INSTALLED_APPS += ["library"]  # the team\'s own\n')
     project.append(project.urls_file, package.readme_blocks("urls.py"))
     project.manage("makemigrations", "library")
@@ -328,6 +330,26 @@ def test_a_token_client_uploads_to_the_local_s3(fresh):
     done = upload(fresh, fresh.api())
     assert done["completed"]["status"] == "uploaded"
     assert done["completed"]["key"].startswith("media/")
+
+
+def test_runlocals_worker_analyses_an_upload(fresh, tmp_path):
+    """The worker `runlocal` starts (django-tasks-db; the backport on Django 5.2) analyses a real
+    clip: metadata, and a poster behind a signed URL."""
+    api = fresh.api()
+    clip = clips.mp4(tmp_path / "clip.mp4", seconds=2, size="320x240").read_bytes()
+    declared = {"filename": "clip.mp4", "content_type": "video/mp4", "size": len(clip)}
+    created = api.post(f"{fresh.url}/api/media/", json=declared, timeout=10).json()
+    assert post_to_s3(created["upload"], clip).status_code == 204
+    api.post(f"{fresh.url}/api/media/{created['id']}/complete/", timeout=30).raise_for_status()
+    record = created
+    for _ in range(300):
+        record = api.get(f"{fresh.url}/api/media/{created['id']}/", timeout=10).json()
+        if record["analysis"]["status"] in ("done", "failed"):
+            break
+        time.sleep(0.1)
+    assert record["analysis"]["status"] == "done", record["analysis"]
+    assert (record["metadata"]["width"], record["metadata"]["height"]) == (320, 240)
+    assert requests.get(record["poster_url"], timeout=10).content[8:12] == b"WEBP"
 
 
 def test_the_admin_add_page_renders_the_widget_and_its_script(fresh):

@@ -1,7 +1,9 @@
 """Real, playable test media from Debian's ffmpeg: a video with a duration, a sound, a picture."""
 
 import shutil
+import struct
 import subprocess
+import zlib
 from pathlib import Path
 
 FFMPEG = "ffmpeg"
@@ -77,3 +79,20 @@ def mp3(path: Path, *, seconds: float = 3) -> Path:
     source = f"sine=frequency=440:duration={seconds}"
     _ffmpeg("-f", "lavfi", "-i", source, "-c:a", "libmp3lame", "-b:a", "128k", str(path))
     return path
+
+
+def png_bomb(side: int = 20000) -> bytes:
+    """Return a valid 1-bit PNG of side x side blank pixels, a few tens of KB once compressed."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
+    row = bytes(1 + side // 8)  # Filter byte 0, then 8 pixels a byte.
+    compressor = zlib.compressobj(9)
+    idat = b"".join(compressor.compress(row) for _ in range(side)) + compressor.flush()
+    header = struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+    )
