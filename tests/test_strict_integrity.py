@@ -271,6 +271,7 @@ def test_configure_bucket_then_check_bucket_passes(strict_bucket):
     assert "FAIL" not in printed
     assert f"PASS ETag on a cross-origin PUT from {ORIGIN}" in printed
     assert "PASS signed POST upload" in printed
+    assert "PASS derived files: written, read and deleted under derived/" in printed
     rules = strict_bucket.client.get_bucket_lifecycle_configuration(Bucket=strict_bucket.name)
     assert "operators-own-rule" in {rule["ID"] for rule in rules["Rules"]}
     assert strict_bucket.keys() == []  # the self-test cleaned up after itself

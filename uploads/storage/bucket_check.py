@@ -85,6 +85,7 @@ def run_checks(origins: list[str]) -> Iterator[CheckResult]:
     yield CheckResult("bucket reachable", True, f"{conf.bucket()} answers")
     yield clock_check
     yield _lifecycle()
+    yield _derived_round_trip()
     try:
         yield from _signed_checks(origins)
     except storage.ClockSkewed as skewed:  # signing by this server's own clock (no shortcuts)
@@ -122,6 +123,21 @@ def _lifecycle() -> CheckResult:
             "lifecycle", False, f"missing {', '.join(missing)}: run configure_bucket"
         )
     return CheckResult("lifecycle", True, "abandoned multipart uploads and scratch objects expire")
+
+
+def _derived_round_trip() -> CheckResult:
+    """The task workers can write, read and delete under the derived prefix (posters)."""
+    key = f"{conf.derived_prefix()}check-bucket-{uuid.uuid4()}/probe.txt"
+    try:
+        storage.put_object(key=key, body=b"x", content_type="text/plain")
+        storage.read_object(key)
+        storage.delete_object(key)
+    except storage.StorageError as error:
+        _cleanup(key)
+        return CheckResult("derived files", False, f"under {conf.derived_prefix()}: {error}")
+    return CheckResult(
+        "derived files", True, f"written, read and deleted under {key.split('/')[0]}/"
+    )
 
 
 def _probe_key() -> str:
