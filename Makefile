@@ -159,12 +159,13 @@ system-deps:
 	  echo "Missing Debian packages:$$missing (the tiers that need them will skip; CI=true fails them)"; \
 	fi
 
-# The three tables of bench/README.md, each from one run (about 10 minutes here).
+# The four tables of bench/README.md, each from one run (about 14 minutes here).
 bench: $(STAMP) system-deps
 	$(UV) pip install --quiet --python $(PY) --group bench
 	$(PY) bench/issuance.py
 	$(PY) bench/bytes.py
 	$(PY) bench/browser.py
+	$(PY) bench/analysis.py
 
 clean:
 	rm -rf $(VENV) .nox node_modules .pytest_cache .mypy_cache .ruff_cache var staticfiles \

@@ -25,7 +25,9 @@ VIDEO = {"kind": "video", "duration": 10.0, "width": 640, "height": 360}
 IMAGE = {"kind": "image", "width": 640, "height": 480}
 
 
-def analysed(user: Any, metadata: dict[str, Any], *, status: str = "done", **fields: Any) -> MediaFile:
+def analysed(
+    user: Any, metadata: dict[str, Any], *, status: str = "done", **fields: Any
+) -> MediaFile:
     """An uploaded record of the user's whose analysis stands at `status`."""
     record_id = uuid.uuid4()
     content_type = "video/mp4" if metadata.get("kind") == "video" else "image/png"
@@ -43,20 +45,39 @@ def analysed(user: Any, metadata: dict[str, Any], *, status: str = "done", **fie
     )
 
 
+NO_DURATION = "This file's duration could not be determined, so it cannot be used here."
+
+
 @pytest.mark.parametrize(
     ("limits", "metadata", "problem"),
     [
-        (Limits(max_duration=5), VIDEO, "This file is 10 seconds long; files here may be at most 5 seconds."),
+        (
+            Limits(max_duration=5),
+            VIDEO,
+            "This file is 10 seconds long; files here may be at most 5 seconds.",
+        ),
         (Limits(max_duration=600), VIDEO, ""),
-        (Limits(max_duration=60), {**VIDEO, "duration": 125}, "This file is 2 min 5 s long; files here may be at most 1 min."),
-        (Limits(min_width=1000), IMAGE, "This file is 640 pixels wide; it must be at least 1000 pixels wide."),
-        (Limits(max_height=400), IMAGE, "This file is 480 pixels high; it may be at most 400 pixels high."),
+        (
+            Limits(max_duration=60),
+            {**VIDEO, "duration": 125},
+            "This file is 2 min 5 s long; files here may be at most 1 min.",
+        ),
+        (
+            Limits(min_width=1000),
+            IMAGE,
+            "This file is 640 pixels wide; it must be at least 1000 pixels wide.",
+        ),
+        (
+            Limits(max_height=400),
+            IMAGE,
+            "This file is 480 pixels high; it may be at most 400 pixels high.",
+        ),
         (Limits(min_width=600, min_height=400), IMAGE, ""),
-        (Limits(max_duration=5), {**VIDEO, "duration": None}, "This file's duration could not be determined, so it cannot be used here."),
-        (Limits(max_duration=5), IMAGE, "This file's duration could not be determined, so it cannot be used here."),
+        (Limits(max_duration=5), {**VIDEO, "duration": None}, NO_DURATION),
+        (Limits(max_duration=5), IMAGE, NO_DURATION),
         (Limits(), VIDEO, ""),
     ],
-)  # fmt: skip
+)
 def test_the_rule_says_what_breaks_the_limit(limits: Limits, metadata: Any, problem: str) -> None:
     assert limits.analysis_problem("done", metadata) == problem
 

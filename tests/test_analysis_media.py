@@ -20,10 +20,11 @@ from PIL import Image, ImageStat
 
 from tests.conftest import skip_or_fail
 from tests.support.range_server import RangeServer, range_server
-from uploads.analysis import ffmpeg
-from uploads.analysis.ffmpeg import Limits
+from uploads.analysis import ffmpeg, matroska
+from uploads.analysis import tools as ffmpeg_tools
 from uploads.analysis.proxy import RangeProxy
 from uploads.analysis.reasons import AnalysisFailed
+from uploads.analysis.tools import Limits
 
 LIMITS = Limits(timeout=20, memory_bytes=2 * 1024**3)
 FULL_READ_MAX = 100 * 1024**2
@@ -321,21 +322,21 @@ def test_a_large_duration_less_file_is_read_at_its_tail_only(
 ) -> None:
     size = live_mkv.stat().st_size
     assert header_duration(live_mkv) is None
-    assert size > 2 * ffmpeg.TAIL_BYTES
+    assert size > 2 * matroska.TAIL_BYTES
 
     metadata, proxy = probe(server, live_mkv, "video/x-matroska")
 
     assert metadata["duration_source"] == "tail"
     assert metadata["duration"] == pytest.approx(10.0, abs=0.1)
     # The tail, the header, and what the first probe took: the first frames and buffers.
-    assert proxy.bytes_read < ffmpeg.TAIL_BYTES + 3 * 1024**2 < size
+    assert proxy.bytes_read < matroska.TAIL_BYTES + 3 * 1024**2 < size
 
 
 def test_without_a_usable_tail_a_small_file_is_read_whole(
     server: RangeServer, live_mkv: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # No tail, no cluster in it.
-    monkeypatch.setattr(ffmpeg, "TAIL_BYTES", 0)
+    monkeypatch.setattr(matroska, "TAIL_BYTES", 0)
     size = live_mkv.stat().st_size
 
     metadata, proxy = probe(server, live_mkv, "video/x-matroska", full_read_max=size)
@@ -572,7 +573,7 @@ def test_too_little_memory_is_memory(server: RangeServer, mp4: Path) -> None:
 
 
 def test_a_missing_tool(server: RangeServer, mp4: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(ffmpeg, "FFPROBE", "ffprobe-not-installed")
+    monkeypatch.setattr(ffmpeg_tools, "FFPROBE", "ffprobe-not-installed")
 
     with pytest.raises(AnalysisFailed) as failure:
         probe(server, mp4, "video/mp4")

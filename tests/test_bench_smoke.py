@@ -6,11 +6,14 @@ request, and its figures then print as n/a (bench/support/figures.py)."""
 import argparse
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import skip_or_fail
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
@@ -86,6 +89,16 @@ def test_cli_upload_bench_prints_its_table():
 def test_multipart_upload_bench_prints_its_table():
     out = run_bench("multipart_upload.py", "--size-mib", "11", "--part-mib", "5")
     assert "single POST" in out and "multipart" in out
+
+
+@pytest.mark.functional
+def test_analysis_bench_prints_its_tables():
+    if shutil.which("ffmpeg") is None or shutil.which("ffprobe") is None:
+        skip_or_fail("ffmpeg/ffprobe are missing (apt-get install ffmpeg)")
+    out = run_bench("analysis.py", "--sizes-mib", "1", "--rounds", "1")
+    assert "Analysis: H.264 + AAC MP4s" in out and "Where the time went" in out
+    # One row in each table: the figures, then the split between ffprobe and the poster.
+    assert len(re.findall(r"^moov at end +1 ", out, re.M)) == 2, out
 
 
 # ---------------------------------------------------------------- the tables, whatever the counts

@@ -81,7 +81,7 @@ def local_venv(
     distribution: tuple[Path, Path],
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Any:
-    """A virtualenv with the wheel, the local S3 and analysis: the API runs without drf-spectacular."""
+    """A virtualenv with the wheel, the local S3 and analysis (the API needs no drf-spectacular)."""
     created = package.make_venv(tmp_path_factory.mktemp("local") / "venv", distribution[0])
     created.install(f"{distribution[0]}[local,analysis]", DJANGOS[request.param])
     return created
@@ -288,6 +288,11 @@ def test_features_behind_extras_say_in_one_line_which_to_install(bare_venv, tmp_
         "CommandError: The local S3 of runlocal needs the 'local' extra (moto, flask is "
         "missing): pip install 'django-mediaupload[local]'"
     ]
+    refused = project.manage_failing("reanalyze_uploads", "--all")
+    assert refused.stderr.strip().splitlines()[-1] == (
+        "CommandError: Analysis needs the 'analysis' extra (PIL is missing): "
+        "pip install 'django-mediaupload[analysis]'"
+    )
 
 
 # ---------------------------------------------------------------- a fresh project

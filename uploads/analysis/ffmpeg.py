@@ -40,46 +40,18 @@ and for an audio type:
     }
 
 A file whose container gives no duration (a browser's MediaRecorder WebM) is timed by its last
-packet's end. For Matroska that is read from the tail: the header (up to the first cluster) and
-the clusters that start in the last `TAIL_BYTES`, joined and handed to ffprobe on stdin, read as
-one file since cluster timestamps are absolute ("tail"). Failing that, a file of at most
-`full_read_max` bytes is read whole ("full_read"); a larger one gets no duration.
+packet's end. For Matroska that is read from the tail ("tail": matroska.py joins the header and
+the clusters that start in the last 4 MiB, handed to ffprobe on stdin as one file). Failing that,
+a file of at most `full_read_max` bytes is read whole ("full_read"); a larger one gets no duration.
 """
 
-import functools
 import json
 import math
-import os
-import resource
-import signal
-import subprocess
-from dataclasses import dataclass
-from http.client import HTTPConnection, HTTPException
 from typing import Any
-from urllib.parse import urlsplit
 
+from uploads.analysis import matroska, tools
 from uploads.analysis.reasons import AnalysisFailed
-from uploads.media_types import MEDIA_TYPES
-
-FFPROBE = "ffprobe"
-FFMPEG = "ffmpeg"
-
-# Each demuxer's full name, which -format_whitelist is matched against.
-DEMUXER_NAMES = {
-    "mov": "mov,mp4,m4a,3gp,3g2,mj2",
-    "matroska": "matroska,webm",
-    "mpegts": "mpegts",
-    "mpeg": "mpeg",
-    "ogg": "ogg",
-    "avi": "avi",
-    "mp3": "mp3",
-    "aac": "aac",
-    "wav": "wav",
-    "flac": "flac",
-}
-# A demuxer's own options that could open another file: a QuickTime reference (dref) can name
-# any path or URL. Both are off by default; saying so keeps a changed default from reaching us.
-DEMUXER_OPTIONS = {"mov": ("-enable_drefs", "0", "-use_absolute_path", "0")}
+from uploads.analysis.tools import Limits
 
 VIDEO_CODECS = frozenset(
     {
@@ -100,11 +72,6 @@ AUDIO_CODECS = frozenset({"aac", "mp3", "mp2", "opus", "vorbis", "flac", "alac",
 # Uncompressed audio comes in one codec per sample format (pcm_s16le, pcm_f32be, pcm_mulaw…).
 AUDIO_CODEC_PREFIXES = ("pcm_",)
 
-# How much of a Matroska file's end is read for its last timestamp, and of its start to find
-# where the header stops and the first cluster begins.
-TAIL_BYTES = 4 * 1024 * 1024
-HEAD_BYTES = 64 * 1024
-
 # A poster comes from the first seconds: the first frame brighter than near-black (limited-range
 # black is 16), else the first frame.
 POSTER_SECONDS = 5
@@ -117,52 +84,12 @@ IMAGE_ENCODERS = {
     "jpeg": ("-c:v", "mjpeg", "-q:v", "3"),
 }
 
-# The tools' TCP receive buffer: unbounded it grows to megabytes, read for nothing on a seek.
-RECEIVE_BUFFER_BYTES = 256 * 1024
-
-# What the tools print when they fail, lower-cased, by the reason it means (the first that
-# matches counts). Allocation failures under the address-space limit show as ENOMEM, as a library
-# that cannot be mapped at start, or as a thread that cannot be made (EAGAIN).
-_FAILURE_SIGNS = (
-    (
-        "memory",
-        (
-            "cannot allocate memory",
-            "out of memory",
-            "failed to map segment",
-            "resource temporarily unavailable",
-            "bad_alloc",
-        ),
-    ),
-    ("unsupported_format", ("not on whitelist",)),
-    ("no_stream", ("matches no streams", "does not contain any stream")),
-    (
-        "storage",
-        (
-            "server returned",
-            "http error",
-            "connection refused",
-            "connection reset",
-            "connection timed out",
-            "i/o error",
-        ),
-    ),
-)
-
-
-@dataclass(frozen=True)
-class Limits:
-    """What one tool run may take: wall-clock seconds and bytes of address space."""
-
-    timeout: float
-    memory_bytes: int
-
 
 def probe(
     url: str, *, content_type: str, size: int, limits: Limits, full_read_max: int
 ) -> dict[str, Any]:
     """Return the file's metadata (see the module's docstring), or raise AnalysisFailed."""
-    demuxer = _demuxer(content_type)
+    demuxer = tools.demuxer(content_type)
     info = _probe_json(url, demuxer, limits)
     streams = [stream for stream in info.get("streams", []) if _is_media(stream)]
     _check_codecs(streams)
@@ -188,7 +115,7 @@ def poster(
 ) -> bytes:
     """Return a still of the video's first bright frame (its first frame if none is), in
     `image_format` ("webp" or "jpeg"), its longer side at most `max_side`, turned for display."""
-    demuxer = _demuxer(content_type)
+    demuxer = tools.demuxer(content_type)
     if image_format not in IMAGE_ENCODERS:
         raise ValueError(f"no poster format {image_format!r}")
     image = _draw(url, demuxer, limits, max_side, image_format, bright=True)
@@ -203,86 +130,18 @@ def poster(
 # ---------------------------------------------------------------------------------- tool runs
 
 
-def _demuxer(content_type: str) -> str:
-    """Return the one demuxer a content type may be read with."""
-    media_type = MEDIA_TYPES.get(content_type)
-    if media_type is None or media_type.demuxer not in DEMUXER_NAMES:
-        raise AnalysisFailed("unsupported_format")
-    return media_type.demuxer
-
-
-def _input_args(url: str | None, demuxer: str) -> list[str]:
-    """Return the options that open `url` (None: bytes on stdin) with `demuxer` alone, over http
-    and tcp alone (the pipe alone)."""
-    source = ["-protocol_whitelist", "pipe", "-i", "pipe:0"]
-    if url is not None:
-        buffer = ["-recv_buffer_size", str(RECEIVE_BUFFER_BYTES)]
-        source = ["-protocol_whitelist", "http,tcp", *buffer, "-i", url]
-    return [
-        "-format_whitelist",
-        DEMUXER_NAMES[demuxer],
-        "-f",
-        demuxer,
-        *DEMUXER_OPTIONS.get(demuxer, ()),
-        *source,
-    ]
-
-
-def _run(command: list[str], limits: Limits, stdin: bytes | None = None) -> bytes:
-    """Run a tool within the limits (`stdin` its input, else none); return its output, or raise
-    AnalysisFailed."""
-    try:
-        result = subprocess.run(
-            command,
-            input=stdin,
-            stdin=subprocess.DEVNULL if stdin is None else None,
-            capture_output=True,
-            timeout=limits.timeout,
-            # Only PATH: no http_proxy (ffmpeg would send loopback requests through it), and no
-            # credentials of the worker's.
-            env={"PATH": os.environ.get("PATH", os.defpath)},
-            preexec_fn=functools.partial(_limit_memory, limits.memory_bytes),
-        )
-    except FileNotFoundError:
-        raise AnalysisFailed("tool_missing") from None
-    except subprocess.TimeoutExpired:
-        # run() killed the tool; the error's text holds the command line, and so the URL.
-        raise AnalysisFailed("timeout") from None
-    if result.returncode != 0:
-        raise _failure(result.returncode, result.stderr)
-    return result.stdout
-
-
-def _limit_memory(memory_bytes: int) -> None:
-    """Cap the child's address space (runs in the child, between fork and exec)."""
-    resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
-
-
-def _failure(returncode: int, stderr: bytes) -> AnalysisFailed:
-    """Tell why a tool failed, from how it ended and what it printed."""
-    if returncode == -signal.SIGKILL:
-        # Only the kernel's out-of-memory killer sends SIGKILL to a tool we have not timed out.
-        return AnalysisFailed("memory")
-    text = stderr.decode("utf-8", "replace").lower()
-    for reason, signs in _FAILURE_SIGNS:
-        if any(sign in text for sign in signs):
-            return AnalysisFailed(reason)
-    # "Invalid data found when processing input", "moov atom not found", a crash on bad bytes.
-    return AnalysisFailed("unreadable")
-
-
 def _probe_json(url: str, demuxer: str, limits: Limits) -> dict[str, Any]:
     """Return ffprobe's format and streams of the file."""
-    output = _run(
+    output = tools.run(
         [
-            FFPROBE,
+            tools.FFPROBE,
             "-v",
             "error",
             "-print_format",
             "json",
             "-show_format",
             "-show_streams",
-            *_input_args(url, demuxer),
+            *tools.input_args(url, demuxer),
         ],
         limits,
     )
@@ -311,9 +170,9 @@ def _draw(
         "setsar=1",
         f"scale=w='min(iw,{max_side})':h='min(ih,{max_side})':force_original_aspect_ratio=decrease",
     ]
-    return _run(
+    return tools.run(
         [
-            FFMPEG,
+            tools.FFMPEG,
             "-nostdin",
             "-hide_banner",
             "-v",
@@ -323,7 +182,7 @@ def _draw(
             # Read no further than the first seconds; ffmpeg turns frames for display itself.
             "-t",
             str(POSTER_SECONDS),
-            *_input_args(url, demuxer),
+            *tools.input_args(url, demuxer),
             "-map",
             "0:V:0",
             "-vf",
@@ -476,7 +335,7 @@ def _duration(
         if end is not None:
             return round(end - start, 3), "tail"
     if size <= full_read_max:
-        end = _last_end(_input_args(url, demuxer), limits)
+        end = _last_end(tools.input_args(url, demuxer), limits)
         if end is not None:
             return round(end - start, 3), "full_read"
     return None, None
@@ -484,19 +343,11 @@ def _duration(
 
 def _tail_end(url: str, size: int, limits: Limits) -> float | None:
     """Return the end of a Matroska file's last packet, read from its header and its tail."""
-    head = _read_range(url, 0, min(HEAD_BYTES, size), limits.timeout)
-    header_end = _first_cluster(head)
-    if header_end is None:
-        return None
-    tail_start = max(header_end, size - TAIL_BYTES)
-    tail = _read_range(url, tail_start, size - tail_start, limits.timeout)
-    cluster = _whole_cluster(tail)
-    if cluster is None:
+    joined = matroska.header_and_tail(url, size, timeout=limits.timeout)
+    if joined is None:
         return None  # No cluster starts in the tail: its timestamps cannot be read.
     try:
-        # The header, then whole clusters: the demuxer reads them as if nothing lay between,
-        # and a cluster's timestamp is absolute, not counted from the one before.
-        return _last_end(_input_args(None, "matroska"), limits, head[:header_end] + tail[cluster:])
+        return _last_end(tools.input_args(None, "matroska"), limits, joined)
     except AnalysisFailed as failure:
         if failure.reason in ("unreadable", "no_stream"):
             return None
@@ -505,9 +356,9 @@ def _tail_end(url: str, size: int, limits: Limits) -> float | None:
 
 def _last_end(input_args: list[str], limits: Limits, stdin: bytes | None = None) -> float | None:
     """Return the latest end (timestamp plus duration) of the input's packets, or None."""
-    output = _run(
+    output = tools.run(
         [
-            FFPROBE,
+            tools.FFPROBE,
             "-v",
             "error",
             "-show_entries",
@@ -526,90 +377,3 @@ def _last_end(input_args: list[str], limits: Limits, stdin: bytes | None = None)
         if start is not None:
             ends.append(start + (_float(length.partition(",")[0]) or 0.0))
     return max(ends, default=None)
-
-
-def _read_range(url: str, start: int, length: int, timeout: float) -> bytes:
-    """Return `length` bytes of the file from `start`, or b"" if they cannot be read."""
-    if length <= 0:
-        return b""
-    parts = urlsplit(url)
-    target = f"{parts.path or '/'}{'?' if parts.query else ''}{parts.query}"
-    # http.client, not urllib: urllib would send a loopback request through the worker's proxy.
-    connection = HTTPConnection(parts.hostname or "", parts.port, timeout=timeout)
-    try:
-        range_header = f"bytes={start}-{start + length - 1}"
-        connection.request("GET", target, headers={"Range": range_header})
-        response = connection.getresponse()
-        # Only a partial answer: a server that ignores Range would send the whole file.
-        return response.read(length) if response.status == 206 else b""
-    except (OSError, HTTPException):
-        return b""
-    finally:
-        connection.close()
-
-
-# Matroska's EBML element ids: the top-level Segment; a Cluster, and what opens one.
-_SEGMENT = 0x18538067
-_CLUSTER = 0x1F43B675
-_CLUSTER_OPENERS = frozenset({0xE7, 0xBF})  # Its Timestamp, or a CRC-32 of it.
-
-
-def _first_cluster(head: bytes) -> int | None:
-    """Return the offset of a Matroska file's first Cluster, or None if `head` does not show it."""
-    position = 0
-    while position < len(head):
-        element = _element(head, position)
-        if element is None:
-            return None
-        element_id, data_start, data_size = element
-        if element_id == _CLUSTER:
-            return position
-        if element_id == _SEGMENT:
-            position = data_start  # Its children follow: Info, Tracks…, then the clusters.
-        elif data_size is None:
-            return None  # A header element of unknown size cannot be stepped over.
-        else:
-            position = data_start + data_size
-    return None
-
-
-def _whole_cluster(data: bytes) -> int | None:
-    """Return the offset of the first Cluster that starts in `data`, or None."""
-    marker = _CLUSTER.to_bytes(4, "big")
-    position = data.find(marker)
-    while position != -1:
-        # The id alone may be chance in compressed bytes; a size, then a Timestamp, are not.
-        element = _element(data, position)
-        child = _vint(data, element[1], keep_marker=True) if element else None
-        if child is not None and child[0] in _CLUSTER_OPENERS:
-            return position
-        position = data.find(marker, position + 1)
-    return None
-
-
-def _element(data: bytes, position: int) -> tuple[int, int, int | None] | None:
-    """Return the id, data offset and data size (None if unknown) of the element at `position`."""
-    element_id = _vint(data, position, keep_marker=True)
-    if element_id is None:
-        return None
-    size = _vint(data, element_id[1], keep_marker=False)
-    if size is None:
-        return None
-    length = size[1] - element_id[1]
-    unknown = size[0] == (1 << (7 * length)) - 1  # All value bits set: "size unknown".
-    return element_id[0], size[1], None if unknown else size[0]
-
-
-def _vint(data: bytes, position: int, *, keep_marker: bool) -> tuple[int, int] | None:
-    """Return an EBML variable-length integer at `position` and the offset after it, or None."""
-    if position >= len(data) or data[position] == 0:
-        return None
-    first = data[position]
-    length = 9 - first.bit_length()  # The leading zeros, plus the marker bit.
-    end = position + length
-    if end > len(data):
-        return None
-    value = first if keep_marker else first & (0xFF >> length)
-    for byte in data[position + 1 : end]:
-        value = value << 8 | byte
-    return value, end

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from uploads import conf, keys, storage, tasks
-from uploads.analysis import ffmpeg, images, state
+from uploads.analysis import ffmpeg, images, state, tools
 from uploads.analysis.proxy import RangeProxy
 from uploads.analysis.reasons import AnalysisFailed
 from uploads.models import MediaFile
@@ -95,7 +95,7 @@ def inspect(record: MediaFile) -> Findings:
     url = storage.presign_inline(
         key=record.key, expires_in=int(state.lease_length().total_seconds())
     )
-    limits = ffmpeg.Limits(timeout=settings.timeout, memory_bytes=settings.memory_bytes)
+    limits = tools.Limits(timeout=settings.timeout, memory_bytes=settings.memory_bytes)
     with RangeProxy(url) as proxy:
         metadata = ffmpeg.probe(
             proxy.local_url,

@@ -1,14 +1,15 @@
 """`manage.py reanalyze_uploads`: analyse uploaded files again (after the analyzers improved)."""
 
 import uuid
+from collections.abc import Callable
 from fnmatch import fnmatchcase
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db.models import QuerySet
 
-from uploads import tasks
-from uploads.analysis import run, state
+from uploads import extras, tasks
+from uploads.analysis import state
 from uploads.models import MediaFile
 
 
@@ -35,21 +36,33 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         """Select, ask for analysis, and run or enqueue it."""
+        analyze = self._analyzer(enqueue=options["enqueue"])
         records = self._selected(options)
         pks = list(records.values_list("pk", flat=True))
         state.request(MediaFile.objects.filter(pk__in=pks))
         counts: dict[str, int] = {}
         for pk in pks:
-            if options["enqueue"]:
-                outcome = "enqueued" if tasks.enqueue_analysis(pk, reanalysis=True) else "waiting"
-            else:
-                outcome = run.analyze(pk, reanalysis=True)
+            outcome = analyze(pk)
             counts[outcome] = counts.get(outcome, 0) + 1
             self.stdout.write(self._line(pk, outcome))
         summary = ", ".join(f"{name} {n}" for name, n in sorted(counts.items()))
         self.stdout.write(f"reanalyze_uploads: {summary or 'nothing to do'}")
         if counts.get("waiting"):
             raise CommandError("No worker backend: the records wait as pending (see TASKS).")
+
+    def _analyzer(self, *, enqueue: bool) -> Callable[[uuid.UUID], str]:
+        """Return what analyses one record: a worker (enqueued) or this process."""
+        if enqueue:
+            return lambda pk: (
+                "enqueued" if tasks.enqueue_analysis(pk, reanalysis=True) else "waiting"
+            )
+        try:
+            extras.require("PIL", extra="analysis", feature="Analysis")
+        except extras.MissingExtra as missing:
+            raise CommandError(str(missing)) from None
+        from uploads.analysis import run  # Pillow's and ffmpeg's callers: the `analysis` extra
+
+        return lambda pk: run.analyze(pk, reanalysis=True)
 
     def _selected(self, options: dict[str, Any]) -> "QuerySet[MediaFile]":
         """The uploaded records the options choose."""
