@@ -158,6 +158,13 @@ def test_backends_that_run_nothing_in_a_worker_get_nothing(backend: str) -> None
         assert tasks.worker_backend() is None
 
 
+def test_with_analysis_off_nothing_is_checked(settings: Any) -> None:
+    settings.UPLOAD_ANALYSIS = False
+    settings.UPLOAD_TASKS_BACKEND = "no-such-alias"
+    assert check_analysis() == []
+    assert tasks.enqueue_analysis(uuid.uuid4()) is False
+
+
 def test_an_unknown_derived_format_is_an_error(settings: Any) -> None:
     settings.UPLOAD_DERIVED_FORMAT = "gif"
     assert "uploads.E019" in {m.id for m in check_analysis()}

@@ -196,6 +196,20 @@ def test_the_transition_to_uploaded_asks_for_analysis(user: Any) -> None:
     assert saved.analysis_due_at == saved.uploaded_at
 
 
+def test_with_analysis_off_nothing_is_owed(user: Any, settings: Any) -> None:
+    settings.UPLOAD_ANALYSIS = False
+    record = MediaFile.objects.create(
+        owner=user,
+        key=f"incoming/{uuid.uuid4()}.mp4",
+        filename="clip.mp4",
+        content_type="video/mp4",
+        size=10,
+        claim_token=(token := uuid.uuid4()),
+    )
+    assert record.mark_uploaded(key=f"media/{record.pk}.mp4", etag="e", claim_token=token)
+    assert MediaFile.objects.get(pk=record.pk).analysis_status == "none"
+
+
 def test_request_starts_again_from_the_first_attempt(uploaded: MediaFile) -> None:
     MediaFile.objects.filter(pk=uploaded.pk).update(
         analysis_status=Analysis.FAILED, analysis_attempts=5, analysis_reason="timeout"

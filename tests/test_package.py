@@ -281,6 +281,7 @@ def test_features_behind_extras_say_in_one_line_which_to_install(bare_venv, tmp_
     ]
     project = package.make_project(bare_venv, tmp_path / "project", project_environment())
     project.append(project.settings_file, package.readme_blocks("settings.py"))
+    project.append(project.settings_file, "UPLOAD_ANALYSIS = False  # no `analysis` extra\n")
     project.append(project.urls_file, package.readme_blocks("urls.py"))
     refused = project.manage_failing("runlocal")
     assert refused.returncode == 1

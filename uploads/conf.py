@@ -90,7 +90,9 @@ DEFAULTS: dict[str, Any] = {
     # links are then dated by this server's clock, as botocore dates them, so a clock ahead of
     # S3's by more than a link lives makes signing refuse (storage/clock.py) instead of using S3's.
     "UPLOAD_SPEED_SHORTCUTS": True,
-    # Background analysis (uploads/analysis/): the TASKS backend alias its task is enqueued on.
+    # Background analysis (uploads/analysis/): off, uploaded files are never analysed (`none`).
+    "UPLOAD_ANALYSIS": True,
+    # The TASKS backend alias the analysis task is enqueued on.
     "UPLOAD_TASKS_BACKEND": "default",
     # Each ffprobe/ffmpeg run: wall-clock seconds and address space before it is killed.
     "UPLOAD_ANALYSIS_TIMEOUT": 120,
@@ -339,6 +341,11 @@ def analysis() -> AnalysisSettings:
         thumbnail_size=int(get("UPLOAD_THUMBNAIL_SIZE")),
         derived_format=str(get("UPLOAD_DERIVED_FORMAT")).lower(),
     )
+
+
+def analysis_enabled() -> bool:
+    """Tell whether uploaded files are analysed (UPLOAD_ANALYSIS)."""
+    return bool(get("UPLOAD_ANALYSIS"))
 
 
 def tasks_backend() -> str:

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from uploads import conf
 from uploads.multipart import PartPlan
 
 logger = logging.getLogger("uploads.transitions")
@@ -137,7 +138,8 @@ class MediaFile(models.Model):
             self.parts_confirmed = PartPlan(self.size, self.part_size).part_count
         # Analysis is owed from the same UPDATE on: a crash before its task is enqueued leaves a
         # pending record that the sweep finds.
-        self.analysis_status = self.Analysis.PENDING
+        owed = conf.analysis_enabled()
+        self.analysis_status = self.Analysis.PENDING if owed else self.Analysis.NONE
         self.analysis_attempts = 0
         self.analysis_due_at = self.uploaded_at
         return self._save_transition(

@@ -84,7 +84,7 @@ def enqueue_analysis(
     """Hand a record's analysis to a worker; tell whether it was enqueued. A failure to enqueue
     is logged, not raised: the record stays pending and the sweep enqueues it again."""
     backend = worker_backend()
-    if backend is None:
+    if backend is None or not conf.analysis_enabled():
         return False
     options: dict[str, Any] = {"backend": conf.tasks_backend()}
     if run_after is not None and backend.supports_defer:

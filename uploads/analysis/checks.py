@@ -18,6 +18,8 @@ def check_analysis(
     *, app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
 ) -> list[CheckMessage]:
     """Report what would keep uploaded files from being analysed, or put derived files at risk."""
+    if not conf.analysis_enabled():
+        return []
     problems: list[CheckMessage] = [*_worker_problems(), *_prefix_problems()]
     if conf.analysis().derived_format not in DERIVED_FORMATS:
         problems.append(
@@ -36,21 +38,24 @@ def _worker_problems() -> list[CheckMessage]:
             Warning(
                 "Uploaded files are not analysed: no tasks framework is installed.",
                 hint="Install the `analysis` extra (django-tasks-db; the django-tasks backport "
-                "on Django 5.2) and configure TASKS with a worker backend.",
+                "on Django 5.2) and configure TASKS with a worker backend, or set "
+                "UPLOAD_ANALYSIS = False.",
                 id="uploads.W006",
             )
         ]
-    problems: list[CheckMessage] = []
     if tasks.worker_backend() is None:
-        problems.append(
+        # Nothing runs the task, so what it would need is beside the point.
+        return [
             Warning(
                 f"Uploaded files wait for analysis: TASKS[{conf.tasks_backend()!r}] is missing "
                 "or runs tasks in the request (Immediate) or never (Dummy).",
                 hint="Use a worker backend such as django_tasks_db.DatabaseBackend and run "
-                "`manage.py db_worker`; records stay `pending` until then.",
+                "`manage.py db_worker` (records stay `pending` until then), or set "
+                "UPLOAD_ANALYSIS = False.",
                 id="uploads.W006",
             )
-        )
+        ]
+    problems: list[CheckMessage] = []
     missing = [tool for tool in ("ffprobe", "ffmpeg") if shutil.which(tool) is None]
     if missing:
         problems.append(
