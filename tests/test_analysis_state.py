@@ -66,6 +66,15 @@ def analyzed() -> Any:
     media_analyzed.disconnect(receive)
 
 
+def inspection_fails(monkeypatch: pytest.MonkeyPatch, error: Exception) -> None:
+    """Make every attempt's inspection of the file raise `error`."""
+
+    def inspect(record: MediaFile) -> Any:
+        raise error
+
+    monkeypatch.setattr(run, "inspect", inspect)
+
+
 def test_of_concurrent_starts_exactly_one_takes_the_lease(uploaded: MediaFile) -> None:
     workers = 8
     barrier = threading.Barrier(workers)
@@ -100,10 +109,7 @@ def test_a_result_is_saved_only_under_the_lease_that_took_it(uploaded: MediaFile
 def test_a_passing_failure_is_retried_with_backoff_then_fails_with_its_reason(
     uploaded: MediaFile, monkeypatch: pytest.MonkeyPatch, enqueued: list[Any], analyzed: Any
 ) -> None:
-    def unavailable(record: MediaFile) -> Any:
-        raise AnalysisFailed("storage")
-
-    monkeypatch.setattr(run, "inspect", unavailable)
+    inspection_fails(monkeypatch, AnalysisFailed("storage"))
     dues = []
     for attempt in range(1, 6):
         MediaFile.objects.filter(pk=uploaded.pk).update(analysis_due_at=timezone.now())
@@ -128,10 +134,7 @@ def test_a_passing_failure_is_retried_with_backoff_then_fails_with_its_reason(
 def test_a_final_failure_is_not_retried(
     uploaded: MediaFile, monkeypatch: pytest.MonkeyPatch, enqueued: list[Any], analyzed: Any
 ) -> None:
-    def bomb(record: MediaFile) -> Any:
-        raise AnalysisFailed("too_many_pixels")
-
-    monkeypatch.setattr(run, "inspect", bomb)
+    inspection_fails(monkeypatch, AnalysisFailed("too_many_pixels"))
     assert run.analyze(uploaded.pk) == "failed"
     record = MediaFile.objects.get(pk=uploaded.pk)
     assert (record.analysis_status, record.analysis_reason) == ("failed", "too_many_pixels")
@@ -142,10 +145,7 @@ def test_a_final_failure_is_not_retried(
 def test_an_unexpected_error_becomes_a_fixed_reason_without_its_text(
     uploaded: MediaFile, monkeypatch: pytest.MonkeyPatch, enqueued: list[Any], caplog: Any
 ) -> None:
-    def leaky(record: MediaFile) -> Any:
-        raise RuntimeError("GET https://bucket/x?X-Amz-Signature=abc failed")
-
-    monkeypatch.setattr(run, "inspect", leaky)
+    inspection_fails(monkeypatch, RuntimeError("GET https://bucket/x?X-Amz-Signature=abc failed"))
     assert run.analyze(uploaded.pk) == "retry"
     record = MediaFile.objects.get(pk=uploaded.pk)
     assert record.analysis_reason == "internal"
@@ -180,7 +180,8 @@ def test_a_fresh_pending_record_is_left_to_its_task(
     assert enqueued == []
 
 
-def test_the_transition_to_uploaded_asks_for_analysis(user: Any) -> None:
+def uploaded_now(user: Any) -> MediaFile:
+    """A pending record just verified: claimed, then marked uploaded; as saved."""
     record = MediaFile.objects.create(
         owner=user,
         key=f"incoming/{uuid.uuid4()}.mp4",
@@ -191,23 +192,18 @@ def test_the_transition_to_uploaded_asks_for_analysis(user: Any) -> None:
     )
     assert record.analysis_status == "none"
     assert record.mark_uploaded(key=f"media/{record.pk}.mp4", etag="e", claim_token=token)
-    saved = MediaFile.objects.get(pk=record.pk)
+    return MediaFile.objects.get(pk=record.pk)
+
+
+def test_the_transition_to_uploaded_asks_for_analysis(user: Any) -> None:
+    saved = uploaded_now(user)
     assert (saved.analysis_status, saved.analysis_attempts) == ("pending", 0)
     assert saved.analysis_due_at == saved.uploaded_at
 
 
 def test_with_analysis_off_nothing_is_owed(user: Any, settings: Any) -> None:
     settings.UPLOAD_ANALYSIS = False
-    record = MediaFile.objects.create(
-        owner=user,
-        key=f"incoming/{uuid.uuid4()}.mp4",
-        filename="clip.mp4",
-        content_type="video/mp4",
-        size=10,
-        claim_token=(token := uuid.uuid4()),
-    )
-    assert record.mark_uploaded(key=f"media/{record.pk}.mp4", etag="e", claim_token=token)
-    assert MediaFile.objects.get(pk=record.pk).analysis_status == "none"
+    assert uploaded_now(user).analysis_status == "none"
 
 
 def test_request_starts_again_from_the_first_attempt(uploaded: MediaFile) -> None:

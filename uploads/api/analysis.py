@@ -72,39 +72,38 @@ def metadata_of(media_file: MediaFile) -> dict[str, Any] | None:
 
 
 # Schema only: the shapes `metadata` takes, one per kind (uploads/analysis/ffmpeg.py, images.py).
-class VideoMetadataSerializer(serializers.Serializer[Any]):
+class _TimedMetadataSerializer(serializers.Serializer[Any]):
+    """What video and audio share: the container and how long it plays."""
+
+    container = serializers.CharField(help_text="The demuxer that read it: mov, matroska…")
+    duration = serializers.FloatField(allow_null=True, help_text="Seconds; null when unknown.")
+    duration_source = serializers.ChoiceField(
+        choices=["header", "tail", "full_read"], allow_null=True
+    )
+    bit_rate = serializers.IntegerField(allow_null=True, help_text="Bits per second.")
+
+
+class VideoMetadataSerializer(_TimedMetadataSerializer):
     """What a video is. Sizes are as displayed (rotation applied)."""
 
     kind = serializers.ChoiceField(choices=["video"])
-    container = serializers.CharField()
     width = serializers.IntegerField()
     height = serializers.IntegerField()
     rotation = serializers.IntegerField(help_text="Clockwise degrees: 0, 90, 180 or 270.")
     display_aspect_ratio = serializers.CharField(allow_null=True, help_text='Such as "16:9".')
-    duration = serializers.FloatField(allow_null=True, help_text="Seconds; null when unknown.")
-    duration_source = serializers.ChoiceField(
-        choices=["header", "tail", "full_read"], allow_null=True
-    )
     frame_rate = serializers.FloatField(allow_null=True)
     video_codec = serializers.CharField()
     audio_codec = serializers.CharField(allow_null=True)
     has_audio = serializers.BooleanField()
-    bit_rate = serializers.IntegerField(allow_null=True, help_text="Bits per second.")
 
 
-class AudioMetadataSerializer(serializers.Serializer[Any]):
+class AudioMetadataSerializer(_TimedMetadataSerializer):
     """What an audio file is."""
 
     kind = serializers.ChoiceField(choices=["audio"])
-    container = serializers.CharField()
-    duration = serializers.FloatField(allow_null=True, help_text="Seconds; null when unknown.")
-    duration_source = serializers.ChoiceField(
-        choices=["header", "tail", "full_read"], allow_null=True
-    )
     codec = serializers.CharField()
     sample_rate = serializers.IntegerField()
     channels = serializers.IntegerField()
-    bit_rate = serializers.IntegerField(allow_null=True, help_text="Bits per second.")
 
 
 class ImageMetadataSerializer(serializers.Serializer[Any]):
