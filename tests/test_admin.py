@@ -152,3 +152,91 @@ def test_changelist_shows_how_far_a_multipart_upload_got(staff_client, user, buc
     record.record_progress(parts=2, bytes_held=10 * 1024**2)
     html = staff_client.get("/admin/uploads/mediafile/").content.decode()
     assert "50% (10.0\xa0MB, 2 parts)" in html
+
+
+# ---------------------------------------------------------------- what analysis found
+
+VIDEO_FOUND = {
+    "kind": "video",
+    "container": "mov,mp4,m4a,3gp,3g2,mj2",
+    "width": 640,
+    "height": 360,
+    "rotation": 0,
+    "display_aspect_ratio": "16:9",
+    "duration": 10.0,
+    "duration_source": "header",
+    "frame_rate": 25.0,
+    "video_codec": "h264",
+    "audio_codec": "aac",
+    "has_audio": True,
+    "bit_rate": 412_000,
+}
+
+
+def analysed(record: MediaFile, **found) -> MediaFile:
+    """Mark a record analysed, as the worker does: what it found, and the files it made."""
+    record.analysis_status = MediaFile.Analysis.DONE
+    record.metadata = found.get("metadata", VIDEO_FOUND)
+    record.derived = found.get(
+        "derived",
+        {
+            "poster": f"derived/{record.pk}/poster.jpg",
+            "thumbnail": f"derived/{record.pk}/thumb.jpg",
+        },
+    )
+    record.save()
+    return record
+
+
+def test_the_list_shows_the_thumbnail_analysis_made_else_the_file_itself(
+    staff_client, user, bucket
+):
+    done = analysed(upload(user, "done.mp4"))
+    upload(user, "waiting.mp4")
+    html = staff_client.get("/admin/uploads/mediafile/").content.decode()
+    thumbnails = re.findall(r'<img src="([^"]+)" alt="" loading="lazy" class="media-thumb">', html)
+    assert len(thumbnails) == 1 and f"derived/{done.pk}/thumb.jpg" in thumbnails[0]
+    assert html.count('<video src="') == 1, "the file not analysed yet shows itself"
+
+
+def test_the_change_page_shows_the_poster_and_what_analysis_found(staff_client, user, bucket):
+    record = analysed(upload(user, "holiday.mp4"))
+    html = staff_client.get(f"/admin/uploads/mediafile/{record.pk}/change/").content.decode()
+    poster = re.search(r'<video src="[^"]+" poster="([^"]+)"[^>]*class="media-full"', html)
+    assert poster and f"derived/{record.pk}/poster.jpg" in poster.group(1)
+    found = re.search(r'<dl class="media-facts">(.*?)</dl>', html, re.S)
+    assert found, "what analysis found is a list of facts, not raw JSON"
+    for fact in (
+        "<dt>Duration</dt><dd>0:10</dd>",
+        "640\N{MULTIPLICATION SIGN}360 (16:9)",
+        "25 fps",
+        "h264 video, aac audio",
+        "412 kbit/s",
+    ):
+        assert fact in found.group(0)
+    assert '"video_codec"' not in html
+    assert "Done" in html
+
+
+def test_a_failed_analysis_says_why_on_the_change_page(staff_client, user, bucket):
+    record = upload(user, "broken.mp4")
+    record.analysis_status = MediaFile.Analysis.FAILED
+    record.analysis_reason = "unreadable"
+    record.save()
+    html = staff_client.get(f"/admin/uploads/mediafile/{record.pk}/change/").content.decode()
+    assert "Failed (unreadable): The file could not be read as the type it was uploaded as." in html
+    assert 'class="media-facts"' not in html
+
+
+def test_the_list_filters_by_where_analysis_stands(staff_client, user, bucket):
+    analysed(upload(user, "done.mp4"))
+    failed = upload(user, "broken.mp4")
+    failed.analysis_status = MediaFile.Analysis.FAILED
+    failed.save()
+    html = staff_client.get("/admin/uploads/mediafile/").content.decode()
+    sidebar = re.search(r'id="changelist-filter".*?</(?:nav|search)>', html, re.S)
+    assert sidebar and "analysis_status__exact=failed" in sidebar.group(0)
+    failures = staff_client.get(
+        "/admin/uploads/mediafile/", {"analysis_status__exact": "failed"}
+    ).content.decode()
+    assert "broken.mp4" in failures and "done.mp4" not in failures

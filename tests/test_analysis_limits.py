@@ -154,6 +154,7 @@ def test_backends_that_run_nothing_in_a_worker_get_nothing(backend: str) -> None
     module = "immediate" if backend == "ImmediateBackend" else "dummy"
     cls = import_string(f"{framework}.backends.{module}.{backend}")
     not_a_worker = cls(alias="default", params={"QUEUES": ["default"]})
+    assert tasks._FRAMEWORK is not None
     with patch.dict(tasks._FRAMEWORK[1]._connections.__dict__, {"default": not_a_worker}):
         assert tasks.worker_backend() is None
 

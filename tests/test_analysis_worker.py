@@ -243,7 +243,8 @@ def test_hostile_files_fail_with_a_reason_and_the_worker_keeps_going(
             "ok",
         )
         for record in [*records.values(), fine]:
-            tasks.analyze_media.call(str(record.pk))  # the task itself, as a worker runs it
+            # The task itself, as a worker runs it.
+            tasks.analyze_media.call(str(record.pk))  # type: ignore[attr-defined]
     assert asked == []
     reasons = {name: MediaFile.objects.get(pk=r.pk).analysis_reason for name, r in records.items()}
     assert reasons == {

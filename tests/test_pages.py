@@ -140,3 +140,83 @@ def test_a_project_without_a_logout_url_gets_pages_without_sign_out(client, user
     response = client.get("/upload/")
     assert response.status_code == 200
     assert "Sign out" not in response.content.decode()
+
+
+@pytest.mark.functional
+@pytest.mark.django_db
+def test_an_analysed_video_shows_its_poster_and_what_analysis_found(client, user, bucket):
+    record = services.complete_upload(
+        media_file=sent_record(user, filename="Summer.mp4"), via="api"
+    )
+    record.analysis_status = MediaFile.Analysis.DONE
+    record.metadata = {
+        "kind": "video",
+        "container": "webm",
+        "width": 1280,
+        "height": 720,
+        "rotation": 0,
+        "display_aspect_ratio": "16:9",
+        "duration": 75.4,
+        "duration_source": "header",
+        "frame_rate": 29.97,
+        "video_codec": "vp9",
+        "audio_codec": None,
+        "has_audio": False,
+        "bit_rate": 1_500_000,
+    }
+    record.derived = {"poster": f"derived/{record.pk}/poster.jpg"}
+    record.save()
+    client.force_login(user)
+    html = client.get(f"/uploads/{record.pk}/").content.decode()
+    poster = re.search(r'<video src="[^"]+" poster="([^"]+)"', html)
+    assert poster and f"derived/{record.pk}/poster.jpg" in poster.group(1)
+    for fact in (
+        "<dt>Duration</dt><dd>1:15</dd>",
+        "<dt>Picture</dt><dd>1280\N{MULTIPLICATION SIGN}720 (16:9)</dd>",
+        "<dt>Frame rate</dt><dd>30 fps</dd>",
+        "<dt>Codecs</dt><dd>vp9 video, no audio</dd>",
+        "<dt>Bit rate</dt><dd>1.5 Mbit/s</dd>",
+    ):
+        assert fact in html
+    assert "<dt>Analysis</dt>" not in html
+
+
+@pytest.mark.functional
+@pytest.mark.django_db
+def test_an_upload_page_says_quietly_where_analysis_stands(client, user, bucket):
+    record = services.complete_upload(media_file=sent_record(user, filename="Clip.mp4"), via="api")
+    client.force_login(user)
+    html = client.get(f"/uploads/{record.pk}/").content.decode()
+    assert '<dd class="quiet">Being analysed…</dd>' in html
+    assert "poster=" not in html and "<dt>Duration</dt>" not in html
+    record.analysis_status = MediaFile.Analysis.FAILED
+    record.analysis_reason = "timeout"
+    record.save()
+    html = client.get(f"/uploads/{record.pk}/").content.decode()
+    assert "Not analysed. Analysing the file took longer than the time limit." in html
+    assert "Uploaded" in html, "the upload itself is still fine"
+
+
+@pytest.mark.functional
+@pytest.mark.django_db
+def test_an_analysed_image_says_its_size_and_format(client, user, bucket):
+    body = media_bytes("image/png", 2048)
+    sent = sent_record(user, body, filename="Still.png", content_type="image/png")
+    record = services.complete_upload(media_file=sent, via="api")
+    record.analysis_status = MediaFile.Analysis.DONE
+    record.metadata = {
+        "kind": "image",
+        "format": "PNG",
+        "width": 800,
+        "height": 600,
+        "rotation": 0,
+        "orientation": "landscape",
+        "animated": False,
+        "frames": 1,
+    }
+    record.save()
+    client.force_login(user)
+    html = client.get(f"/uploads/{record.pk}/").content.decode()
+    assert "<dt>Picture</dt><dd>800\N{MULTIPLICATION SIGN}600 (landscape)</dd>" in html
+    assert "<dt>Format</dt><dd>PNG</dd>" in html
+    assert "<dt>Animated</dt>" not in html

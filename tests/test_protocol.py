@@ -192,6 +192,8 @@ def _enums_by_component(schema: dict[str, Any]) -> dict[str, list[str]]:
 # names its states, some of which share the names of the record's final statuses.
 READERS = {"uploads/protocol.py", "uploads/static/uploads/core/protocol.js"}
 STATE_NAMES = {"uploads/static/uploads/core/states.js"}
+# The browser's own words that share an analysis status's name: a drop target that takes nothing.
+DOM_WORDS = {("uploads/static/uploads/ui/dropzone.js", "none")}
 
 
 def _js_literals(text: str) -> list[tuple[str, str, str]]:
@@ -231,7 +233,9 @@ def test_no_client_restates_an_analysis_status_or_a_field_check() -> None:
     restated = [
         (name, value)
         for name, value in _client_literals()
-        if name not in READERS and value in (ANALYSIS_STATUSES | FIELD_CHECKS) - STATUSES
+        if name not in READERS
+        and value in (ANALYSIS_STATUSES | FIELD_CHECKS) - STATUSES
+        and (name, value) not in DOM_WORDS
     ]
     assert restated == []
 

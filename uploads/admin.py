@@ -1,4 +1,5 @@
-"""Admin for MediaFile records: browse, search, re-verify, and delete together with the object."""
+"""Admin for MediaFile records: browse, search, re-verify, and delete together with the object;
+see what the background analysis found (thumbnail, poster, figures), filter by where it stands."""
 
 from collections.abc import Callable
 from typing import Any
@@ -12,13 +13,16 @@ from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.template.defaultfilters import filesizeformat
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
 
 from uploads import services, storage
+from uploads.analysis.reasons import MESSAGES
 from uploads.errors import UploadConflict
 from uploads.integration.fields import MediaFileField
 from uploads.models import MediaFile
 from uploads.web.client_config import client_config
+from uploads.web.pages import media_facts
 
 
 class KindFilter(admin.SimpleListFilter):
@@ -42,20 +46,26 @@ class KindFilter(admin.SimpleListFilter):
 
 
 def _media_element(media_file: MediaFile, *, small: bool) -> str:
-    """An <img>, <video> or <audio> of an uploaded record on a short-lived URL ('' otherwise)."""
+    """An <img>, <video> or <audio> of an uploaded record on a short-lived URL ('' otherwise):
+    small, the thumbnail analysis made when there is one; a video shows its poster frame."""
     url = services.preview_url(media_file)
     kind = media_file.content_type.partition("/")[0]
     if url is None or kind not in {"image", "video", "audio"}:
         return ""
     # Sized by uploads/admin.css (no inline styles: the Content-Security-Policy forbids them).
     css = "media-thumb" if small else "media-full"
+    thumbnail = services.derived_preview_url(media_file, "thumbnail") if small else None
+    if thumbnail:
+        return format_html('<img src="{}" alt="" loading="lazy" class="{}">', thumbnail, css)
     if kind == "image":
         return format_html('<img src="{}" alt="" loading="lazy" class="{}">', url, css)
     if kind == "video":
         controls = "" if small else " controls"
+        poster = None if small else services.derived_preview_url(media_file, "poster")
         return format_html(
-            '<video src="{}" preload="metadata" muted playsinline class="{}"{}></video>',
+            '<video src="{}"{} preload="metadata" muted playsinline class="{}"{}></video>',
             url,
+            format_html(' poster="{}"', poster) if poster else "",
             css,
             controls,
         )
@@ -99,7 +109,7 @@ class MediaFileAdmin(admin.ModelAdmin[MediaFile]):
         "content_type",
         "created_at",
     ]
-    list_filter = ["status", KindFilter, "created_at"]
+    list_filter = ["status", KindFilter, "analysis_status", "created_at"]
     search_fields = ["filename", "key", "owner__username", "owner__email"]
     list_select_related = ["owner"]
     date_hierarchy = "created_at"
@@ -121,6 +131,8 @@ class MediaFileAdmin(admin.ModelAdmin[MediaFile]):
         "upload_id",
         "part_size",
         "field",
+        "analysis",
+        "found",
     ]
     fields = ["filename", *readonly_fields]
     actions = ["reverify_selected"]
@@ -150,6 +162,28 @@ class MediaFileAdmin(admin.ModelAdmin[MediaFile]):
     def thumbnail(self, media_file: MediaFile) -> str:
         """A small preview in the list, loaded lazily from a short-lived URL."""
         return _media_element(media_file, small=True)
+
+    @admin.display(description="analysis", ordering="analysis_status")
+    def analysis(self, media_file: MediaFile) -> str:
+        """Say where the background analysis stands, and why it failed."""
+        status = media_file.get_analysis_status_display()
+        reason = media_file.analysis_reason
+        if not reason:
+            return status
+        why = MESSAGES.get(reason, "")
+        if media_file.analysis_status == MediaFile.Analysis.FAILED:
+            return f"{status} ({reason}): {why}"
+        # A passing failure: the record waits for another attempt.
+        return f"{status}; the last attempt failed ({reason}): {why}"
+
+    @admin.display(description="what analysis found")
+    def found(self, media_file: MediaFile) -> SafeString | str:
+        """What analysis found, as a small list of facts ('—' until it is done)."""
+        facts = media_facts(media_file)
+        if not facts:
+            return "—"
+        rows = format_html_join("", "<dt>{}</dt><dd>{}</dd>", facts)
+        return format_html('<dl class="media-facts">{}</dl>', rows)
 
     @admin.display(description="file")
     def preview(self, media_file: MediaFile) -> str:

@@ -393,6 +393,15 @@ def preview_url(media_file: MediaFile) -> str | None:
         return None
 
 
+def derived_preview_url(media_file: MediaFile, kind: str) -> str | None:
+    """Return a link to a file analysis made ("poster", "thumbnail") for a page to show, or None
+    when there is none, or none can be signed now (as preview_url)."""
+    try:
+        return derived_url(media_file, kind)
+    except storage.ClockSkewed:
+        return None
+
+
 @dataclass(frozen=True)
 class Verification:
     """The outcome of checking a record against the bucket again."""

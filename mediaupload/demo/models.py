@@ -6,22 +6,26 @@ from uploads.fields import MediaFileField
 
 
 class Show(models.Model):
-    """A series of episodes, with its own poster."""
+    """A series of episodes, with its own poster and a wide banner (at least 1000 pixels wide:
+    checked once the server has analysed the picture)."""
 
     title = models.CharField(max_length=200)
     poster = MediaFileField(allowed_types=["image/*"], null=True, blank=True)
+    banner = MediaFileField(allowed_types=["image/*"], min_width=1000, null=True, blank=True)
 
     def __str__(self) -> str:
         return self.title
 
 
 class Episode(models.Model):
-    """One episode: its video (up to 2 GiB) and an optional cover image."""
+    """One episode: its video (up to 2 GiB), an optional cover image, and an optional teaser of
+    five seconds at most (checked once the server has analysed the video)."""
 
     show = models.ForeignKey(Show, on_delete=models.CASCADE, related_name="episodes")
     title = models.CharField(max_length=200)
     video = MediaFileField(allowed_types=["video/*"], max_bytes=2 * 1024**3)
     cover = MediaFileField(allowed_types=["image/*"], null=True, blank=True)
+    teaser = MediaFileField(allowed_types=["video/*"], max_duration=5, null=True, blank=True)
 
     def __str__(self) -> str:
         return self.title

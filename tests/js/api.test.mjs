@@ -22,6 +22,11 @@ const RECORD = {
   uploaded_at: null,
   download_url: null,
   field_value: null,
+  analysis: { status: "none", reason: null, detail: null },
+  metadata: null,
+  poster_url: null,
+  thumbnail_url: null,
+  field_check: null,
 };
 const POST = {
   method: "post",

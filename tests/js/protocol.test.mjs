@@ -93,3 +93,28 @@ test("the reader follows the table it is given, not a copy of its own", () => {
   assert.equal(reader.storageAction(503, "SlowDown", ""), "final");
   assert.equal(reader.maxPartsPerSign, 7);
 });
+
+test("analysis statuses and field checks: which are final, which failed, which refuses", () => {
+  assert.deepEqual(protocol.analysisStatuses, Object.keys(PROTOCOL_TABLE.analysis_statuses));
+  for (const [name, entry] of Object.entries(PROTOCOL_TABLE.analysis_statuses)) {
+    assert.equal(protocol.analysisFinal(name), entry.final, name);
+    assert.equal(protocol.analysisFailed(name), name === "failed", name);
+  }
+  assert.deepEqual(protocol.fieldChecks, Object.keys(PROTOCOL_TABLE.field_checks));
+  for (const [name, entry] of Object.entries(PROTOCOL_TABLE.field_checks)) {
+    assert.equal(protocol.fieldCheckFinal(name), entry.final, name);
+    assert.equal(protocol.fieldRefuses(name), name === "refused", name);
+  }
+  assert.equal(protocol.analysisFinal("something-new"), false, "an unknown status is waited on, never taken as over");
+
+  // What the page acts on must be in the table, final; and something must be left to wait for.
+  const without = structuredClone(PROTOCOL_TABLE);
+  delete without.field_checks.refused;
+  assert.throws(() => readProtocol(without), /protocol\.field_checks has no final refused/);
+  const allFinal = structuredClone(PROTOCOL_TABLE);
+  for (const entry of Object.values(allFinal.analysis_statuses)) entry.final = true;
+  assert.throws(() => readProtocol(allFinal), /protocol\.analysis_statuses must have a status that is not final/);
+  const missing = structuredClone(PROTOCOL_TABLE);
+  delete missing.analysis_statuses;
+  assert.throws(() => readProtocol(missing), /protocol\.analysis_statuses must be an object/);
+});

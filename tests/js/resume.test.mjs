@@ -8,6 +8,7 @@ import { createClaims } from "../../uploads/static/uploads/core/claims.js";
 import { chooseRecord, createResumeStore, findResumable, fingerprint } from "../../uploads/static/uploads/core/resume.js";
 import { fakeServer, makeFile } from "./support/fake-server.mjs";
 import { protocol } from "./support/protocol.mjs";
+import { NOT_ANALYSED } from "./support/records.mjs";
 
 /**
  * @import { MediaRecord } from "../../uploads/static/uploads/core/answers.js"
@@ -116,6 +117,7 @@ const record = (id, fields = {}) => ({
   uploaded_at: null,
   download_url: null,
   field_value: null,
+  ...NOT_ANALYSED,
   ...fields,
 });
 

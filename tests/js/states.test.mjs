@@ -68,6 +68,7 @@ function standing(status, facts, message = "Something to say.") {
     multipart: false,
     recordOpen: false,
     field_value: null,
+    record: null,
     ...facts,
   };
   return { snapshot, subscribe: () => () => {} };

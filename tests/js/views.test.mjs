@@ -12,6 +12,7 @@ import { fakeServer, makeFile, tick } from "./support/fake-server.mjs";
 import { fakeDocument, now, visibleButtons } from "./support/fake-dom.mjs";
 import { setup, testConfig, until } from "./support/harness.mjs";
 import { apiRefusal, protocol } from "./support/protocol.mjs";
+import { analysisOf, NOT_ANALYSED } from "./support/records.mjs";
 
 /**
  * @import { MediaRecord, RecordPage } from "../../uploads/static/uploads/core/answers.js"
@@ -288,18 +289,30 @@ const record = (id, content_type, fields = {}) => ({
   uploaded_at: "2026-11-30T10:00:00Z",
   download_url: `https://s3.test/${id}?signed`,
   field_value: null,
+  ...NOT_ANALYSED,
   ...fields,
 });
 
-/** The list over a fake table, loaded once with `load`. */
-async function shown(/** @type {() => Promise<RecordPage>} */ load) {
+const pause = (/** @type {number} */ ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The time "now" for "My uploads": the records below were uploaded five minutes before. */
+const NOW = Date.parse("2026-11-30T10:05:00Z");
+
+/**
+ * The list over a fake table, loaded once with `load` (and again after `followDelay` while a file
+ * uploaded lately is to be analysed: never by default).
+ * @param {() => Promise<RecordPage>} load
+ * @param {(round: number) => number | null} [followDelay]
+ */
+async function shown(load, followDelay = () => null, now = NOW) {
   const doc = fakeDocument();
   const table = doc.createElement("table");
   const body = doc.createElement("tbody");
   table.append(body);
-  createRecentList({ body, load, uploadsPage: "/uploads/", protocol }).refresh(0);
-  await new Promise((resolve) => setTimeout(resolve, 5));
-  return { table, body };
+  const list = createRecentList({ body, load, uploadsPage: "/uploads/", protocol, followDelay, now: () => now });
+  list.refresh(0);
+  await pause(5);
+  return { table, body, list };
 }
 
 test("each record links to its own page; pictures and videos get a lazy preview, audio none", async () => {
@@ -350,4 +363,167 @@ test("no records, or a failed load, is said in words", async () => {
     throw apiRefusal(0);
   });
   assert.match(failing.body.textContent, /^Could not load your uploads: Could not reach the server/);
+});
+
+// ---------------------------------------------------------------- what the server's analysis adds
+
+/** The analysis facts of a record, as the API lists them. */
+const analysed = (/** @type {MediaRecord["analysis"]["status"]} */ status, /** @type {Partial<MediaRecord>} */ fields = {}) => ({
+  analysis: analysisOf(status),
+  ...fields,
+});
+
+const VIDEO_FOUND = /** @type {const} */ ({
+  kind: "video",
+  container: "webm",
+  width: 640,
+  height: 360,
+  rotation: 0,
+  display_aspect_ratio: "16:9",
+  duration: 10,
+  duration_source: "header",
+  frame_rate: 25,
+  video_codec: "vp8",
+  audio_codec: null,
+  has_audio: false,
+  bit_rate: null,
+});
+
+test("My uploads shows the server's thumbnail as a lazy picture, and what analysis found under the name", async () => {
+  const records = [
+    record("vid", "video/webm", analysed("done", { thumbnail_url: "https://s3.test/vid-thumb", metadata: VIDEO_FOUND })),
+    record("pic", "image/png", {
+      ...analysed("done", { thumbnail_url: "https://s3.test/pic-thumb" }),
+      metadata: {
+        kind: "image",
+        format: "PNG",
+        width: 800,
+        height: 600,
+        rotation: 0,
+        orientation: "landscape",
+        animated: false,
+        frames: 1,
+      },
+    }),
+    record(
+      "snd",
+      "audio/wav",
+      analysed("done", { metadata: { ...VIDEO_FOUND, kind: "audio", codec: "pcm", sample_rate: 8000, channels: 1, duration: 3 } }),
+    ),
+    record("new", "video/mp4", analysed("pending")),
+    record("bad", "video/mp4", analysed("failed")),
+  ];
+  const { body } = await shown(async () => ({ count: records.length, results: records }));
+  const [vid, pic, snd, fresh, bad] = body.findAll("tr");
+  const thumb = vid.find("img");
+  assert.equal(thumb.src, "https://s3.test/vid-thumb");
+  assert.equal(thumb.loading, "lazy");
+  assert.equal(thumb.className, "thumb");
+  assert.deepEqual(vid.findAll("video"), [], "no video element once there is a thumbnail");
+  assert.equal(vid.find("span.meta").textContent, "0:10 · 640×360");
+  assert.equal(pic.find("img").src, "https://s3.test/pic-thumb");
+  assert.equal(pic.find("span.meta").textContent, "800×600");
+  assert.equal(snd.find("span.meta").textContent, "0:03");
+  assert.equal(fresh.find("video").src, "https://s3.test/new?signed", "the file itself until the thumbnail is made");
+  assert.equal(fresh.find("span.meta").textContent, "Analysing…");
+  assert.equal(fresh.dataset.analysis, "pending");
+  assert.equal(bad.find("video").src, "https://s3.test/bad?signed");
+  assert.deepEqual(bad.findAll("span.meta"), [], "nothing alarming when analysis failed");
+});
+
+test("while a file is being analysed the list is loaded again, less often, until it is done; rows that look the same stay", async () => {
+  let loads = 0;
+  /** @type {number[]} */
+  const rounds = [];
+  const old = record("old", "image/png", analysed("done", { thumbnail_url: "https://s3.test/old-thumb" }));
+  const load = async () => {
+    loads += 1;
+    const done = loads >= 3;
+    const fresh = record(
+      "new",
+      "video/webm",
+      done
+        ? analysed("done", { thumbnail_url: "https://s3.test/new-thumb", metadata: VIDEO_FOUND })
+        : analysed(loads === 1 ? "pending" : "running"),
+    );
+    // Every answer signs new links: a row that would look the same is kept, link and all.
+    return { count: 2, results: [fresh, { ...old, thumbnail_url: `https://s3.test/old-thumb?v=${loads}` }] };
+  };
+  const { body } = await shown(load, (round) => {
+    rounds.push(round);
+    return 1;
+  });
+  const firstOld = body.findAll("tr")[1];
+  await pause(30);
+  assert.equal(loads, 3, "loaded until the analysis was done, then no more");
+  assert.deepEqual(rounds, [0, 1]);
+  const [fresh, kept] = body.findAll("tr");
+  assert.equal(fresh.find("img").src, "https://s3.test/new-thumb");
+  assert.equal(fresh.find("span.meta").textContent, "0:10 · 640×360");
+  assert.equal(kept, firstOld, "the unchanged row was kept");
+  assert.equal(kept.find("img").src, "https://s3.test/old-thumb?v=1");
+});
+
+test("the list stops loading again when the follow-up rounds run out", async () => {
+  let loads = 0;
+  const load = async () => {
+    loads += 1;
+    return { count: 1, results: [record("new", "video/webm", analysed("running"))] };
+  };
+  await shown(load, (round) => (round < 2 ? 1 : null));
+  await pause(30);
+  assert.equal(loads, 3, "the first load and two follow-ups");
+});
+
+test("a file uploaded long ago whose analysis was never asked for is not waited for", async () => {
+  let loads = 0;
+  const load = async () => {
+    loads += 1;
+    return { count: 1, results: [record("old", "video/webm", analysed("none"))] };
+  };
+  const { body } = await shown(load, () => 1, NOW + 60 * 60 * 1000);
+  await pause(20);
+  assert.equal(loads, 1);
+  assert.deepEqual(body.findAll("span.meta"), [], "nor said to be analysed");
+  assert.equal(body.find("video").src, "https://s3.test/old?signed");
+});
+
+test("an uploaded row swaps in the server's thumbnail once it has loaded, with its figures; a failed one keeps the local preview", async () => {
+  const server = fakeServer();
+  const { list, view, uploader } = page(server);
+  const [upload] = uploader.add([makeFile(8, "clip.mp4")]);
+  await until(upload, "uploaded");
+  const row = rowOf(list, "clip.mp4");
+  const img = row.find("img.preview");
+  const meta = row.find(".preview-meta");
+  img.src = "data:image/jpeg;base64,LOCAL"; // the local first frame
+  img.hidden = false;
+  meta.textContent = "0:10";
+  meta.hidden = false;
+  const record = /** @type {MediaRecord} */ ({ ...upload.snapshot.record });
+
+  view.analysed(upload, { ...record, ...analysed("pending") });
+  assert.equal(img.src, "data:image/jpeg;base64,LOCAL", "nothing changes while it is analysed");
+  assert.equal(row.find(".note").hidden, true);
+
+  view.analysed(upload, { ...record, ...analysed("done", { thumbnail_url: "https://s3.test/thumb", metadata: VIDEO_FOUND }) });
+  assert.equal(img.src, "https://s3.test/thumb");
+  img.dispatchEvent(new Event("load"));
+  assert.equal(img.hidden, false);
+  assert.equal(meta.textContent, "0:10 · 640×360");
+
+  // A thumbnail that cannot be shown gives the local preview back.
+  view.analysed(upload, { ...record, ...analysed("done", { thumbnail_url: "https://s3.test/lapsed" }) });
+  img.dispatchEvent(new Event("error"));
+  assert.equal(img.src, "https://s3.test/thumb");
+  assert.equal(img.hidden, false);
+
+  view.analysed(upload, {
+    ...record,
+    analysis: analysisOf("failed", { reason: "timeout", detail: "Analysing the file took longer than the time limit." }),
+  });
+  const note = row.find(".note");
+  assert.equal(note.hidden, false);
+  assert.equal(note.textContent, "Not analysed. Analysing the file took longer than the time limit.");
+  assert.equal(row.dataset.tone, "ok", "the upload itself is still fine");
 });

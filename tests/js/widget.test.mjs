@@ -8,6 +8,8 @@ import { test } from "node:test";
 import { createApi } from "../../uploads/static/uploads/core/api.js";
 import { createPreviewer } from "../../uploads/static/uploads/ui/preview.js";
 import { fakeServer, makeFile, tick } from "./support/fake-server.mjs";
+import { manualClock } from "./support/harness.mjs";
+import { checkOf } from "./support/records.mjs";
 import { protocol } from "./support/protocol.mjs";
 import {
   button,
@@ -318,6 +320,7 @@ test("the API client: a widget's create names its field, the page's does not", a
       status: "pending",
       upload_method: "post",
       created_at: "2026-11-01T00:00:00Z",
+      analysis: { status: "none", reason: null, detail: null },
     };
     const upload = { method: "post", url: "https://s3.test/b", fields: {}, expires_at: "2026-11-01T00:01:00Z" };
     return new Response(JSON.stringify({ ...record, upload }), { status: 200 });
@@ -329,4 +332,119 @@ test("the API client: a widget's create names its field, the page's does not", a
     ["/api/media/", { filename: "a.mp4", content_type: "video/mp4", size: 3 }],
     ["/api/media/", { filename: "a.mp4", content_type: "video/mp4", size: 3, field: "demo.episode.video" }],
   ]);
+});
+
+// ---------------------------------------------------------------- a field whose limits wait for the analysis
+
+/**
+ * A widget whose field bounds what analysis finds, on a server that says "checking" until the test
+ * plays the worker, with a clock that moves only when the test wakes it.
+ */
+async function checkedWidget() {
+  const server = fakeServer({ analysedLimits: true });
+  const clock = manualClock();
+  const { roots, form, submits } = formPage({ server, clock });
+  const [root] = roots;
+  pick(root, makeFile(8, "teaser.mp4"));
+  assert.equal(await untilStatus(root, "uploaded", "failed"), "uploaded", statusText(root));
+  return { server, clock, root, form, submits };
+}
+
+const gets = (/** @type {string[]} */ calls) => calls.filter((call) => call.startsWith("get "));
+
+test("a field checking the analysis says so, asks again with backoff, and shows the server's refusal as its error", async () => {
+  const { server, clock, root, submits } = await checkedWidget();
+  assert.equal(root.dataset.check, "waiting");
+  assert.equal(statusText(root), "Uploaded. Checking…");
+  assert.equal(root.find("input").value, "signed:r1:demo.episode.video", "the value is the file's: saving would say the same");
+  assert.ok(
+    submits.every((control) => !control.disabled),
+    "the form is not held while the server checks",
+  );
+  await clock.wake();
+  await clock.wake();
+  assert.deepEqual(gets(server.calls), ["get r1", "get r1"]);
+  const message = "This file is 10 seconds long; files here may be at most 5 seconds.";
+  server.analyse("r1", { metadata: null, check: checkOf("refused", message) });
+  await clock.wake();
+  assert.deepEqual(clock.slept, [500, 1000, 2000]);
+  assert.equal(root.dataset.check, "blocked");
+  assert.equal(root.dataset.tone, "bad");
+  assert.equal(statusText(root), message);
+  assert.equal(clock.sleeping(), 0, "no more asking once the field has said");
+  assert.equal(root.find("input").value, "signed:r1:demo.episode.video");
+});
+
+test("an accepted file shows the server's thumbnail and figures in place of the local preview", async () => {
+  const { server, clock, root } = await checkedWidget();
+  server.analyse("r1", {
+    thumbnail_url: "https://s3.test/thumb",
+    metadata: {
+      kind: "video",
+      container: "mp4",
+      width: 640,
+      height: 360,
+      rotation: 0,
+      display_aspect_ratio: "16:9",
+      duration: 4,
+      duration_source: "header",
+      frame_rate: 25,
+      video_codec: "h264",
+      audio_codec: null,
+      has_audio: false,
+      bit_rate: null,
+    },
+  });
+  await clock.wake();
+  assert.equal(root.dataset.check, "passed");
+  assert.equal(root.dataset.tone, "ok");
+  assert.equal(statusText(root), "Uploaded. Save the form to keep it.");
+  const current = root.find(".media-widget-current");
+  const img = current.find("img");
+  assert.equal(img.src, "https://s3.test/thumb");
+  img.dispatchEvent(new Event("load"));
+  assert.equal(img.hidden, false);
+  assert.equal(current.find(".media-widget-preview-meta").textContent, "0:04 · 640×360");
+});
+
+test("a check still going after two minutes stops asking and leaves the verdict to saving", async () => {
+  const { server, clock, root } = await checkedWidget();
+  while (clock.sleeping()) await clock.wake();
+  assert.equal(root.dataset.check, "unsure");
+  assert.equal(statusText(root), "Still being checked: saving the form will say whether this file can be used.");
+  const waited = clock.slept.reduce((sum, ms) => sum + ms, 0);
+  assert.ok(waited <= 120_000, `${waited} ms`);
+  assert.equal(gets(server.calls).length, clock.slept.length);
+});
+
+test("clearing the field, or picking another file, stops the check of the file before", async () => {
+  const { server, clock, root } = await checkedWidget();
+  await clock.wake();
+  assert.equal(clock.sleeping(), 1);
+  button(root, "Clear").click();
+  await tick();
+  assert.equal(clock.sleeping(), 0, "the wait was stopped");
+  server.analyse("r1", { check: checkOf("refused", "Too long.") });
+  assert.deepEqual(gets(server.calls), ["get r1"]);
+  assert.equal(statusText(root), "No file: saving leaves this field empty.");
+  assert.equal(root.dataset.check, undefined);
+
+  pick(root, makeFile(8, "second.mp4"));
+  assert.equal(await untilStatus(root, "uploaded", "failed"), "uploaded");
+  assert.equal(root.dataset.check, "waiting");
+  pick(root, makeFile(8, "third.mp4"));
+  assert.equal(root.dataset.check, undefined, "a new file is not checked before it is uploaded");
+});
+
+test("a field whose limits need no analysis is accepted with complete/'s answer: nothing more is asked", async () => {
+  const server = fakeServer();
+  const clock = manualClock();
+  const { roots } = formPage({ server, clock });
+  const [root] = roots;
+  pick(root, makeFile(8, "intro.mp4"));
+  await untilStatus(root, "uploaded", "failed");
+  assert.equal(root.dataset.check, "passed");
+  assert.equal(statusText(root), "Uploaded. Save the form to keep it.");
+  assert.equal(clock.sleeping(), 0);
+  assert.deepEqual(gets(server.calls), []);
 });

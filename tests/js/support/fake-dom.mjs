@@ -74,7 +74,7 @@ class FakeElement extends EventTarget {
   append(...nodes) {
     for (const node of nodes) {
       if (typeof node !== "string") {
-        node.parentElement?.children.splice(node.parentElement.children.indexOf(node), 1);
+        node.remove(); // from wherever it is (not at all when it was just cleared from this one)
         node.parentElement = this;
       }
       this.children.push(node);
@@ -88,7 +88,8 @@ class FakeElement extends EventTarget {
   }
   remove() {
     if (!this.parentElement) return;
-    this.parentElement.children.splice(this.parentElement.children.indexOf(this), 1);
+    const at = this.parentElement.children.indexOf(this);
+    if (at >= 0) this.parentElement.children.splice(at, 1);
     this.parentElement = null;
   }
   /** @param {string} name @param {unknown} value */

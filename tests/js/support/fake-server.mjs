@@ -6,22 +6,27 @@
 // its `field_value`, `signed:<id>:<field>`. A new multipart upload comes with its first
 // `firstParts` part URLs signed, as the server signs them. A part's ETag is `"e<n>"`, in the PUT's
 // answer (unless `exposeETags` is off) and in listings. A request for no known route (such as
-// the deprecated field-value/) is logged by its name and answered 404.
+// the deprecated field-value/) is logged by its name and answered 404. A completed record's
+// analysis is pending until a test calls `analyse(id, …)`, as a worker would; a record made for a
+// field has that field's `field_check`: accepted at once, or, when the field's limits wait for
+// the analysis (`analysedLimits`), checking until `analyse` gives the verdict.
 import { storageError, storageUnreachable } from "../../../uploads/static/uploads/core/transfer.js";
 import { protocol } from "./protocol.mjs";
+import { analysisOf, checkOf, NOT_ANALYSED } from "./records.mjs";
 
 /**
- * @import { MediaRecord, UploadDescriptor } from "../../../uploads/static/uploads/core/answers.js"
+ * @import { FieldCheck, MediaRecord, UploadDescriptor } from "../../../uploads/static/uploads/core/answers.js"
  * @import { FormSender, PutSender } from "../../../uploads/static/uploads/core/transfer.js"
  */
 
 /**
  * A record as the server keeps it, and what its bucket holds for it.
  * @typedef {object} Entry
- * @property {Omit<MediaRecord, "download_url" | "field_value">} record
+ * @property {Omit<MediaRecord, "download_url" | "field_value" | "field_check">} record
  * @property {Map<number, Uint8Array>} parts
  * @property {Uint8Array | null} object
  * @property {string} field the form field the create named, if any
+ * @property {FieldCheck | null} check whether that field takes the record, once it is uploaded
  * @property {unknown} [named] the parts (and ETags) the last complete named, if any
  */
 
@@ -64,7 +69,14 @@ export async function bytesOf(/** @type {Blob} */ blob) {
  * request in words ("create", "sign 1,2", "PUT 3"…); `override[route]` can replace a route:
  * `async ({id, body, next, headers}) => answer`, where `next()` is the normal answer ({status, body}).
  */
-export function fakeServer({ threshold = 10, partSize = 5, base = "/api/media/", firstParts = 2, exposeETags = true } = {}) {
+export function fakeServer({
+  threshold = 10,
+  partSize = 5,
+  base = "/api/media/",
+  firstParts = 2,
+  exposeETags = true,
+  analysedLimits = false,
+} = {}) {
   /** @type {Map<string, Entry>} */
   const records = new Map();
   /** @type {string[]} */
@@ -118,6 +130,7 @@ export function fakeServer({ threshold = 10, partSize = 5, base = "/api/media/",
   const view = (/** @type {Entry} */ entry) => ({
     ...entry.record,
     download_url: entry.record.status === "uploaded" ? `https://s3.test/bucket/${entry.record.key}?signed` : null,
+    field_check: entry.record.status === "uploaded" ? entry.check : null,
   });
   const conflict = (/** @type {Entry} */ entry, /** @type {string} */ detail, /** @type {string} */ code) =>
     refuse(409, detail, code, { status: entry.record.status });
@@ -150,9 +163,10 @@ export function fakeServer({ threshold = 10, partSize = 5, base = "/api/media/",
         failure_reason: "",
         created_at: `2026-11-${String(created).padStart(2, "0")}T00:00:00Z`,
         uploaded_at: null,
+        ...NOT_ANALYSED,
       };
       /** @type {Entry} */
-      const entry = { record, parts: new Map(), object: null, field: body.field ?? "" };
+      const entry = { record, parts: new Map(), object: null, field: body.field ?? "", check: null };
       records.set(id, entry);
       if (key) keys.set(key, id);
       return ok({ ...view(entry), upload: withFirstParts(describeUpload(record), record) }, 201);
@@ -197,6 +211,8 @@ export function fakeServer({ threshold = 10, partSize = 5, base = "/api/media/",
       if (!entry.object) return conflict(entry, "The bucket holds no file for this upload yet.", "not_received");
       entry.record.status = "uploaded";
       entry.record.uploaded_at = "2026-11-30T00:00:00Z";
+      entry.record.analysis = analysisOf("pending");
+      if (entry.field) entry.check = checkOf(analysedLimits ? "checking" : "accepted");
       return completed();
     },
     abort(entry) {
@@ -299,7 +315,21 @@ export function fakeServer({ threshold = 10, partSize = 5, base = "/api/media/",
     return found;
   }
 
-  return { fetch, postForm, putPart, records, entry, calls, hooks, override, pastDeadline, refuse };
+  /**
+   * Finish the analysis of record `id`, as a worker would: `done` by default, with what it found,
+   * and, for a record made for a field, the field's verdict (`accepted` unless given).
+   * @param {string} id
+   * @param {Partial<Pick<MediaRecord, "metadata" | "poster_url" | "thumbnail_url">> & {status?: "running" | "done" | "failed",
+   *   reason?: string, detail?: string, check?: FieldCheck}} found
+   */
+  function analyse(id, { status = "done", reason, detail, check, ...found }) {
+    const { record, field } = entry(id);
+    record.analysis = analysisOf(status, { reason, detail });
+    Object.assign(record, found);
+    if (field) entry(id).check = check ?? checkOf(status === "running" ? "checking" : "accepted");
+  }
+
+  return { fetch, postForm, putPart, records, entry, calls, hooks, override, pastDeadline, refuse, analyse };
 }
 
 /** The fake server, as tests hold it. */

@@ -2,12 +2,15 @@
 import { createApi } from "../../../uploads/static/uploads/core/api.js";
 import { readConfig } from "../../../uploads/static/uploads/core/config.js";
 import { createConnectivity } from "../../../uploads/static/uploads/core/connectivity.js";
+import { abortError } from "../../../uploads/static/uploads/core/errors.js";
 import { createResumeStore } from "../../../uploads/static/uploads/core/resume.js";
 import { retryPolicy } from "../../../uploads/static/uploads/core/retry.js";
 import { createUploader } from "../../../uploads/static/uploads/core/uploader.js";
+import { tick } from "./fake-server.mjs";
 import { PROTOCOL_TABLE } from "./protocol.mjs";
 
 /**
+ * @import { Clock } from "../../../uploads/static/uploads/core/clock.js"
  * @import { Connectivity } from "../../../uploads/static/uploads/core/connectivity.js"
  * @import { ResumeStore } from "../../../uploads/static/uploads/core/resume.js"
  * @import { PageStatus } from "../../../uploads/static/uploads/core/states.js"
@@ -83,4 +86,43 @@ export function offline() {
       target.dispatchEvent(new Event("online"));
     },
   };
+}
+
+/**
+ * A clock whose time passes only when a test says: each sleep waits until `wake()`, which moves
+ * the time on by that sleep and lets the sleeper run for a few turns. `slept` lists every sleep
+ * asked for, in milliseconds.
+ */
+export function manualClock(start = Date.parse("2026-11-30T12:00:00Z")) {
+  let time = start;
+  /** @type {number[]} */
+  const slept = [];
+  /** @type {{ms: number, resolve: () => void}[]} */
+  const sleepers = [];
+  /** @type {Clock & {slept: number[], sleeping: () => number, wake: () => Promise<void>}} */
+  const clock = {
+    slept,
+    now: () => time,
+    sleep(ms, signal) {
+      slept.push(ms);
+      return new Promise((resolve, reject) => {
+        if (signal?.aborted) return reject(abortError());
+        const sleeper = { ms, resolve: () => resolve(undefined) };
+        sleepers.push(sleeper);
+        signal?.addEventListener("abort", () => {
+          sleepers.splice(sleepers.indexOf(sleeper), 1);
+          reject(abortError());
+        });
+      });
+    },
+    sleeping: () => sleepers.length,
+    async wake() {
+      const sleeper = sleepers.shift();
+      if (!sleeper) throw new Error("Nothing is waiting on the clock.");
+      time += sleeper.ms;
+      sleeper.resolve();
+      for (let turn = 0; turn < 10; turn += 1) await tick();
+    },
+  };
+  return clock;
 }

@@ -8,6 +8,7 @@ import { tick } from "./fake-server.mjs";
 import { PROTOCOL_TABLE } from "./protocol.mjs";
 
 /**
+ * @import { Clock } from "../../../uploads/static/uploads/core/clock.js"
  * @import { ResumeStore } from "../../../uploads/static/uploads/core/resume.js"
  * @import { Previewer } from "../../../uploads/static/uploads/ui/preview.js"
  * @import { PageWidgets } from "../../../uploads/static/uploads/widget/page.js"
@@ -90,9 +91,9 @@ export function widgetMarkup(
  * A change form holding `widgets` (each the options of widgetMarkup), its CSRF token and the
  * admin's submit buttons; `bind: false` leaves binding to the test.
  * @param {{server: FakeServer, widgets?: WidgetOptions[], csrf?: string, bind?: boolean,
- *   fetch?: typeof globalThis.fetch, preview?: Previewer}} options
+ *   fetch?: typeof globalThis.fetch, preview?: Previewer, clock?: Clock}} options
  */
-export function formPage({ widgets = [{}], csrf = "form-token", bind = true, fetch, server, preview }) {
+export function formPage({ widgets = [{}], csrf = "form-token", bind = true, fetch, server, preview, clock }) {
   const doc = fakeDocument();
   const form = make(doc, "form", "", { id: "episode_form" });
   doc.body.append(form);
@@ -109,16 +110,17 @@ export function formPage({ widgets = [{}], csrf = "form-token", bind = true, fet
   form.append(submitRow);
   /** @type {{doc: FakeDocumentView, form: FakeNode, roots: FakeNode[], submits: FakeNode[], widgets: PageWidgets | null}} */
   const page = { doc, form, roots, submits: [save, again, keepEditing], widgets: null };
-  if (bind) page.widgets = bindPage(doc, { server, fetch, preview });
+  if (bind) page.widgets = bindPage(doc, { server, fetch, preview, clock });
   return page;
 }
 
 /**
  * Bind the page's widgets to `server` (requests through `fetch` when given).
  * @param {FakeDocumentView} doc
- * @param {{server: FakeServer, fetch?: typeof globalThis.fetch, preview?: Previewer, store?: ResumeStore}} options
+ * @param {{server: FakeServer, fetch?: typeof globalThis.fetch, preview?: Previewer, store?: ResumeStore,
+ *   clock?: Clock}} options
  */
-export function bindPage(doc, { server, fetch = server.fetch, preview, store = createResumeStore(null) }) {
+export function bindPage(doc, { server, fetch = server.fetch, preview, store = createResumeStore(null), clock }) {
   return bindWidgets(doc, {
     fetch,
     senders: () => ({ postForm: server.postForm, putPart: server.putPart }),
@@ -126,6 +128,7 @@ export function bindPage(doc, { server, fetch = server.fetch, preview, store = c
     preview,
     retry: retryPolicy({ wait: async (ms, signal) => signal?.throwIfAborted() }),
     frame: now,
+    clock,
   });
 }
 

@@ -27,6 +27,65 @@ import { ApiError, ContractError } from "./errors.js";
  * @property {string | null} download_url short-lived; only for uploaded records
  * @property {string | null} field_value what a form field submits to attach the record: complete/
  *   gives it for a record created naming a `field`; null otherwise
+ * @property {Analysis} analysis where the background analysis of the uploaded file stands
+ * @property {MediaMetadata | null} metadata what analysis found; null until it is done
+ * @property {string | null} poster_url short-lived; a video's poster frame, once analysis made it
+ * @property {string | null} thumbnail_url short-lived; a small picture of a video or image, once
+ *   analysis made it
+ * @property {FieldCheck | null} field_check whether the model field the record was uploaded for
+ *   takes it (the server's rule, only shown here); null for a record made for no field
+ *
+ * @typedef {string} AnalysisStatus one of the protocol table's `analysis_statuses`
+ * @typedef {object} Analysis where the background analysis of an uploaded file stands
+ * @property {AnalysisStatus} status
+ * @property {string | null} reason names why the last attempt failed
+ * @property {string | null} detail the reason, for a person
+ * @property {boolean} final it never changes again: what it found, or that it failed, is known
+ * @property {boolean} failed it could not be done (the upload itself is fine)
+ *
+ * @typedef {string} FieldCheckStatus one of the protocol table's `field_checks`
+ * @typedef {object} FieldCheck whether the field a record was uploaded for takes it
+ * @property {FieldCheckStatus} status
+ * @property {string | null} message why it is refused, for a person
+ * @property {boolean} final the field has said; else it waits for the analysis (ask again)
+ * @property {boolean} refused the field refuses the record
+ *
+ * @typedef {object} VideoMetadata what a video is; sizes as displayed (rotation applied)
+ * @property {"video"} kind
+ * @property {string} container
+ * @property {number} width
+ * @property {number} height
+ * @property {number} rotation clockwise degrees
+ * @property {string | null} display_aspect_ratio such as "16:9"
+ * @property {number | null} duration seconds; null when unknown
+ * @property {string | null} duration_source
+ * @property {number | null} frame_rate
+ * @property {string} video_codec
+ * @property {string | null} audio_codec
+ * @property {boolean} has_audio
+ * @property {number | null} bit_rate bits per second
+ *
+ * @typedef {object} AudioMetadata what an audio file is
+ * @property {"audio"} kind
+ * @property {string} container
+ * @property {number | null} duration seconds; null when unknown
+ * @property {string | null} duration_source
+ * @property {string} codec
+ * @property {number} sample_rate
+ * @property {number} channels
+ * @property {number | null} bit_rate bits per second
+ *
+ * @typedef {object} ImageMetadata what an image is; sizes as displayed (EXIF orientation applied)
+ * @property {"image"} kind
+ * @property {string} format
+ * @property {number} width
+ * @property {number} height
+ * @property {number} rotation clockwise degrees
+ * @property {"landscape" | "portrait" | "square"} orientation
+ * @property {boolean} animated
+ * @property {number} frames
+ *
+ * @typedef {VideoMetadata | AudioMetadata | ImageMetadata} MediaMetadata
  *
  * @typedef {{method: "post", url: string, fields: Record<string, string>, expires_at: string}} PostUpload
  * @typedef {{method: "multipart", part_size: number, part_count: number, expires_at: string,
@@ -43,6 +102,7 @@ import { ApiError, ContractError } from "./errors.js";
  */
 
 const METHODS = /** @type {const} */ (["post", "multipart"]);
+const ORIENTATIONS = /** @type {const} */ (["landscape", "portrait", "square"]);
 
 /**
  * Read the error shape of every non-2xx answer: `{detail, code}`, a 409's `status`, a 400's
@@ -97,7 +157,87 @@ export function readRecord(/** @type {unknown} */ value, /** @type {Protocol} */
     uploaded_at: optionalText(o, "uploaded_at"),
     download_url: optionalText(o, "download_url"),
     field_value: optionalText(o, "field_value"),
+    analysis: readAnalysis(o.analysis, protocol),
+    metadata: readMetadata(o.metadata),
+    poster_url: optionalText(o, "poster_url"),
+    thumbnail_url: optionalText(o, "thumbnail_url"),
+    field_check: o.field_check == null ? null : readFieldCheck(o.field_check, protocol),
   };
+}
+
+/** @returns {Analysis} */
+function readAnalysis(/** @type {unknown} */ value, /** @type {Protocol} */ protocol) {
+  const o = object(value, "analysis");
+  const status = choice(o, "status", protocol.analysisStatuses);
+  return {
+    status,
+    reason: optionalText(o, "reason"),
+    detail: optionalText(o, "detail"),
+    final: protocol.analysisFinal(status),
+    failed: protocol.analysisFailed(status),
+  };
+}
+
+/** @returns {FieldCheck} */
+function readFieldCheck(/** @type {unknown} */ value, /** @type {Protocol} */ protocol) {
+  const o = object(value, "field_check");
+  const status = choice(o, "status", protocol.fieldChecks);
+  return { status, message: optionalText(o, "message"), final: protocol.fieldCheckFinal(status), refused: protocol.fieldRefuses(status) };
+}
+
+/**
+ * What analysis found, by its kind; null before it is done, and for a kind this page does not
+ * know yet (a newer server's): it only shows these figures.
+ * @returns {MediaMetadata | null}
+ */
+function readMetadata(/** @type {unknown} */ value) {
+  if (value == null) return null;
+  const o = object(value, "metadata");
+  const duration = () => optionalNumber(o, "duration");
+  const durationSource = () => optionalText(o, "duration_source");
+  const bitRate = () => optionalNumber(o, "bit_rate");
+  if (o.kind === "video") {
+    return {
+      kind: "video",
+      container: text(o, "container"),
+      width: count(o, "width"),
+      height: count(o, "height"),
+      rotation: Number(o.rotation) || 0,
+      display_aspect_ratio: optionalText(o, "display_aspect_ratio"),
+      duration: duration(),
+      duration_source: durationSource(),
+      frame_rate: optionalNumber(o, "frame_rate"),
+      video_codec: text(o, "video_codec"),
+      audio_codec: optionalText(o, "audio_codec"),
+      has_audio: o.has_audio === true,
+      bit_rate: bitRate(),
+    };
+  }
+  if (o.kind === "audio") {
+    return {
+      kind: "audio",
+      container: text(o, "container"),
+      duration: duration(),
+      duration_source: durationSource(),
+      codec: text(o, "codec"),
+      sample_rate: count(o, "sample_rate"),
+      channels: count(o, "channels"),
+      bit_rate: bitRate(),
+    };
+  }
+  if (o.kind === "image") {
+    return {
+      kind: "image",
+      format: text(o, "format"),
+      width: count(o, "width"),
+      height: count(o, "height"),
+      rotation: Number(o.rotation) || 0,
+      orientation: choice(o, "orientation", ORIENTATIONS),
+      animated: o.animated === true,
+      frames: count(o, "frames"),
+    };
+  }
+  return null;
 }
 
 /** @returns {CreatedRecord} */
@@ -185,6 +325,12 @@ function text(/** @type {Record<string, unknown>} */ o, /** @type {string} */ ke
 function optionalText(/** @type {Record<string, unknown>} */ o, /** @type {string} */ key) {
   const value = o[key];
   return typeof value === "string" ? value : null;
+}
+
+/** A finite number, or null (absent, null, or not a number). */
+function optionalNumber(/** @type {Record<string, unknown>} */ o, /** @type {string} */ key) {
+  const value = o[key];
+  return typeof value === "number" && Number.isFinite(value) ? value : null;
 }
 
 function count(/** @type {Record<string, unknown>} */ o, /** @type {string} */ key) {

@@ -1,8 +1,9 @@
 // @ts-check
 // The protocol's vocabulary, read from the table the server renders in the config (`protocol`:
 // uploads/protocol.json): what a client does about each error code and about S3 refusing a signed
-// request, the record statuses, the signing limit. The only module that names an error code or a
-// record status; it reads the table by the same rules as uploads/protocol.py on the server.
+// request, the record statuses, the analysis statuses and field checks (which of them are final),
+// the signing limit. The only module that names an error code, a record status, an analysis
+// status or a field check; it reads the table by the same rules as uploads/protocol.py.
 
 /**
  * What a client does about a refusal: send it again later, sign again first, make a new record,
@@ -22,6 +23,15 @@
  * @property {(code: string) => boolean} needsPerson whether a person decides what comes next
  * @property {(name: unknown) => name is string} isStatus
  * @property {(status: string) => boolean} isFinal whether a record in `status` never changes again
+ * @property {readonly string[]} analysisStatuses every status of a file's background analysis
+ * @property {(status: string) => boolean} analysisFinal whether an analysis in `status` never
+ *   changes again (it is over, one way or the other)
+ * @property {(status: string) => boolean} analysisFailed whether the analysis could not be done
+ *   (the upload itself is fine)
+ * @property {readonly string[]} fieldChecks every verdict of a field on a record uploaded for it
+ * @property {(status: string) => boolean} fieldCheckFinal whether the field has said (else it is
+ *   still checking: ask again)
+ * @property {(status: string) => boolean} fieldRefuses whether the field refuses the record
  */
 
 /** @type {readonly Action[]} */
@@ -30,6 +40,11 @@ const ACTIONS = ["retry", "renew", "restart", "final"];
 // The one code a client acts on beyond its action: complete/ found the file not (wholly) in the
 // bucket, so the parts storage misses are sent again; asking complete/ again alone would not help.
 const NOT_RECEIVED = "not_received";
+
+// What a client acts on beyond their being final: an analysis that failed is said quietly (the
+// upload is fine); a field that refuses a file says why, as the form will on saving.
+const ANALYSIS_FAILED = "failed";
+const FIELD_REFUSED = "refused";
 
 /** Tell whether an API error code says the bucket does not hold the whole file yet. */
 export function isNotReceivedCode(/** @type {string} */ code) {
@@ -51,6 +66,8 @@ export function readProtocol(raw) {
   );
   const open = [...finals].filter(([, final]) => !final).map(([name]) => name);
   if (open.length !== 1) throw new Error(`protocol.statuses must have one status that is not final, not ${open.length}.`);
+  const analysisFinals = finalsOf(table.analysis_statuses, "protocol.analysis_statuses", ANALYSIS_FAILED);
+  const checkFinals = finalsOf(table.field_checks, "protocol.field_checks", FIELD_REFUSED);
 
   const errors = new Map(
     Object.entries(object(table.errors, "protocol.errors")).map(([code, entry]) => {
@@ -103,7 +120,32 @@ export function readProtocol(raw) {
     needsPerson: (code) => errors.get(code)?.needsPerson ?? false,
     isStatus,
     isFinal: (status) => finals.get(status) ?? false,
+    analysisStatuses: Object.freeze([...analysisFinals.keys()]),
+    analysisFinal: (status) => analysisFinals.get(status) ?? false,
+    analysisFailed: (status) => status === ANALYSIS_FAILED,
+    fieldChecks: Object.freeze([...checkFinals.keys()]),
+    fieldCheckFinal: (status) => checkFinals.get(status) ?? false,
+    fieldRefuses: (status) => status === FIELD_REFUSED,
   });
+}
+
+/**
+ * A table of names, each `{final: boolean}`, as a map of name → final; `needed` must be a final one.
+ * @param {unknown} value
+ * @param {string} where
+ * @param {string} needed
+ * @returns {Map<string, boolean>}
+ */
+function finalsOf(value, where, needed) {
+  const finals = new Map(
+    Object.entries(object(value, where)).map(([name, entry]) => [
+      name,
+      flag(object(entry, `${where}.${name}`).final, `${where}.${name}.final`),
+    ]),
+  );
+  if (finals.get(needed) !== true) throw new Error(`${where} has no final ${needed}.`);
+  if (![...finals.values()].includes(false)) throw new Error(`${where} must have a status that is not final.`);
+  return finals;
 }
 
 /** @returns {Record<string, unknown>} */

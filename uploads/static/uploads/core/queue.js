@@ -3,7 +3,7 @@
 
 /**
  * @typedef {object} Ticket
- * @property {"waiting" | "running" | "done" | "cancelled"} state
+ * @property {"waiting" | "started" | "finished" | "cancelled"} state
  * @property {() => boolean} cancel remove the task while it still waits (false once it runs)
  */
 
@@ -31,14 +31,14 @@ export function createQueue({ concurrency = 2, onError = (error) => console.erro
   function pump() {
     while (running < concurrency && waiting.length) {
       const ticket = /** @type {Ticket & {task: () => Promise<void>}} */ (waiting.shift());
-      ticket.state = "running";
+      ticket.state = "started";
       running += 1;
       Promise.resolve()
         .then(ticket.task)
         .catch(onError)
         .finally(() => {
           running -= 1;
-          ticket.state = "done";
+          ticket.state = "finished";
           pump();
         });
     }

@@ -44,6 +44,10 @@ export class RecordHold {
   get multipart() {
     return this.#record?.upload_method === "multipart";
   }
+  /** The record as the server last answered it (complete/'s answer, once it is uploaded). */
+  get record() {
+    return this.#record;
+  }
   /** What a form field submits to attach the record, once complete/ gave it (else null). */
   get fieldValue() {
     return this.#record?.field_value ?? null;

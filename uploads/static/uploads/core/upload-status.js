@@ -5,7 +5,10 @@
 import { createSpeedMeter } from "./progress.js";
 import { canMove, INITIAL_STATUS, STATES } from "./states.js";
 
-/** @import { PageStatus } from "./states.js" */
+/**
+ * @import { MediaRecord } from "./answers.js"
+ * @import { PageStatus } from "./states.js"
+ */
 
 /** What changed: the status, what the upload says or its record, or its bytes. */
 /** @typedef {"status" | "detail" | "progress"} Change */
@@ -23,10 +26,12 @@ import { canMove, INITIAL_STATUS, STATES } from "./states.js";
  * @property {boolean} recordOpen a pending record exists that Cancel would discard
  * @property {string | null} field_value what a form field submits to attach the uploaded record,
  *   when it was made for one
+ * @property {MediaRecord | null} record the record as the server last answered it (once uploaded:
+ *   complete/'s answer, with where its analysis stands), null before there is one
  */
 
 /** What the board is told of the upload's record. */
-/** @typedef {Pick<UploadSnapshot, "id" | "multipart" | "recordOpen" | "field_value">} RecordFacts */
+/** @typedef {Pick<UploadSnapshot, "id" | "multipart" | "recordOpen" | "field_value" | "record">} RecordFacts */
 
 /** @typedef {(snapshot: UploadSnapshot, change: Change) => void} Listener */
 

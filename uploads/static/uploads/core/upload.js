@@ -46,7 +46,7 @@ export class Upload {
     this.#board = new StatusBoard({
       file,
       now: deps.clock.now,
-      record: () => ({ id: hold.id, multipart: hold.multipart, recordOpen: hold.open, field_value: hold.fieldValue }),
+      record: () => ({ id: hold.id, multipart: hold.multipart, recordOpen: hold.open, field_value: hold.fieldValue, record: hold.record }),
       // An upload that is over lets its record go: another upload of the file may look at it.
       changed: (change) => change === "status" && isFinal(this.#board.status) && hold.release(),
     });

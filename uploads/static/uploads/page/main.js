@@ -2,7 +2,9 @@
 // The uploader page: reads the server's config, builds the uploader core with the browser's own
 // collaborators, and lets the views render it.
 
+import { analysisOngoing, followRecord } from "../core/analysis.js";
 import { createApi } from "../core/api.js";
+import { systemClock } from "../core/clock.js";
 import { readConfig } from "../core/config.js";
 import { createResumeStore } from "../core/resume.js";
 import { STATES } from "../core/states.js";
@@ -15,6 +17,7 @@ import { createRecentList } from "./recent.js";
 import { createTransferView } from "./view.js";
 
 /**
+ * @import { MediaRecord } from "../core/answers.js"
  * @import { Upload } from "../core/upload.js"
  * @import { TransferViewOptions } from "./view.js"
  */
@@ -97,11 +100,33 @@ export function startUploaderPage(/** @type {Window & typeof globalThis} */ win)
   };
   const view = createTransferView(viewOptions);
 
+  /**
+   * Once a file is uploaded, the server analyses it: its row keeps the local preview until the
+   * server's thumbnail and figures come (asked for less and less often, for two minutes at most).
+   * @param {Upload} upload
+   * @param {MediaRecord} record complete/'s answer
+   */
+  async function showAnalysis(upload, record) {
+    view.analysed(upload, record);
+    if (!analysisOngoing(record)) return;
+    const followed = await followRecord(record, {
+      get: (signal) => api.get(record.id, signal),
+      waiting: analysisOngoing,
+      clock: systemClock,
+      first: 1000,
+      most: 5000,
+      onRecord: (latest) => view.analysed(upload, latest),
+    }).catch(() => null);
+    if (followed?.settled) recent.refresh(); // "My uploads" shows the thumbnail too
+  }
+
   uploader.onAdd((upload) => {
     view.add(upload);
-    // Once an upload stops moving, its record may read differently in "My uploads".
     upload.subscribe((snapshot, change) => {
-      if (change === "status" && snapshot.id && !STATES[snapshot.status].busy) recent.refresh();
+      if (change !== "status") return;
+      // Once an upload stops moving, its record may read differently in "My uploads".
+      if (snapshot.id && !STATES[snapshot.status].busy) recent.refresh();
+      if (STATES[snapshot.status].done && snapshot.record) void showAnalysis(upload, snapshot.record);
     });
   });
 

@@ -5,10 +5,11 @@
 import { summarize } from "../core/progress.js";
 import { STATES } from "../core/states.js";
 import { onceAFrame } from "../ui/frames.js";
-import { announcement, overallParts, rowModel } from "../ui/present.js";
+import { analysisModel, announcement, overallParts, rowModel } from "../ui/present.js";
 import { createRow } from "../ui/row.js";
 
 /**
+ * @import { MediaRecord } from "../core/answers.js"
  * @import { Action } from "../core/states.js"
  * @import { Listener, UploadSnapshot } from "../core/upload-status.js"
  * @import { Frame } from "../ui/frames.js"
@@ -31,7 +32,8 @@ import { createRow } from "../ui/row.js";
  */
 
 /**
- * Make the view; `add(upload)` shows a new upload below the others, `remove(upload)` takes it away.
+ * Make the view; `add(upload)` shows a new upload below the others, `analysed(upload, record)`
+ * shows what the server's analysis of its file found, `remove(upload)` takes it away.
  * @template {Viewable} U
  * @param {TransferViewOptions<U>} options
  */
@@ -90,6 +92,15 @@ export function createTransferView({ list, overall, announcer, onAction, frame, 
       });
       row.draw(rowModel(entry.snapshot), entry.snapshot.id);
       drawOverall();
+    },
+    /**
+     * Show what the server found of an uploaded file: its thumbnail and figures replace the local
+     * ones once they exist; a file it could not analyse gets a quiet note.
+     * @param {U} upload
+     * @param {MediaRecord} record
+     */
+    analysed(upload, record) {
+      shown.get(upload)?.row.drawAnalysis(analysisModel(record));
     },
     /** Take an upload's row away, releasing its preview. @param {U} upload */
     remove(upload) {

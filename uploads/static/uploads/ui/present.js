@@ -5,8 +5,10 @@
 import { formatDuration, formatSpeed, percent } from "../core/format.js";
 import { timeLeft } from "../core/progress.js";
 import { actionsFor, STATES } from "../core/states.js";
+import { metadataSummary } from "./media.js";
 
 /**
+ * @import { MediaRecord } from "../core/answers.js"
  * @import { Summary } from "../core/progress.js"
  * @import { Action, PageStatus, Tone } from "../core/states.js"
  * @import { UploadSnapshot } from "../core/upload-status.js"
@@ -22,6 +24,15 @@ import { actionsFor, STATES } from "../core/states.js";
  * @property {string} rate speed and time left while sending, else ""
  * @property {Action[]} actions the buttons shown, in order
  * @property {boolean} bar whether the progress bar and figures are shown
+ */
+
+/**
+ * What the server's analysis adds to an uploaded file's row, in place of what was read locally.
+ * @typedef {object} AnalysisModel
+ * @property {string | null} image its thumbnail (a video's poster when there is no thumbnail), or null
+ * @property {string} meta its figures ("0:10 · 640×360"), or "" while unknown
+ * @property {string} note a quiet word when it could not be analysed, else "" (the upload is
+ *   fine all the same)
  */
 
 /** Labels of the row's buttons (each followed, for screen readers, by the file's name). */
@@ -80,4 +91,18 @@ export function announcement(snapshot, summary) {
   const text = spec.announce.replace("{name}", snapshot.file.name).replace("{message}", snapshot.message);
   const all = spec.done && summary.count > 1 && summary.done === summary.count;
   return all ? `${text} All ${summary.count} files are uploaded.` : text;
+}
+
+/**
+ * What a row shows of the server's analysis of its record.
+ * @param {MediaRecord} record
+ * @returns {AnalysisModel}
+ */
+export function analysisModel(record) {
+  const { failed, detail } = record.analysis;
+  return {
+    image: record.thumbnail_url ?? record.poster_url,
+    meta: metadataSummary(record.metadata),
+    note: failed ? ["Not analysed.", detail].filter(Boolean).join(" ") : "",
+  };
 }

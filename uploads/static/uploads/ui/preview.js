@@ -91,7 +91,8 @@ export function createPreviewer({ document: doc, urls = URL }) {
       canvas.width = Math.max(1, Math.round(video.videoWidth * scale));
       canvas.height = Math.max(1, Math.round(video.videoHeight * scale));
       const context = canvas.getContext("2d");
-      if (!context || !video.videoWidth) return;
+      // The server's thumbnail came first (a resumed upload analysed long ago): it stays.
+      if (!context || !video.videoWidth || img.dataset.source === "server") return;
       context.drawImage(video, 0, 0, canvas.width, canvas.height);
       img.src = canvas.toDataURL("image/jpeg", 0.8);
       img.hidden = false;

@@ -10,7 +10,7 @@ import { ACTION_LABELS } from "./present.js";
 
 /**
  * @import { Action } from "../core/states.js"
- * @import { RowModel } from "./present.js"
+ * @import { AnalysisModel, RowModel } from "./present.js"
  */
 
 /**
@@ -19,6 +19,8 @@ import { ACTION_LABELS } from "./present.js";
  * @property {{img: HTMLImageElement, meta: HTMLElement}} preview where the file's preview goes
  * @property {(model: RowModel, id: string | null) => void} draw the whole row
  * @property {(model: RowModel) => void} drawProgress the bar and figures only
+ * @property {(model: AnalysisModel) => void} drawAnalysis the server's thumbnail and figures, in
+ *   place of the local ones (kept when it has none), and a quiet note when it could not analyse
  */
 
 /**
@@ -85,6 +87,8 @@ export function createRow(doc, { name, size, onAction, prefix = "", tag = "li", 
   const foot = make("div", "transfer-foot");
   foot.append(figures, state);
   const said = message ? make("p", "message") : null;
+  const note = make("p", "note");
+  note.hidden = true;
   const actions = make("div", "actions");
   /** @type {Record<Action, HTMLButtonElement>} */
   const buttons = /** @type {Record<Action, HTMLButtonElement>} */ ({});
@@ -101,7 +105,7 @@ export function createRow(doc, { name, size, onAction, prefix = "", tag = "li", 
     buttons[action] = button;
   }
   const body = make("div", "transfer-body");
-  body.append(head, bar, foot, ...(said ? [said] : []), actions);
+  body.append(head, bar, foot, ...(said ? [said] : []), note, actions);
   element.append(img, body);
 
   /** @param {RowModel} model */
@@ -111,10 +115,46 @@ export function createRow(doc, { name, size, onAction, prefix = "", tag = "li", 
     rate.textContent = model.rate;
   }
 
+  /** @param {AnalysisModel} model */
+  function drawAnalysis(model) {
+    if (model.image && model.image !== img.src) {
+      // The local preview stays until the server's has loaded, and comes back if it cannot.
+      const before = img.hidden ? null : img.src;
+      const settled = new AbortController();
+      const once = { once: true, signal: settled.signal };
+      img.addEventListener(
+        "load",
+        () => {
+          settled.abort();
+          img.hidden = false;
+        },
+        once,
+      );
+      img.addEventListener(
+        "error",
+        () => {
+          settled.abort();
+          if (before) img.src = before;
+          else img.hidden = true;
+        },
+        once,
+      );
+      img.dataset.source = "server"; // a local poster drawn late does not replace it
+      img.src = model.image;
+    }
+    if (model.meta) {
+      meta.textContent = model.meta;
+      meta.hidden = false;
+    }
+    note.textContent = model.note;
+    note.hidden = !model.note;
+  }
+
   return {
     element,
     preview: { img, meta },
     drawProgress,
+    drawAnalysis,
     draw(model, id) {
       element.dataset.status = model.status;
       element.dataset.tone = model.tone;

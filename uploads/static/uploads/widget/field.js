@@ -3,21 +3,26 @@
 // the page and with the same states, but with the field's own limits (checked before any
 // request) and a create naming the field (so the server applies them before signing). The
 // complete/ that finds the file uploaded answers the signed value that attaches it, and that goes
-// into the hidden input the form submits. Picking another file replaces the one before (an upload
-// still going is cancelled); Clear empties the field. While an upload is under way the form is
-// kept from submitting.
+// into the hidden input the form submits. A field whose limits bound what analysis finds (a
+// duration, a picture size) says "checking" until the server's worker has analysed the file: the
+// widget asks again, less and less often, until the field accepts or refuses it, and shows the
+// server's verdict (its rule, never worked out here). Picking another file replaces the one
+// before (an upload still going is cancelled); Clear empties the field. While an upload is under
+// way the form is kept from submitting.
 
+import { fieldChecking, followRecord } from "../core/analysis.js";
 import { createApi } from "../core/api.js";
 import { ConfigError, readConfig } from "../core/config.js";
 import { STATES } from "../core/states.js";
 import { createUploader } from "../core/uploader.js";
 import { bindDropZone } from "../ui/dropzone.js";
 import { onceAFrame } from "../ui/frames.js";
-import { rowModel } from "../ui/present.js";
+import { analysisModel, rowModel } from "../ui/present.js";
 import { formGuard } from "./form.js";
 import { createWidgetView, widgetParts } from "./view.js";
 
 /**
+ * @import { MediaRecord } from "../core/answers.js"
  * @import { Claims } from "../core/claims.js"
  * @import { Clock } from "../core/clock.js"
  * @import { UploaderConfig } from "../core/config.js"
@@ -58,8 +63,11 @@ import { createWidgetView, widgetParts } from "./view.js";
  * @property {() => void} dispose let the upload go (cancelled) and the form too: its row is gone
  */
 
-/** The widget's upload, and how to stop following it. */
-/** @typedef {{upload: Upload, stop: () => void, attached: boolean}} Entry */
+/**
+ * The widget's upload, how to stop following it, and, while its field's check is awaited, how to
+ * stop waiting.
+ * @typedef {{upload: Upload, stop: () => void, attached: boolean, checking: AbortController | null}} Entry
+ */
 
 const SAY = Object.freeze({
   attached: "Uploaded. Save the form to keep it.",
@@ -67,7 +75,13 @@ const SAY = Object.freeze({
   cleared: "No file: saving leaves this field empty.",
   wait: "Wait for the upload to finish, or cancel it, before saving.",
   oneFile: "Drop one file: this field takes a single file.",
+  checking: "Uploaded. Checking…",
+  refused: "This file cannot be used here.",
+  checkLater: "Still being checked: saving the form will say whether this file can be used.",
 });
+
+/** How long the widget waits for its field's verdict: looks 0.5 s apart, then up to 2 s, for 2 minutes. */
+const CHECK = Object.freeze({ first: 500, most: 2000, within: 120_000 });
 
 /**
  * The CSRF token of the form the widget is in, else Django's cookie ("" if neither).
@@ -133,12 +147,51 @@ export function createFieldWidget(root, deps) {
         entry.attached = true;
         setValue(snapshot.field_value);
         view.attach(entry.upload.file);
+        if (snapshot.record) void check(entry, snapshot.record);
       }
     } else {
       view.draw(model, snapshot.id);
     }
     if (underWay(entry)) guard?.hold(entry, () => view.say(SAY.wait));
     else guard?.release(entry);
+  }
+
+  /**
+   * Show whether the field takes the attached file, as the server says; while it is still
+   * checking (its analysis is not done), ask again until it says.
+   */
+  async function check(/** @type {Entry} */ entry, /** @type {MediaRecord} */ record) {
+    showCheck(record);
+    if (!fieldChecking(record)) return;
+    const controller = new AbortController();
+    entry.checking = controller;
+    try {
+      const { record: latest, settled } = await followRecord(record, {
+        get: (signal) => api.get(record.id, signal),
+        waiting: fieldChecking,
+        clock: deps.clock,
+        signal: controller.signal,
+        ...CHECK,
+      });
+      if (entry !== current) return;
+      if (settled) showCheck(latest);
+      else view.check("unsure", SAY.checkLater);
+    } catch {
+      // Stopped: the file was replaced or cleared.
+    } finally {
+      if (entry.checking === controller) entry.checking = null;
+    }
+  }
+
+  /** Say the field's verdict on the attached record (nothing for a record made for no field). */
+  function showCheck(/** @type {MediaRecord} */ record) {
+    const verdict = record.field_check;
+    if (!verdict) return;
+    if (!verdict.final) return view.check("waiting", SAY.checking);
+    // What the server found is shown either way: it tells why a file is refused.
+    view.analysed(analysisModel(record));
+    if (verdict.refused) view.check("blocked", verdict.message || SAY.refused);
+    else view.check("passed", SAY.attached);
   }
 
   /** Take a picked or dropped file: it replaces whatever the widget was uploading. */
@@ -150,7 +203,7 @@ export function createFieldWidget(root, deps) {
     letGo();
     const [upload] = uploader.add(files); // refused at once when it breaks the field's limits
     /** @type {Entry} */
-    const entry = { upload, stop: () => {}, attached: false };
+    const entry = { upload, stop: () => {}, attached: false, checking: null };
     current = entry;
     view.begin(upload.file, { preview: STATES[upload.snapshot.status].counted });
     entry.stop = upload.subscribe((snapshot, change) => render(entry, change));
@@ -163,6 +216,7 @@ export function createFieldWidget(root, deps) {
     if (!entry) return;
     current = null;
     entry.stop();
+    entry.checking?.abort();
     guard?.release(entry);
     if (entry.upload.can("cancel")) void entry.upload.cancel();
     view.end();

@@ -9,7 +9,7 @@ import { createRow } from "../ui/row.js";
 
 /**
  * @import { Action } from "../core/states.js"
- * @import { RowModel } from "../ui/present.js"
+ * @import { AnalysisModel, RowModel } from "../ui/present.js"
  * @import { Previewer } from "../ui/preview.js"
  * @import { Row } from "../ui/row.js"
  */
@@ -53,6 +53,16 @@ export function widgetParts(root) {
   };
 }
 
+/**
+ * Where the field's check of the attached file stands, as the widget shows it (its data-check):
+ * waiting for the server's verdict, passed, blocked (the field refuses it), or unsure (the widget
+ * stopped waiting; saving will tell).
+ * @typedef {"waiting" | "passed" | "blocked" | "unsure"} CheckState
+ */
+
+/** The tone each check state is shown in (the stylesheet colours tones). */
+const CHECK_TONES = Object.freeze({ waiting: "working", passed: "ok", blocked: "bad", unsure: "quiet" });
+
 /** What the picker says with and without an attached file. */
 const PICK = Object.freeze({ empty: "Choose a file…", attached: "Replace…" });
 
@@ -66,6 +76,10 @@ const PREFIX = "media-widget-";
  * @property {(model: RowModel, id: string | null) => void} draw the transfer and status, whole
  * @property {(model: RowModel) => void} drawProgress the bar and figures only
  * @property {(file: File) => void} attach the transfer's file is now the field's
+ * @property {(state: CheckState, text: string) => void} check say whether the field takes the
+ *   attached file (the server's verdict), or that it is still checking
+ * @property {(model: AnalysisModel) => void} analysed show the server's thumbnail and figures of
+ *   the attached file in place of the local ones
  * @property {() => void} end stop showing the transfer (its upload was let go)
  * @property {() => void} empty the field has no file
  * @property {(text: string) => void} say a passing word in the status line
@@ -87,6 +101,8 @@ export function createWidgetView(parts, { onAction, onClear, preview }) {
   let shown = null;
   /** @type {(() => void) | null} releases the preview of the attached file, once it is ours */
   let releaseCurrent = null;
+  /** @type {Row | null} the row whose preview the attached file shows */
+  let attachedRow = null;
 
   function setAttached(/** @type {boolean} */ attached) {
     if (parts.pickText) parts.pickText.textContent = attached ? PICK.attached : PICK.empty;
@@ -132,6 +148,7 @@ export function createWidgetView(parts, { onAction, onClear, preview }) {
       releaseCurrent?.();
       releaseCurrent = shown?.release ?? null;
       const { img, meta } = shown?.row.preview ?? { img: null, meta: null };
+      attachedRow = shown?.row ?? null;
       forgetShown({ keep: true });
       const fileName = Object.assign(doc.createElement("span"), { className: `${PREFIX}name`, textContent: file.name });
       const fileSize = Object.assign(doc.createElement("span"), { className: `${PREFIX}size`, textContent: formatBytes(file.size) });
@@ -140,8 +157,17 @@ export function createWidgetView(parts, { onAction, onClear, preview }) {
       current.hidden = false;
       setAttached(true);
     },
+    check(state, text) {
+      root.dataset.check = state;
+      root.dataset.tone = CHECK_TONES[state];
+      status.textContent = text;
+    },
+    analysed(model) {
+      attachedRow?.drawAnalysis(model);
+    },
     end() {
       forgetShown();
+      delete root.dataset.check;
       delete root.dataset.status;
       delete root.dataset.tone;
       delete root.dataset.id;
@@ -151,6 +177,7 @@ export function createWidgetView(parts, { onAction, onClear, preview }) {
       const hadFocus = parts.clear !== null && doc.activeElement === parts.clear;
       releaseCurrent?.();
       releaseCurrent = null;
+      attachedRow = null;
       current.replaceChildren();
       current.hidden = true;
       setAttached(false);
