@@ -240,3 +240,8 @@ def test_the_list_filters_by_where_analysis_stands(staff_client, user, bucket):
         "/admin/uploads/mediafile/", {"analysis_status__exact": "failed"}
     ).content.decode()
     assert "broken.mp4" in failures and "done.mp4" not in failures
+
+
+def test_a_fields_widget_says_its_bounds_in_words(staff_client, bucket):
+    page = staff_client.get("/admin/demo/episode/add/").content.decode()
+    assert "At most 5 seconds long." in page  # Episode.teaser's max_duration

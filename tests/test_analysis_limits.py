@@ -88,6 +88,14 @@ def test_a_file_still_being_analysed_is_not_judged_yet(status: str) -> None:
     assert Limits().analysis_problem(status, {}) == ""  # no analysed limit: nothing to wait for
 
 
+def test_the_bounds_are_said_in_words() -> None:
+    assert Limits(max_duration=5).describe_bounds() == "At most 5 seconds long."
+    assert Limits(min_width=1000, max_height=4000).describe_bounds() == (
+        "At least 1000 pixels wide; at most 4000 pixels high."
+    )
+    assert Limits(max_bytes=10).describe_bounds() == ""
+
+
 def test_a_file_that_failed_analysis_cannot_meet_an_analysed_limit() -> None:
     assert "could not be checked" in Limits(min_width=1).analysis_problem("failed", {})
 

@@ -52,6 +52,21 @@ class Limits:
             return "This file could not be checked, so it cannot be used here."
         return self._duration_problem(metadata) or self._size_problems(metadata)
 
+    def describe_bounds(self) -> str:
+        """Say the bounds on what analysis finds, for a person: "At most 5 seconds long." ('')."""
+        said = []
+        if self.max_duration is not None:
+            said.append(f"at most {_seconds(self.max_duration)} long")
+        for side, low, high in (
+            ("wide", self.min_width, self.max_width),
+            ("high", self.min_height, self.max_height),
+        ):
+            if low is not None:
+                said.append(f"at least {low} pixels {side}")
+            if high is not None:
+                said.append(f"at most {high} pixels {side}")
+        return f"{'; '.join(said)}.".capitalize() if said else ""
+
     def _duration_problem(self, metadata: dict[str, Any]) -> str:
         """Compare the duration with max_duration."""
         if self.max_duration is None:

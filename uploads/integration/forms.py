@@ -58,6 +58,7 @@ class MediaFileWidget(forms.Widget):
             kind=record.content_type.partition("/")[0] if record else "",
             preview_url=services.preview_url(record) if record else None,
             poster_url=services.derived_preview_url(record, "poster") if record else None,
+            bounds=registry.limits_for(self.field_id).describe_bounds(),
             config=config,
             config_json=json.dumps(config),
         )
