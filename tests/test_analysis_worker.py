@@ -12,15 +12,18 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 from PIL import Image
+from rest_framework import serializers
+from rest_framework.test import APIRequestFactory
 
 from tests.support import clips, worker
 from tests.support.http_server import serving
 from tests.support.relay import relaying
 from tests.support.s3 import Bucket, post_to_s3
-from tests.support.uploads import declare
+from tests.support.uploads import declare, sent_record
 from uploads import keys, sweeps, tasks
 from uploads.analysis import run
 from uploads.models import MediaFile
+from uploads.rest import MediaFileRelatedField
 from uploads.signals import media_analyzed
 
 pytestmark = [pytest.mark.functional, pytest.mark.django_db(transaction=True)]
@@ -290,3 +293,36 @@ def test_reanalyze_runs_again_and_says_so_per_record(
     assert f"{image.pk} p.png done kind=image width=50 height=40" in lines
     assert f"{bomb.pk} bomb.png failed too_many_pixels" in lines
     assert sorted(sent) == [("bomb.png", True), ("p.png", True)]
+
+
+def test_every_path_that_completes_an_upload_enqueues_its_analysis(
+    user: Any, bucket: Bucket
+) -> None:
+    """Not only the API: a record settled by the reconcile sweep has its task waiting too."""
+    from django_tasks_db.models import DBTaskResult
+
+    record = sent_record(user)  # its file is in the bucket; its browser never called complete/
+    sweeps.reconcile()
+    record.refresh_from_db()
+    assert (record.status, record.analysis_status) == ("uploaded", "pending")
+    waiting = DBTaskResult.objects.filter(task_path="uploads.tasks.analyze_media")
+    assert [task.args_kwargs["args"][0] for task in waiting] == [str(record.pk)]
+
+
+def test_the_drf_field_refuses_a_real_clip_too_long(
+    api: Any, bucket: Bucket, tmp_path: Path
+) -> None:
+    """A 10 s clip, analysed by the worker, is refused by a field that takes 5 s at most."""
+    clip = upload(api, clips.mp4(tmp_path / "ten.mp4", seconds=10, size="160x120"), "video/mp4")
+    worker.run_batch()
+
+    class Teaser(serializers.Serializer[Any]):
+        video = MediaFileRelatedField(max_duration=5)
+
+    request = APIRequestFactory().post("/")
+    request.user = clip.owner
+    teaser = Teaser(data={"video": str(clip.pk)}, context={"request": request})
+    assert not teaser.is_valid()
+    assert teaser.errors == {
+        "video": ["This file is 10 seconds long; files here may be at most 5 seconds."]
+    }
