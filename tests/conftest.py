@@ -367,6 +367,25 @@ def browser_bucket(bucket: Bucket, live_server: Any) -> Bucket:
     return bucket
 
 
+@pytest.fixture
+def staff(db: None) -> User:
+    """A staff member (a superuser: the admin's every page)."""
+    return User.objects.create_superuser("staff", "staff@example.com", "staff-password")
+
+
+@pytest.fixture
+def csp_violations(page: Any) -> list[str]:
+    """Collect what the browser refused under the Content-Security-Policy."""
+    refused: list[str] = []
+
+    def listen(message: Any) -> None:
+        if "Content Security Policy" in message.text:
+            refused.append(message.text)
+
+    page.on("console", listen)
+    return refused
+
+
 # ---------------------------------------------------------------- strict tier (Ceph RGW)
 
 

@@ -5,33 +5,13 @@ attaches a file with the one complete/ call, the API docs render."""
 from pathlib import Path
 
 import pytest
-from django.contrib.auth.models import User
-from playwright.sync_api import ConsoleMessage, Page, expect
+from playwright.sync_api import Page, expect
 
 from mediaupload.demo.models import Episode, Show
 from tests.support.browser import row_for, screenshot, sign_in_to_admin, throttle, unthrottle
 from uploads.models import MediaFile
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def staff(db: None) -> User:
-    """A staff member."""
-    return User.objects.create_superuser("staff", "staff@example.com", "staff-password")
-
-
-@pytest.fixture
-def csp_violations(page: Page) -> list[str]:
-    """Collect what the browser refused under the Content-Security-Policy."""
-    refused: list[str] = []
-
-    def listen(message: ConsoleMessage) -> None:
-        if "Content Security Policy" in message.text:
-            refused.append(message.text)
-
-    page.on("console", listen)
-    return refused
 
 
 def test_staff_upload_on_the_add_page_and_play_it_on_the_change_page(

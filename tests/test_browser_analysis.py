@@ -6,9 +6,8 @@ import re
 from pathlib import Path
 
 import pytest
-from django.contrib.auth.models import User
 from PIL import Image
-from playwright.sync_api import ConsoleMessage, Locator, Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 from mediaupload.demo.models import Show
 from tests.support import worker
@@ -20,25 +19,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 # The widget asks again for 2 minutes at most; the worker's batch takes a few seconds.
 VERDICT_MS = 30_000
 BY = "\N{MULTIPLICATION SIGN}"  # between a picture's width and height, as the page says them
-
-
-@pytest.fixture
-def staff(db: None) -> User:
-    """A staff member."""
-    return User.objects.create_superuser("staff", "staff@example.com", "staff-password")
-
-
-@pytest.fixture
-def csp_violations(page: Page) -> list[str]:
-    """Collect what the browser refused under the Content-Security-Policy."""
-    refused: list[str] = []
-
-    def listen(message: ConsoleMessage) -> None:
-        if "Content Security Policy" in message.text:
-            refused.append(message.text)
-
-    page.on("console", listen)
-    return refused
 
 
 def attach_and_analyse(page: Page, widget: Locator, picker: str, path: Path) -> None:
