@@ -46,6 +46,7 @@ from uploads.storage.objects import (
     presign_put,
     put_object,
     read_object,
+    read_range,
     read_start,
 )
 
@@ -85,5 +86,6 @@ __all__ = [
     "presign_upload_parts",
     "put_object",
     "read_object",
+    "read_range",
     "read_start",
 ]

@@ -3,6 +3,7 @@
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
 from botocore.exceptions import ClientError
@@ -143,6 +144,30 @@ def read_start(*, key: str, length: int) -> tuple[ObjectInfo, bytes]:
         etag=str(response.get("ETag", "")).strip('"'),
     )
     return info, body
+
+
+def read_range(*, key: str, start: int, length: int, if_match: str = "") -> bytes:
+    """Return up to `length` bytes of the object from `start` (fewer at its end), in one ranged
+    GET; with `if_match`, only of the version with that ETag (else ObjectChanged)."""
+    if length <= 0:
+        return b""
+    byte_range = f"bytes={start}-{start + length - 1}"
+    # S3 takes an empty If-Match as "any version" no more reliably than leaving it out.
+    condition: dict[str, Any] = {"IfMatch": f'"{if_match}"'} if if_match else {}
+    with translate_errors("GET object range"):
+        try:
+            response = get_client().get_object(
+                Bucket=conf.bucket(), Key=key, Range=byte_range, **condition
+            )
+        except ClientError as error:
+            if error_code(error) == "InvalidRange":
+                return b""  # `start` is at or past the end
+            raise
+        try:
+            body: bytes = response["Body"].read(length)
+        finally:
+            response["Body"].close()  # a store that ignored the range sent more: not read
+    return body
 
 
 def read_object(key: str) -> bytes:
