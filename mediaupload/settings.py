@@ -181,7 +181,16 @@ CONTENT_UPLOAD_BUCKET = env.str("CONTENT_UPLOAD_BUCKET", default="")
 # Upload rules; uploads/conf.py holds the same defaults for projects that omit them.
 UPLOAD_MAX_BYTES = env.int("UPLOAD_MAX_BYTES", default=5 * 1024**3)
 UPLOAD_ALLOWED_TYPES = env.list("UPLOAD_ALLOWED_TYPES", default=["video/*", "audio/*", "image/*"])
-UPLOAD_DENIED_TYPES = env.list("UPLOAD_DENIED_TYPES", default=["image/svg+xml"])
+UPLOAD_DENIED_TYPES = env.list(
+    "UPLOAD_DENIED_TYPES",
+    default=[
+        "image/svg+xml",
+        # Office files that can carry macros.
+        "application/vnd.ms-word.document.macroenabled.12",
+        "application/vnd.ms-excel.sheet.macroenabled.12",
+        "application/vnd.ms-powerpoint.presentation.macroenabled.12",
+    ],
+)
 UPLOAD_VERIFY_CONTENT = env.bool("UPLOAD_VERIFY_CONTENT", default=True)
 UPLOAD_POLICY_EXPIRES = env.int("UPLOAD_POLICY_EXPIRES", default=60)
 UPLOAD_MIN_THROUGHPUT = env.int("UPLOAD_MIN_THROUGHPUT", default=64 * 1024)

@@ -108,7 +108,9 @@ def test_generated_media_is_random_after_the_header():
     assert media_bytes("video/mp4", 4096) != media_bytes("video/mp4", 4096)
 
 
-@pytest.mark.parametrize("content_type", ALL_TYPES)
+@pytest.mark.parametrize(
+    "content_type", [name for name in ALL_TYPES if not name.startswith("text/")]
+)
 @pytest.mark.parametrize("size", [0, 4])
 def test_a_size_too_small_for_the_header_is_refused(content_type, size):
     with pytest.raises(ValueError, match=content_type):
@@ -221,7 +223,9 @@ def test_a_different_type_fails_naming_what_it_looks_like(generated_as, declared
     assert problem == f"The file's contents are not {declared_as} (they look like {looks_like})."
 
 
-@pytest.mark.parametrize("content_type", ["image/svg+xml", "application/pdf", "video/x-unknown"])
+@pytest.mark.parametrize(
+    "content_type", ["image/svg+xml", "application/x-unknown", "video/x-unknown"]
+)
 def test_a_type_outside_the_table_cannot_be_checked(content_type):
     problem = content_problem(content_type, SVG)
     assert problem == f"Files declared {content_type} cannot be checked, so they are not accepted."
@@ -254,7 +258,7 @@ def test_identify_names_the_family(content_type, family):
     assert identify(head(content_type)) == family
 
 
-@pytest.mark.parametrize("content", [b"", NOISE, HTML, SVG, b"%PDF-1.7\n"])
+@pytest.mark.parametrize("content", [b"", NOISE, HTML, SVG])
 def test_identify_returns_none_for_anything_else(content):
     assert identify(content) is None
 

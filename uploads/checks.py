@@ -15,6 +15,7 @@ from rest_framework.authentication import TokenAuthentication
 from uploads import conf
 from uploads.api import rate_limits
 from uploads.integration import registry
+from uploads.limits import Limits, is_inline_safe
 
 
 @register()
@@ -120,6 +121,7 @@ def _field_problems() -> list[CheckMessage]:
     problems: list[CheckMessage] = []
     for declared in registry.declared_fields():
         field = declared.model._meta.get_field(declared.field_id.rpartition(".")[2])
+        problems.extend(_content_problems(declared.field_id, declared.limits, field))
         on_delete = getattr(field.remote_field, "on_delete", None)
         if on_delete in _CASCADES:
             problems.append(
@@ -140,6 +142,32 @@ def _field_problems() -> list[CheckMessage]:
                     id="uploads.W004",
                 )
             )
+    return problems
+
+
+def _content_problems(field_id: str, limits: Limits, field: object) -> list[CheckMessage]:
+    """Say which fields take files nobody checks, or would show a document that can run script."""
+    problems: list[CheckMessage] = []
+    if not limits.verify_content:
+        problems.append(
+            Warning(
+                f"{field_id} takes files whose contents are not checked (verify_content=False).",
+                hint="A file declared as one type may hold another: never serve it inline.",
+                obj=field,
+                id="uploads.W009",
+            )
+        )
+    unsafe = [name for name in limits.inline_types if not is_inline_safe(name)]
+    if unsafe:
+        problems.append(
+            Error(
+                f"{field_id} shows {', '.join(unsafe)} inline, which could run script.",
+                hint="inline_types may name images (not SVG), audio, video, application/pdf "
+                "and text/plain.",
+                obj=field,
+                id="uploads.E021",
+            )
+        )
     return problems
 
 

@@ -11,8 +11,9 @@ from dataclasses import dataclass
 
 from django.db import transaction
 
-from uploads import claims, conf, keys, media_types, multipart, storage, tasks
+from uploads import claims, documents, keys, media_types, multipart, storage, tasks
 from uploads.errors import UploadNotReceived
+from uploads.integration import registry
 from uploads.models import MediaFile
 from uploads.signals import media_uploaded
 
@@ -82,7 +83,7 @@ def inspect(record: MediaFile, *, part_etags: Mapping[int, str] | None = None) -
     except storage.ObjectNotFound as error:
         raise UploadNotReceived(record) from error
     try:
-        problem = mismatch(record, info) or _content_problem(record, start)
+        problem = mismatch(record, info) or _content_problem(record, info, start)
         if problem:
             discard(record)
             return Rejected(problem)
@@ -150,16 +151,41 @@ def mismatch(record: MediaFile, info: storage.ObjectInfo) -> str:
 def _look_at(record: MediaFile) -> tuple[storage.ObjectInfo, bytes]:
     """What the bucket holds under the record's key: size, type, ETag and, when content is
     verified, its first bytes (one ranged GET; else one HEAD)."""
-    if conf.verify_content():
+    if registry.limits_of(record.field).checks_content():
         return storage.read_start(key=record.key, length=media_types.SNIFF_BYTES)
     return storage.head_object(record.key), b""
 
 
-def _content_problem(record: MediaFile, start: bytes) -> str:
-    """Check the object's first bytes against its declared type ('' when content isn't checked)."""
-    if not conf.verify_content():
+def _content_problem(record: MediaFile, info: storage.ObjectInfo, start: bytes) -> str:
+    """Check the object's first bytes against its declared type, and an Office file's members
+    ('' when content isn't checked)."""
+    if not registry.limits_of(record.field).checks_content():
         return ""
-    return media_types.content_problem(record.content_type, start)
+    problem = media_types.content_problem(record.content_type, start)
+    members = media_types.MEDIA_TYPES[record.content_type].members
+    return problem or (_members_problem(record, info, members) if members else "")
+
+
+def _members_problem(record: MediaFile, info: storage.ObjectInfo, members: tuple[str, ...]) -> str:
+    """Read a ZIP's central directory (from its end: one or two ranged GETs of the version just
+    checked) and say whether it lists the members that make it its declared type."""
+    tail_length = min(documents.TAIL_BYTES, info.size)
+    tail_start = info.size - tail_length
+    tail = storage.read_range(
+        key=record.key, start=tail_start, length=tail_length, if_match=info.etag
+    )
+    location = documents.directory_location(tail, info.size)
+    if location is None:
+        return f"The file is not a readable ZIP archive, so it is not {record.content_type}."
+    offset, length = location
+    if offset >= tail_start:
+        directory = tail[offset - tail_start : offset - tail_start + length]
+    else:
+        directory = storage.read_range(
+            key=record.key, start=offset, length=length, if_match=info.etag
+        )
+    names = documents.member_names(directory)
+    return documents.members_problem(names, required=members, content_type=record.content_type)
 
 
 def discard(record: MediaFile) -> None:

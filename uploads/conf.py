@@ -50,13 +50,16 @@ DEFAULTS: dict[str, Any] = {
     ],
     "UPLOAD_MAX_BYTES": SINGLE_POST_MAX_BYTES,
     "UPLOAD_ALLOWED_TYPES": ["video/*", "audio/*", "image/*"],
-    # SVG is an image that can carry script; a site that wants it must allow it on purpose.
-    "UPLOAD_DENIED_TYPES": ["image/svg+xml"],
+    # SVG is an image that can carry script, and Office files with macros carry programs; a site
+    # that wants them must allow them on purpose.
+    "UPLOAD_DENIED_TYPES": ["image/svg+xml", *media_types.MACRO_ENABLED_TYPES],
     "UPLOAD_VERIFY_CONTENT": True,
     "UPLOAD_POLICY_EXPIRES": 60,
     # 64 KiB/s, about a 0.5 Mbit/s uplink: slow mobile and rural links still finish a POST upload.
     "UPLOAD_MIN_THROUGHPUT": 64 * 1024,
     "UPLOAD_DOWNLOAD_EXPIRES": 300,
+    # The longest a link `MediaFile.url(expires=…)` may ask for (SigV4 allows 7 days at most).
+    "UPLOAD_DOWNLOAD_MAX_EXPIRES": 7 * 24 * 3600,
     "UPLOAD_KEY_PREFIX": "incoming/",
     "UPLOAD_MEDIA_PREFIX": "media/",
     "UPLOAD_MULTIPART_THRESHOLD": 64 * MiB,
@@ -198,9 +201,13 @@ def verify_content() -> bool:
 
 def is_type_allowed(content_type: str) -> bool:
     """Tell whether a content type matches an allowed pattern and no denied one."""
-    return any(fnmatchcase(content_type, pattern) for pattern in allowed_types()) and not any(
-        fnmatchcase(content_type, pattern) for pattern in denied_types()
-    )
+    allowed = any(fnmatchcase(content_type, pattern) for pattern in allowed_types())
+    return allowed and not is_type_denied(content_type)
+
+
+def is_type_denied(content_type: str) -> bool:
+    """Tell whether a content type matches a pattern of UPLOAD_DENIED_TYPES."""
+    return any(fnmatchcase(content_type, pattern) for pattern in denied_types())
 
 
 def is_type_accepted(content_type: str) -> bool:
@@ -230,6 +237,11 @@ def min_throughput() -> int:
 def download_expires() -> int:
     """Return how many seconds a download link stays valid."""
     return int(get("UPLOAD_DOWNLOAD_EXPIRES"))
+
+
+def download_max_expires() -> int:
+    """Return the longest lifetime, in seconds, a link may be signed for."""
+    return int(get("UPLOAD_DOWNLOAD_MAX_EXPIRES"))
 
 
 def key_prefix() -> str:

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.template.defaultfilters import filesizeformat
 
-from uploads import conf
+from uploads import conf, media_types
 
 if TYPE_CHECKING:
     from uploads.models import MediaFile
@@ -16,10 +16,27 @@ _ANALYSED = "done"
 _CHECKING = ("none", "pending", "running")
 
 
+# What may be shown in the page rather than downloaded: types that can't run script.
+INLINE_SAFE_KINDS = ("image/", "audio/", "video/")
+INLINE_SAFE_TYPES = ("application/pdf", "text/plain")
+
+
+def is_inline_safe(content_type: str) -> bool:
+    """Tell whether a type can be shown inline without running script (never SVG)."""
+    if content_type == "image/svg+xml":
+        return False
+    return content_type.startswith(INLINE_SAFE_KINDS) or content_type in INLINE_SAFE_TYPES
+
+
 @dataclass(frozen=True)
 class Limits:
-    """Limits narrower than the site's: type patterns (`video/*`), a size, and bounds on what
-    analysis finds (duration in seconds, displayed width and height in pixels). None: no limit."""
+    """A field's limits (the site's when None): type patterns (`video/*`, `application/pdf`), a
+    size, bounds on what analysis finds (duration in seconds, displayed width and height in
+    pixels), whether contents are checked, and the documents it shows inline.
+
+    A field's types may name what the site's UPLOAD_ALLOWED_TYPES doesn't, when the type table can
+    check them (or the field doesn't check contents); UPLOAD_DENIED_TYPES applies to every field.
+    """
 
     allowed_types: tuple[str, ...] | None = None
     max_bytes: int | None = None
@@ -28,6 +45,21 @@ class Limits:
     max_width: int | None = None
     min_height: int | None = None
     max_height: int | None = None
+    # False: this field takes types nothing can check (a system check warns), beside the site's
+    # UPLOAD_VERIFY_CONTENT, which turns checking off everywhere.
+    verify_content: bool = True
+    # Documents (PDF, plain text) shown in the page rather than downloaded; media always may be.
+    inline_types: tuple[str, ...] = ()
+
+    def checks_content(self) -> bool:
+        """Tell whether an upload's first bytes are checked against its declared type."""
+        return conf.verify_content() and self.verify_content
+
+    def shows_inline(self, content_type: str) -> bool:
+        """Tell whether a file of this type may be shown in the page rather than downloaded."""
+        if content_type.startswith(INLINE_SAFE_KINDS):
+            return is_inline_safe(content_type)
+        return content_type in self.inline_types and is_inline_safe(content_type)
 
     def attach_problem(self, record: "MediaFile") -> str:
         """Say why an uploaded record can't be attached to a field with these limits, or ''."""
@@ -105,18 +137,19 @@ class Limits:
 
     def type_problem(self, content_type: str) -> str:
         """Say why files of this (lower-cased, bare) type are refused, or return ''."""
-        if not conf.is_type_allowed(content_type):
-            allowed = ", ".join(conf.allowed_types())
-            return f"Files of type {content_type} are not accepted (allowed: {allowed})."
-        if not conf.is_type_accepted(content_type):
-            # Refused now rather than failed after the upload: its bytes could not be checked.
-            return (
-                f"Files of type {content_type} are not accepted: their contents cannot be checked."
-            )
-        if self.allowed_types is not None and not self._narrowed(content_type):
+        if self.allowed_types is None:
+            if not conf.is_type_allowed(content_type):
+                allowed = ", ".join(conf.allowed_types())
+                return f"Files of type {content_type} are not accepted (allowed: {allowed})."
+        elif conf.is_type_denied(content_type) or not self._narrowed(content_type):
             return (
                 f"Files of type {content_type} are not accepted here "
                 f"(allowed: {', '.join(self.allowed_types)})."
+            )
+        if self.checks_content() and not media_types.is_known(content_type):
+            # Refused now rather than failed after the upload: its bytes could not be checked.
+            return (
+                f"Files of type {content_type} are not accepted: their contents cannot be checked."
             )
         return ""
 
@@ -133,11 +166,13 @@ class Limits:
         return site if self.max_bytes is None else min(site, self.max_bytes)
 
     def accepted_types(self) -> list[str]:
-        """Return what a browser may pick: the site's accepted types this narrows to."""
-        site = conf.accepted_types()
+        """Return what a browser may pick: the checkable types allowed, or the patterns if
+        contents aren't checked."""
         if self.allowed_types is None:
-            return site
-        return [name for name in site if self._narrowed(name) or name in self.allowed_types]
+            return conf.accepted_types()
+        if not self.checks_content():
+            return list(self.allowed_types)
+        return [name for name in media_types.MEDIA_TYPES if not self.type_problem(name)]
 
     def _narrowed(self, content_type: str) -> bool:
         """Tell whether a type matches one of these patterns."""

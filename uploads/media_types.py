@@ -12,6 +12,8 @@ from types import MappingProxyType
 
 import puremagic
 
+from uploads import documents
+
 # Enough for every check: the library's media signatures lie in the first few dozen bytes, an
 # `ftyp` box in the first hundred, two MPEG audio frames (at most 2,881 bytes each) fit, and MPEG-TS
 # gets 43 packets of 188 bytes to show its sync pattern.
@@ -26,16 +28,31 @@ class MediaType:
     extension: str
     families: frozenset[str]
     demuxer: str = ""
+    # A ZIP-based document's members that make it its type (exact names, or folders ending "/").
+    members: tuple[str, ...] = ()
 
 
-def _media(extension: str, *families: str, demuxer: str = "") -> MediaType:
+def _media(
+    extension: str, *families: str, demuxer: str = "", members: tuple[str, ...] = ()
+) -> MediaType:
     """Build a table row."""
-    return MediaType(extension, frozenset(families), demuxer)
+    return MediaType(extension, frozenset(families), demuxer, members)
+
+
+def _office(extension: str, folder: str) -> MediaType:
+    """An Office Open XML document: a ZIP with its content types and its application's folder."""
+    return _media(extension, _ZIP, members=("[Content_Types].xml", folder))
 
 
 # Shared containers are one family: WebM is Matroska, M4A/MOV/3GP are ISO BMFF, Opus rides in Ogg.
 _ISO_BMFF = "iso-bmff"
 _EBML = "ebml"
+_ZIP = "zip"
+# Plain text has no signature: it is checked as UTF-8 that no browser would take for HTML.
+TEXT = "text"
+_OOXML = "application/vnd.openxmlformats-officedocument"
+# Lower-cased, as the API lower-cases every declared type (MIME types ignore case).
+_MACRO_ENABLED = "macroenabled.12"
 
 MEDIA_TYPES: Mapping[str, MediaType] = MappingProxyType(
     {
@@ -80,8 +97,23 @@ MEDIA_TYPES: Mapping[str, MediaType] = MappingProxyType(
         "image/heif": _media(".heif", "heif"),
         "image/bmp": _media(".bmp", "bmp"),
         "image/tiff": _media(".tiff", "tiff"),
+        # Documents: the site's default UPLOAD_ALLOWED_TYPES names none; a field's allowed_types
+        # can. Office files with macros are types of their own, in UPLOAD_DENIED_TYPES by default.
+        "application/pdf": _media(".pdf", "pdf"),
+        "application/zip": _media(".zip", _ZIP),
+        f"{_OOXML}.wordprocessingml.document": _office(".docx", "word/"),
+        f"{_OOXML}.spreadsheetml.sheet": _office(".xlsx", "xl/"),
+        f"{_OOXML}.presentationml.presentation": _office(".pptx", "ppt/"),
+        f"application/vnd.ms-word.document.{_MACRO_ENABLED}": _office(".docm", "word/"),
+        f"application/vnd.ms-excel.sheet.{_MACRO_ENABLED}": _office(".xlsm", "xl/"),
+        f"application/vnd.ms-powerpoint.presentation.{_MACRO_ENABLED}": _office(".pptm", "ppt/"),
+        "text/plain": _media(".txt", TEXT),
+        "text/csv": _media(".csv", TEXT),
     }
 )
+
+# Office files that can carry macros: refused unless a site removes them from UPLOAD_DENIED_TYPES.
+MACRO_ENABLED_TYPES = tuple(name for name in MEDIA_TYPES if name.endswith(_MACRO_ENABLED))
 
 # How a message names each family: "they look like <label>".
 _FAMILY_LABELS: Mapping[str, str] = MappingProxyType(
@@ -105,6 +137,8 @@ _FAMILY_LABELS: Mapping[str, str] = MappingProxyType(
         "webp": "a WebP image",
         "bmp": "a BMP image",
         "tiff": "a TIFF image",
+        "pdf": "a PDF document",
+        _ZIP: "a ZIP archive",
     }
 )
 
@@ -145,9 +179,7 @@ _LIBRARY_FAMILIES: Mapping[str, str] = MappingProxyType(
 
 # puremagic's extension → a label for a few non-media kinds worth naming in a message. The
 # library's other names are too loose to show a person (any ZIP is "MS Office ... Document").
-_OTHER_LABELS: Mapping[str, str] = MappingProxyType(
-    {".html": "HTML", ".svg": "SVG", ".xml": "XML", ".pdf": "a PDF document"}
-)
+_OTHER_LABELS: Mapping[str, str] = MappingProxyType({".html": "HTML", ".svg": "SVG", ".xml": "XML"})
 
 # `ftyp` brands of still images; every other brand is audio/video ISO BMFF (MP4, MOV, 3GP, M4A…).
 _AVIF_BRANDS = frozenset({b"avif", b"avis"})
@@ -226,6 +258,8 @@ def content_problem(content_type: str, head: bytes) -> str:
         return f"Files declared {content_type} cannot be checked, so they are not accepted."
     if not head:
         return f"The file is empty, so it is not {content_type}."
+    if TEXT in media_type.families:
+        return documents.text_problem(head, content_type=content_type)
     family, label = _recognise(head)
     if family in media_type.families:
         return ""
@@ -238,7 +272,8 @@ def _recognise(head: bytes) -> tuple[str | None, str | None]:
     """Return the family the bytes carry (or None) and how a message would name what they are."""
     # The library tells an `ftyp` box only for some brands, and then by box size (it may call a
     # HEIC an MP4), so the brand is read here; it knows neither MPEG-TS nor most MPEG audio frames.
-    family = _ftyp_family(head) or ("mpeg-ts" if _is_mpeg_ts(head) else None)
+    family = _ftyp_family(head) or _document_family(head)
+    family = family or ("mpeg-ts" if _is_mpeg_ts(head) else None)
     matches = [] if family else _library_matches(head)
     families = (_match_family(match) for match in matches)
     family = family or next(filter(None, families), None)
@@ -284,6 +319,13 @@ def _ftyp_family(head: bytes) -> str | None:
     if brands & _HEIF_BRANDS:
         return "heif"
     return _ISO_BMFF
+
+
+def _document_family(head: bytes) -> str | None:
+    """Tell a PDF or a ZIP archive (the library names a ZIP after any format built on it)."""
+    if documents.is_pdf(head):
+        return "pdf"
+    return _ZIP if documents.is_zip(head) else None
 
 
 def _is_mpeg_ts(head: bytes) -> bool:

@@ -5,8 +5,11 @@
 upload of it passes the server's content check while staying incompressible.
 """
 
+import functools
+import io
 import os
 import struct
+import zipfile
 import zlib
 from collections.abc import Callable
 
@@ -58,6 +61,47 @@ def _u32le(value: int) -> bytes:
     """Pack a little-endian 32-bit unsigned integer, capped as RIFF writers cap sizes."""
     # Below zero only for a size too small, which `_pad` then refuses.
     return struct.pack("<I", max(0, min(value, _U32_MAX)))
+
+
+# Documents
+
+_WORD = ["[Content_Types].xml", "word/document.xml"]
+_EXCEL = ["[Content_Types].xml", "xl/workbook.xml"]
+_POWERPOINT = ["[Content_Types].xml", "ppt/presentation.xml"]
+_OOXML = "application/vnd.openxmlformats-officedocument"
+# The members that make an Office file its type, by type.
+OFFICE_MEMBERS = {
+    f"{_OOXML}.wordprocessingml.document": _WORD,
+    f"{_OOXML}.spreadsheetml.sheet": _EXCEL,
+    f"{_OOXML}.presentationml.presentation": _POWERPOINT,
+    "application/vnd.ms-word.document.macroenabled.12": _WORD,
+    "application/vnd.ms-excel.sheet.macroenabled.12": _EXCEL,
+    "application/vnd.ms-powerpoint.presentation.macroenabled.12": _POWERPOINT,
+}
+
+
+def zip_archive(members: list[str], padding: int = 0) -> bytes:
+    """Return a real ZIP of these (tiny) members and a stored one of `padding` random bytes."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as archive:
+        for name in members:
+            archive.writestr(name, b"<x/>")
+        archive.writestr("padding.bin", os.urandom(padding))
+    return out.getvalue()
+
+
+def _zip(size: int, members: list[str]) -> bytes:
+    """Return a ZIP of exactly `size` bytes: the members, then random bytes stored as padding."""
+    overhead = len(zip_archive(members))
+    if size < overhead:
+        raise _TooSmall(f"it needs at least {overhead} bytes")
+    return zip_archive(members, size - overhead)
+
+
+def _text(size: int) -> bytes:
+    """Return `size` bytes of CSV-looking ASCII text."""
+    rows = b"".join(b"%d,%d,text\n" % (n, n * n) for n in range(size // 8 + 1))
+    return rows[:size]
 
 
 # ISO BMFF (MP4, MOV, M4A, 3GP, HEIF, AVIF)
@@ -378,4 +422,9 @@ _BUILDERS: dict[str, Callable[[int], bytes]] = {
     "image/gif": _gif,
     "image/bmp": _bmp,
     "image/tiff": _tiff,
+    "application/pdf": lambda size: bytes(_pad(size, b"%PDF-1.7\n")),
+    "application/zip": lambda size: _zip(size, []),
+    **{name: functools.partial(_zip, members=members) for name, members in OFFICE_MEMBERS.items()},
+    "text/plain": lambda size: _text(size),
+    "text/csv": lambda size: _text(size),
 }

@@ -9,7 +9,7 @@ field (`app_label.model.field`) so its limits apply before anything is signed.
 """
 
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import fields
 from typing import Any
 
 from django.apps import apps as global_apps
@@ -18,7 +18,10 @@ from django.db.models.signals import pre_save
 from django.utils import timezone
 
 from uploads.integration import registry
-from uploads.limits import ANALYSED_BOUNDS, Limits
+from uploads.limits import Limits
+
+# The field's options that are Limits, with their defaults.
+_LIMIT_DEFAULTS = {field.name: field.default for field in fields(Limits)}
 
 
 class MediaFileField(models.ForeignKey):  # type: ignore[type-arg]
@@ -34,33 +37,32 @@ class MediaFileField(models.ForeignKey):  # type: ignore[type-arg]
         max_width: int | None = None,
         min_height: int | None = None,
         max_height: int | None = None,
+        verify_content: bool = True,
+        inline_types: Sequence[str] = (),
         **kwargs: Any,
     ) -> None:
-        """Take the usual ForeignKey options and the field's limits: types, size, and bounds on
-        what analysis finds (seconds; displayed pixels). Nothing cascades from an upload."""
+        """Take the usual ForeignKey options and the field's limits: types, size, bounds on
+        what analysis finds (seconds; displayed pixels), whether contents are checked (False
+        takes types nothing can check), and the documents shown inline. Nothing cascades from
+        an upload."""
         kwargs.setdefault("to", "uploads.MediaFile")
         # Deleting an upload must never silently delete someone's Episode, nor empty its field
         # (the app refuses to delete an upload in use whatever this says; see deletions.py).
         kwargs.setdefault("on_delete", models.PROTECT)
         # Two such fields on one model must not clash on MediaFile's reverse accessors.
         kwargs.setdefault("related_name", "+")
-        self.allowed_types = tuple(pattern.lower() for pattern in allowed_types or ()) or None
-        self.max_bytes = max_bytes
-        self.analysed_bounds = Limits(
+        self.limits = Limits(
+            allowed_types=tuple(pattern.lower() for pattern in allowed_types or ()) or None,
+            max_bytes=max_bytes,
             max_duration=max_duration,
             min_width=min_width,
             max_width=max_width,
             min_height=min_height,
             max_height=max_height,
+            verify_content=verify_content,
+            inline_types=tuple(name.lower() for name in inline_types),
         )
         super().__init__(*args, **kwargs)
-
-    @property
-    def limits(self) -> Limits:
-        """Return this field's limits (within the site's)."""
-        return replace(
-            self.analysed_bounds, allowed_types=self.allowed_types, max_bytes=self.max_bytes
-        )
 
     @property
     def field_id(self) -> str:
@@ -84,13 +86,11 @@ class MediaFileField(models.ForeignKey):  # type: ignore[type-arg]
         """Describe the field for migrations, with its limits and without the fixed target."""
         name, _, args, kwargs = super().deconstruct()
         kwargs.pop("to", None)
-        if self.allowed_types is not None:
-            kwargs["allowed_types"] = list(self.allowed_types)
-        if self.max_bytes is not None:
-            kwargs["max_bytes"] = self.max_bytes
-        for name in ANALYSED_BOUNDS:
-            if getattr(self.analysed_bounds, name) is not None:
-                kwargs[name] = getattr(self.analysed_bounds, name)
+        # Only what differs from the defaults, lists as lists (as the field was written).
+        for option, default in _LIMIT_DEFAULTS.items():
+            value = getattr(self.limits, option)
+            if value != default:
+                kwargs[option] = list(value) if isinstance(value, tuple) else value
         return name, "uploads.fields.MediaFileField", args, kwargs
 
     def formfield(self, **kwargs: Any) -> Any:

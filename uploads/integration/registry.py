@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from django.db import models
 
-from uploads.limits import Limits
+from uploads.limits import SITE, Limits
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,13 @@ def limits_for(field_id: str) -> Limits:
         return _FIELDS[field_id].limits
     except KeyError as error:
         raise UnknownField(field_id) from error
+
+
+def limits_of(field_id: str) -> Limits:
+    """Return the limits a record made for `field_id` was checked by: the field's, or the
+    site's for no field (or one no longer declared)."""
+    declared = _FIELDS.get(field_id)
+    return declared.limits if declared else SITE
 
 
 def field_ids() -> list[str]:
