@@ -72,6 +72,31 @@ def _media_element(media_file: MediaFile, *, small: bool) -> str:
     return "" if small else format_html('<audio src="{}" controls preload="metadata"></audio>', url)
 
 
+def media_preview(field_name: str, *, description: str | None = None) -> Callable[[Any], str]:
+    """A `list_display` column for any model's admin: a small preview of the file its
+    MediaFileField `field_name` holds, as the MediaFile list shows it (the thumbnail analysis made,
+    else the image or a muted video; nothing for audio, other types or a file not uploaded).
+
+        list_display = ["title", media_preview("video")]
+        list_select_related = ["video"]  # one query for the page, not one per row
+
+        class Media:
+            css = {"all": ["uploads/admin.css"]}  # the previews' size
+
+    The column is headed `description` (the field's name by default); an empty field shows "—".
+    """
+
+    @admin.display(description=field_name.replace("_", " ") if description is None else description)
+    def preview(obj: Any) -> str:
+        media_file = getattr(obj, field_name, None)
+        if not isinstance(media_file, MediaFile):
+            return "—"
+        return _media_element(media_file, small=True)
+
+    preview.__name__ = f"{field_name}_preview"
+    return preview
+
+
 def _unwrapped_upload_widgets(
     original: Callable[..., Any],
 ) -> Callable[..., Any]:
@@ -160,7 +185,7 @@ class MediaFileAdmin(admin.ModelAdmin[MediaFile]):
 
     @admin.display(description="")
     def thumbnail(self, media_file: MediaFile) -> str:
-        """A small preview in the list, loaded lazily from a short-lived URL."""
+        """A small preview in the list, loaded lazily from a short-lived URL (as media_preview)."""
         return _media_element(media_file, small=True)
 
     @admin.display(description="analysis", ordering="analysis_status")

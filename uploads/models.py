@@ -1,13 +1,15 @@
 """The MediaFile record: one upload's key, owner, declaration and status."""
 
+import io
 import logging
 import uuid
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from uploads import conf
+from uploads import conf, handles
 from uploads.multipart import PartPlan
 
 logger = logging.getLogger("uploads.transitions")
@@ -122,6 +124,44 @@ class MediaFile(models.Model):
     def past_deadline(self) -> bool:
         """Tell whether the upload deadline has passed (no new authorization is issued then)."""
         return self.expires_at is not None and self.expires_at <= timezone.now()
+
+    # What views and templates do with an attached file (uploads/handles.py; README "Working
+    # with files"). Only an `uploaded` record has a link or a stream.
+
+    @property
+    def is_image(self) -> bool:
+        """Tell whether the file is an image, by its content type (`image/*`)."""
+        return handles.kind(self) == "image"
+
+    @property
+    def is_video(self) -> bool:
+        """Tell whether the file is a video, by its content type (`video/*`)."""
+        return handles.kind(self) == "video"
+
+    @property
+    def is_audio(self) -> bool:
+        """Tell whether the file is audio, by its content type (`audio/*`)."""
+        return handles.kind(self) == "audio"
+
+    def url(
+        self,
+        inline: bool = False,
+        expires: int | timedelta | None = None,
+        filename: str | None = None,
+    ) -> str | None:
+        """A signed link to the file, or None while it isn't `uploaded` (never a string "None").
+
+        `inline=True`: shown in the page or tab, only for types that can't run script (images but
+        SVG, audio, video, PDF, plain text; others stay downloads). `expires`: seconds or a
+        timedelta, UPLOAD_DOWNLOAD_EXPIRES by default, at most UPLOAD_DOWNLOAD_MAX_EXPIRES (and
+        7 days). `filename`: the name it downloads under (the extension follows the verified type).
+        """
+        return handles.url(self, inline=inline, expires=expires, filename=filename)
+
+    def open(self, *, read_ahead: int = handles.READ_AHEAD) -> io.BufferedReader:
+        """A readable, seekable binary stream over the file, by ranged GETs as it is read (each
+        conditional on the verified ETag); handles.FileNotUploaded unless it is `uploaded`."""
+        return handles.open_file(self, read_ahead=read_ahead)
 
     def mark_uploaded(self, *, key: str, etag: str, claim_token: uuid.UUID) -> bool:
         """Record that the object was verified, and the key it is served from from now on.

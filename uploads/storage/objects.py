@@ -72,26 +72,29 @@ def presign_put(*, key: str, content_type: str, expires_in: int) -> str:
         )
 
 
-def presign_download(*, key: str, filename: str, expires_in: int) -> str:
-    """Sign a short-lived GET whose download is named after the original filename."""
+def presign_get(*, key: str, disposition: str, expires_in: int) -> str:
+    """Sign a short-lived GET of the object served with this Content-Disposition header value
+    (`attachment; filename="clip.mp4"`, `inline`…); the caller decides which is safe."""
     with translate_errors("presign GET"):
         return signing.download_url(
             get_client(),
             bucket=conf.bucket(),
             key=key,
-            # RFC 6266 header with an ASCII fallback and a UTF-8 filename* for other names.
-            disposition=content_disposition_header(as_attachment=True, filename=filename)
-            or "attachment",
+            disposition=disposition,
             expires_in=expires_in,
         )
 
 
+def presign_download(*, key: str, filename: str, expires_in: int) -> str:
+    """Sign a short-lived GET whose download is named after the original filename."""
+    # RFC 6266 header with an ASCII fallback and a UTF-8 filename* for other names.
+    disposition = content_disposition_header(as_attachment=True, filename=filename)
+    return presign_get(key=key, disposition=disposition or "attachment", expires_in=expires_in)
+
+
 def presign_inline(*, key: str, expires_in: int) -> str:
     """Sign a short-lived GET served inline: a poster in an `<img>`, or the worker's reads."""
-    with translate_errors("presign GET"):
-        return signing.download_url(
-            get_client(), bucket=conf.bucket(), key=key, disposition="inline", expires_in=expires_in
-        )
+    return presign_get(key=key, disposition="inline", expires_in=expires_in)
 
 
 def bucket_origin() -> str:

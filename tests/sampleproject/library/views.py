@@ -1,4 +1,5 @@
-"""The team's own lesson pages: a plain ModelForm outside the admin."""
+"""The team's own lesson pages: a plain ModelForm outside the admin, and a page that shows a
+lesson's files with the `uploads_tags` template tags."""
 
 from django import forms
 from django.contrib.auth.decorators import login_required
@@ -25,3 +26,9 @@ def edit_lesson(request: HttpRequest, pk: int | None = None) -> HttpResponse:
         saved = form.save()
         return redirect("edit-lesson", pk=saved.pk)
     return render(request, "library/lesson_form.html", {"form": form})
+
+
+def watch_lesson(request: HttpRequest, pk: int) -> HttpResponse:
+    """A lesson's page: its video (with the poster analysis made) and its thumbnail."""
+    lesson = get_object_or_404(Lesson.objects.select_related("video", "thumbnail"), pk=pk)
+    return render(request, "library/lesson_detail.html", {"lesson": lesson})

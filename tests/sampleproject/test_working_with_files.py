@@ -1,0 +1,139 @@
+"""Working with attached files in a team's project: a page using `{% media_tag %}` and
+`{% media_url %}`, a link served inline by the bucket, and `open()` reading a range of a large
+object with one ranged GET, counted where S3 receives it.
+
+Run with DJANGO_SETTINGS_MODULE=tests.sampleproject.settings (`make test` does)."""
+
+import uuid
+from html.parser import HTMLParser
+from typing import Any
+
+import pytest
+import requests
+from django.contrib.auth.models import User
+from django.test import Client
+from rest_framework.test import APIClient
+
+from tests.sampleproject.library.models import Lesson
+from tests.sampleproject.s3_proxy import counting_proxy
+from tests.support.media import media_bytes
+from tests.support.s3 import Bucket, post_to_s3
+from tests.support.uploads import declare
+from uploads import storage
+from uploads.models import MediaFile
+
+pytestmark = [pytest.mark.functional, pytest.mark.django_db]
+
+VIDEO = "library.lesson.video"
+THUMBNAIL = "library.lesson.thumbnail"
+
+
+def upload(
+    api: APIClient,
+    filename: str,
+    content_type: str = "video/mp4",
+    field: str = VIDEO,
+    complete: bool = True,
+) -> MediaFile:
+    """Upload a file for a field through the API (and complete it, unless told not to)."""
+    body = media_bytes(content_type, 4096)
+    created = declare(api, body, filename=filename, content_type=content_type, field=field)
+    assert post_to_s3(created["upload"], body).status_code == 204
+    if complete:
+        assert api.post(f"/api/media/{created['id']}/complete/").status_code == 200
+    return MediaFile.objects.get(pk=created["id"])
+
+
+def page_elements(html: str) -> dict[str, list[dict[str, str | None]]]:
+    """The page's start tags by name, each with its attributes (unescaped)."""
+    found: dict[str, list[dict[str, str | None]]] = {}
+
+    class Parser(HTMLParser):
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            found.setdefault(tag, []).append(dict(attrs))
+
+    Parser().feed(html)
+    return found
+
+
+def test_the_lesson_page_shows_the_thumbnail_and_the_video_with_its_poster(
+    api: APIClient, bucket: Bucket
+) -> None:
+    video = upload(api, "lesson.mp4")
+    thumbnail = upload(api, "cover.png", "image/png", field=THUMBNAIL)
+    poster = media_bytes("image/webp", 2048)
+    poster_key = f"derived/{video.pk}/poster.webp"
+    bucket.put(poster_key, poster, "image/webp")  # what analysis would have made
+    MediaFile.objects.filter(pk=video.pk).update(derived={"poster": poster_key})
+    lesson = Lesson.objects.create(title="Tides", video=video, thumbnail=thumbnail)
+
+    html = Client().get(f"/lessons/{lesson.pk}/watch/").content.decode()
+
+    found = page_elements(html)
+    (image,) = found["img"]
+    assert (image["alt"], image["width"]) == ("Tides", "320")
+    assert requests.get(str(image["src"]), timeout=10).content == bucket.read(thumbnail.key)
+    (player,) = found["video"]
+    assert player["class"] == "player" and "controls" in player
+    assert requests.get(str(player["poster"]), timeout=10).content == poster
+    played = requests.get(str(player["src"]), timeout=10)
+    assert played.headers["Content-Disposition"] == 'inline; filename="lesson.mp4"'
+    (download,) = found["a"]
+    saved = requests.get(str(download["href"]), timeout=10)
+    assert saved.headers["Content-Disposition"] == 'attachment; filename="Tides.mp4"'
+    assert saved.content == bucket.read(video.key)
+
+
+def test_the_lesson_page_shows_nothing_of_a_file_still_pending(
+    api: APIClient, bucket: Bucket
+) -> None:
+    pending = upload(api, "lesson.mp4", complete=False)
+    assert pending.status == MediaFile.Status.PENDING
+    lesson = Lesson.objects.create(title="Soon", video=pending)
+
+    html = Client().get(f"/lessons/{lesson.pk}/watch/").content.decode()
+
+    found = page_elements(html)
+    assert not {"video", "img", "a"} & set(found)
+    assert '<div class="video"></div>' in html and '<div class="thumbnail"></div>' in html
+    assert "None" not in html
+
+
+def test_an_inline_link_is_served_inline_by_the_bucket(api: APIClient, bucket: Bucket) -> None:
+    # PDFs come with the document types (issue 21, "Documents per field"): until a field can take
+    # one, an image shows the bucket honouring the inline disposition the link asks for.
+    image = upload(api, "cover.png", "image/png", field=THUMBNAIL)
+    shown = requests.get(str(image.url(inline=True)), timeout=10)
+    assert shown.status_code == 200
+    assert shown.headers["Content-Disposition"] == 'inline; filename="cover.png"'
+    saved = requests.get(str(image.url()), timeout=10)
+    assert saved.headers["Content-Disposition"] == 'attachment; filename="cover.png"'
+
+
+def test_open_reads_100_bytes_10_mb_into_a_200_mb_object_with_one_ranged_get(
+    user: User, bucket: Bucket, settings: Any
+) -> None:
+    size = 200 * 1024 * 1024
+    body = bytes(range(256)) * (size // 256)
+    key = f"media/{uuid.uuid4()}.bin"
+    bucket.put(key, body, "application/octet-stream")
+    record = MediaFile.objects.create(
+        owner=user,
+        key=key,
+        filename="large.bin",
+        content_type="application/octet-stream",
+        size=size,
+        status=MediaFile.Status.UPLOADED,
+        etag=storage.head_object(key).etag,
+    )
+
+    with counting_proxy(settings.AWS_S3_ENDPOINT_URL) as s3:
+        settings.AWS_S3_ENDPOINT_URL = s3.url  # every request the app makes now goes through it
+        with record.open() as stream:
+            stream.seek(10_000_000)
+            assert stream.read(100) == body[10_000_000:10_000_100]
+
+    (get,) = s3.gets(key)  # one request reached S3
+    assert get.status == 206 and get.range is not None and get.range.startswith("bytes=10000000-")
+    assert get.if_match == f'"{record.etag}"'  # of the verified version only
+    assert get.body_bytes <= 256 * 1024  # a bounded read-ahead, not megabytes

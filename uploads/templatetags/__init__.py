@@ -1,0 +1,1 @@
+"""Template tags of the uploads app: `{% load uploads_tags %}`."""
