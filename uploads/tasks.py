@@ -71,11 +71,35 @@ def analyze_media(media_id: str, reanalysis: bool = False) -> str:
     return run.analyze(uuid.UUID(media_id), reanalysis=reanalysis)
 
 
+def purge_media(field_id: str, media_ids: list[str]) -> int:
+    """Delete the files a deleted object's field held, if they were uploaded for that field and
+    nothing holds them now; return how many were deleted."""
+    from uploads.integration import purging
+
+    return purging.purge(field_id, [uuid.UUID(media_id) for media_id in media_ids])
+
+
 if _FRAMEWORK is not None:
-    # Decorated under its own name: a worker imports `uploads.tasks.analyze_media` to run it.
-    # An unknown alias leaves it undecorated: worker_backend() is None and nothing is enqueued.
+    # Decorated under their own names: a worker imports `uploads.tasks.analyze_media` to run it.
+    # An unknown alias leaves them undecorated: worker_backend() is None and nothing is enqueued.
     with suppress(_FRAMEWORK[2]):
         analyze_media = _FRAMEWORK[0](backend=conf.tasks_backend())(analyze_media)
+        purge_media = _FRAMEWORK[0](backend=conf.tasks_backend())(purge_media)
+
+
+def enqueue_purge(field_id: str, media_ids: list[uuid.UUID]) -> bool:
+    """Hand the deletion of a deleted object's files to a worker; tell whether it was enqueued
+    (without a worker backend, `clean_unattached_uploads` deletes them after its grace)."""
+    if worker_backend() is None:
+        return False
+    try:
+        purge_media.using(backend=conf.tasks_backend()).enqueue(  # type: ignore[attr-defined]
+            field_id, [str(media_id) for media_id in media_ids]
+        )
+    except Exception:
+        logger.exception("Could not enqueue the purge of %s's files", field_id)
+        return False
+    return True
 
 
 def enqueue_analysis(

@@ -14,7 +14,7 @@ from typing import Any
 
 from django.apps import apps as global_apps
 from django.db import models
-from django.db.models.signals import pre_save
+from django.db.models.signals import post_delete, pre_save
 from django.utils import timezone
 
 from uploads.integration import registry
@@ -81,6 +81,14 @@ class MediaFileField(models.ForeignKey):  # type: ignore[type-arg]
                 registry.DeclaredField(self.field_id, self.limits, cls, self.get_attname())
             )
             pre_save.connect(_note_detached, sender=cls, weak=False)
+            from uploads.integration import purging  # imports the models: not at module load
+
+            post_delete.connect(
+                purging.after_delete(self.field_id, self.get_attname()),
+                sender=cls,
+                weak=False,
+                dispatch_uid=f"uploads.purge.{self.field_id}",
+            )
 
     def deconstruct(self) -> Any:
         """Describe the field for migrations, with its limits and without the fixed target."""
