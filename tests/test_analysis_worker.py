@@ -25,6 +25,7 @@ from uploads.analysis import run
 from uploads.models import MediaFile
 from uploads.rest import MediaFileRelatedField
 from uploads.signals import media_analyzed
+from uploads.testing import uploaded_media_file
 
 pytestmark = [pytest.mark.functional, pytest.mark.django_db(transaction=True)]
 
@@ -194,20 +195,13 @@ def test_a_worker_killed_mid_task_loses_nothing(
 
 def stored(user: Any, bucket: Bucket, body: bytes, content_type: str, name: str) -> MediaFile:
     """An uploaded record whose verified object holds `body` (put there directly), analysis due."""
-    record_id = uuid.uuid4()
-    key = keys.media_key(record_id, content_type)
-    bucket.put(key, body, content_type)
-    return MediaFile.objects.create(
-        id=record_id,
-        key=key,
-        owner=user,
-        filename=name,
-        content_type=content_type,
-        size=len(body),
-        status=MediaFile.Status.UPLOADED,
-        analysis_status=MediaFile.Analysis.PENDING,
-        analysis_due_at=timezone.now(),
+    record = uploaded_media_file(
+        owner=user, content_type=content_type, filename=name, body=body, store=True
     )
+    MediaFile.objects.filter(pk=record.pk).update(
+        analysis_status=MediaFile.Analysis.PENDING, analysis_due_at=timezone.now()
+    )
+    return MediaFile.objects.get(pk=record.pk)
 
 
 def test_hostile_files_fail_with_a_reason_and_the_worker_keeps_going(

@@ -21,6 +21,7 @@ from tests.support.uploads import sent_record
 from uploads import handles, services, storage
 from uploads.admin import media_preview
 from uploads.models import MediaFile
+from uploads.testing import uploaded_media_file
 
 
 def record(
@@ -61,16 +62,8 @@ def completed(user: User, content_type: str, filename: str, size: int = 4096) ->
 
 def stored(user: User, bucket: Bucket, body: bytes, content_type: str, filename: str) -> MediaFile:
     """An uploaded record of an object put straight in the bucket (any bytes, any type)."""
-    key = f"media/{uuid.uuid4()}"
-    bucket.put(key, body, content_type)
-    return MediaFile.objects.create(
-        owner=user,
-        key=key,
-        filename=filename,
-        content_type=content_type,
-        size=len(body),
-        status=MediaFile.Status.UPLOADED,
-        etag=storage.head_object(key).etag,
+    return uploaded_media_file(
+        owner=user, content_type=content_type, filename=filename, body=body, store=True
     )
 
 
