@@ -19,6 +19,8 @@ def test_accepted_types_are_said_in_words():
         "video (MP4, MOV), images (PNG)"
     )
     assert describe_types(["video/*", "audio/x-foo"]) == "video, audio (X-FOO)"
+    documents = ["application/pdf", "text/plain", "text/csv"]
+    assert describe_types(documents) == "documents (PDF), text (TXT, CSV)"
 
 
 @pytest.mark.functional

@@ -8,7 +8,13 @@ from django.urls import reverse
 from uploads import conf, media_types, protocol
 from uploads.limits import SITE, Limits
 
-_KINDS = {"video": "video", "audio": "audio", "image": "images"}
+_KINDS = {
+    "video": "video",
+    "audio": "audio",
+    "image": "images",
+    "application": "documents",
+    "text": "text",
+}
 _ANY_ID = uuid.UUID(int=0)
 
 
