@@ -3,7 +3,6 @@ the moto S3 server; bytes read counted at the server; a worker killed mid-task."
 
 import io
 import time
-import uuid
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,7 @@ from tests.support.http_server import serving
 from tests.support.relay import relaying
 from tests.support.s3 import Bucket, post_to_s3
 from tests.support.uploads import declare, sent_record
-from uploads import keys, sweeps, tasks
+from uploads import sweeps, tasks
 from uploads.analysis import run
 from uploads.models import MediaFile
 from uploads.rest import MediaFileRelatedField
@@ -138,20 +137,7 @@ def test_a_moov_at_the_end_costs_a_few_megabytes(
     clips._ffmpeg("-f", "lavfi", "-i", noise, *lossless, str(path))
     size = path.stat().st_size
     assert size > 200 * 1000**2
-    record_id = uuid.uuid4()
-    key = keys.media_key(record_id, "video/mp4")
-    bucket.client.upload_file(str(path), bucket.name, key, ExtraArgs={"ContentType": "video/mp4"})
-    record = MediaFile.objects.create(
-        id=record_id,
-        key=key,
-        owner=user,
-        filename="big.mp4",
-        content_type="video/mp4",
-        size=size,
-        status=MediaFile.Status.UPLOADED,
-        analysis_status=MediaFile.Analysis.PENDING,
-        analysis_due_at=timezone.now(),
-    )
+    record = stored(user, bucket, path.read_bytes(), "video/mp4", "big.mp4")
     with relaying(settings.AWS_S3_ENDPOINT_URL) as relay:
         settings.AWS_S3_ENDPOINT_URL = relay.url
         assert run.analyze(record.pk) == "done"

@@ -4,7 +4,6 @@ object with one ranged GET, counted where S3 receives it.
 
 Run with DJANGO_SETTINGS_MODULE=tests.sampleproject.settings (`make test` does)."""
 
-import uuid
 from html.parser import HTMLParser
 from typing import Any
 
@@ -19,8 +18,8 @@ from tests.sampleproject.s3_proxy import counting_proxy
 from tests.support.media import media_bytes
 from tests.support.s3 import Bucket, post_to_s3
 from tests.support.uploads import declare
-from uploads import storage
 from uploads.models import MediaFile
+from uploads.testing import uploaded_media_file
 
 pytestmark = [pytest.mark.functional, pytest.mark.django_db]
 
@@ -115,16 +114,12 @@ def test_open_reads_100_bytes_10_mb_into_a_200_mb_object_with_one_ranged_get(
 ) -> None:
     size = 200 * 1024 * 1024
     body = bytes(range(256)) * (size // 256)
-    key = f"media/{uuid.uuid4()}.bin"
-    bucket.put(key, body, "application/octet-stream")
-    record = MediaFile.objects.create(
+    record = uploaded_media_file(
         owner=user,
-        key=key,
-        filename="large.bin",
         content_type="application/octet-stream",
-        size=size,
-        status=MediaFile.Status.UPLOADED,
-        etag=storage.head_object(key).etag,
+        filename="large.bin",
+        body=body,
+        store=True,
     )
 
     with counting_proxy(settings.AWS_S3_ENDPOINT_URL) as s3:
@@ -133,7 +128,7 @@ def test_open_reads_100_bytes_10_mb_into_a_200_mb_object_with_one_ranged_get(
             stream.seek(10_000_000)
             assert stream.read(100) == body[10_000_000:10_000_100]
 
-    (get,) = s3.gets(key)  # one request reached S3
+    (get,) = s3.gets(record.key)  # one request reached S3
     assert get.status == 206 and get.range is not None and get.range.startswith("bytes=10000000-")
     assert get.if_match == f'"{record.etag}"'  # of the verified version only
     assert get.body_bytes <= 256 * 1024  # a bounded read-ahead, not megabytes
