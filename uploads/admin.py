@@ -49,7 +49,7 @@ def _media_element(media_file: MediaFile, *, small: bool) -> str:
     """An <img>, <video> or <audio> of an uploaded record on a short-lived URL ('' otherwise):
     small, the thumbnail analysis made when there is one; a video shows its poster frame."""
     url = services.preview_url(media_file)
-    kind = media_file.content_type.partition("/")[0]
+    kind = media_file.kind
     if url is None or kind not in {"image", "video", "audio"}:
         return ""
     # Sized by uploads/admin.css (no inline styles: the Content-Security-Policy forbids them).

@@ -129,19 +129,24 @@ class MediaFile(models.Model):
     # with files"). Only an `uploaded` record has a link or a stream.
 
     @property
+    def kind(self) -> str:
+        """Return the top-level type: "image", "video", "audio", "application", "text"…"""
+        return handles.kind(self)
+
+    @property
     def is_image(self) -> bool:
         """Tell whether the file is an image, by its content type (`image/*`)."""
-        return handles.kind(self) == "image"
+        return self.kind == "image"
 
     @property
     def is_video(self) -> bool:
         """Tell whether the file is a video, by its content type (`video/*`)."""
-        return handles.kind(self) == "video"
+        return self.kind == "video"
 
     @property
     def is_audio(self) -> bool:
         """Tell whether the file is audio, by its content type (`audio/*`)."""
-        return handles.kind(self) == "audio"
+        return self.kind == "audio"
 
     def url(
         self,

@@ -85,7 +85,7 @@ def _failed(lease: state.Lease, failure: AnalysisFailed, *, reanalysis: bool) ->
 
 def inspect(record: MediaFile) -> Findings:
     """Work out what the record's object is, and make its poster or thumbnail."""
-    kind = record.content_type.partition("/")[0]
+    kind = record.kind
     settings = conf.analysis()
     if kind == "image":
         return _inspect_image(record, settings)

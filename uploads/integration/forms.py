@@ -55,7 +55,7 @@ class MediaFileWidget(forms.Widget):
         config = client_config(registry.limits_for(self.field_id), field=self.field_id)
         context["widget"].update(
             record=record,
-            kind=record.content_type.partition("/")[0] if record else "",
+            kind=record.kind if record else "",
             preview_url=services.preview_url(record) if record else None,
             poster_url=services.derived_preview_url(record, "poster") if record else None,
             bounds=registry.limits_for(self.field_id).describe_bounds(),

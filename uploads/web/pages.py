@@ -39,7 +39,7 @@ def _render_media_page(
         "media_file": media_file,
         "media_url": services.preview_url(media_file),
         "poster_url": services.derived_preview_url(media_file, "poster"),
-        "kind": media_file.content_type.partition("/")[0],
+        "kind": media_file.kind,
         "facts": media_facts(media_file),
         "analysis_note": analysis_note(media_file),
         "error": error,
