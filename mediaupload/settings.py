@@ -212,6 +212,8 @@ UPLOAD_FIELD_VALUE_MAX_AGE = env.int("UPLOAD_FIELD_VALUE_MAX_AGE", default=24 * 
 # Storage events (POST /api/s3-events/): the shared secret of direct pushes, and trusted SNS topics.
 UPLOAD_EVENTS_SECRET = env.str("UPLOAD_EVENTS_SECRET", default="")
 UPLOAD_EVENTS_SNS_TOPICS = env.list("UPLOAD_EVENTS_SNS_TOPICS", default=[])
+UPLOAD_ATTACH_ALLOWED_NETWORKS = env.list("UPLOAD_ATTACH_ALLOWED_NETWORKS", default=[])
+UPLOAD_ATTACH_ALLOWED_PORTS = env.list("UPLOAD_ATTACH_ALLOWED_PORTS", default=["443"])
 # false: botocore signs and DRF represents every answer, instead of the app's faster equivalents.
 UPLOAD_SPEED_SHORTCUTS = env.bool("UPLOAD_SPEED_SHORTCUTS", default=True)
 

@@ -2,8 +2,10 @@
 
 import pytest
 from django.core.checks import INFO
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
 
+from uploads import conf
 from uploads.checks import check_upload_settings
 
 
@@ -137,3 +139,42 @@ def test_a_login_url_that_leads_nowhere_is_a_warning(settings, login_url, warned
 @pytest.mark.django_db
 def test_the_models_and_their_migrations_agree():
     call_command("makemigrations", "--check", "--dry-run", verbosity=0)  # SystemExit(1) if not
+
+
+# ---------------------------------------------------------------- fetching URLs for attach()
+
+
+def test_attach_networks_and_ports_are_read_as_lists_or_comma_strings(settings):
+    settings.UPLOAD_ATTACH_ALLOWED_NETWORKS = "10.20.0.0/16, fd00::/8,"
+    settings.UPLOAD_ATTACH_ALLOWED_PORTS = "443, 8443"
+    assert [str(network) for network in conf.attach_allowed_networks()] == [
+        "10.20.0.0/16",
+        "fd00::/8",
+    ]
+    assert conf.attach_allowed_ports() == [443, 8443]
+    settings.UPLOAD_ATTACH_ALLOWED_PORTS = [443, "8443"]
+    assert conf.attach_allowed_ports() == [443, 8443]
+    assert check_upload_settings() == []
+
+
+def test_attach_defaults_are_no_network_and_port_443():
+    assert conf.attach_allowed_networks() == []
+    assert conf.attach_allowed_ports() == [443]
+
+
+@pytest.mark.parametrize(
+    "networks", [["10.0.0.1/8"], ["intranet"], ["10.0.0.0/33"], "10.0.0.0/8,x", 10]
+)
+def test_an_attach_network_that_is_not_one_is_an_error(settings, networks):
+    settings.UPLOAD_ATTACH_ALLOWED_NETWORKS = networks
+    assert "uploads.E022" in ids(check_upload_settings())
+    with pytest.raises(ImproperlyConfigured, match="UPLOAD_ATTACH_ALLOWED_NETWORKS"):
+        conf.attach_allowed_networks()
+
+
+@pytest.mark.parametrize("ports", [[0], [65536], ["https"], [True], [443.5], "443,-1"])
+def test_an_attach_port_that_is_not_one_is_an_error(settings, ports):
+    settings.UPLOAD_ATTACH_ALLOWED_PORTS = ports
+    assert "uploads.E022" in ids(check_upload_settings())
+    with pytest.raises(ImproperlyConfigured, match="UPLOAD_ATTACH_ALLOWED_PORTS"):
+        conf.attach_allowed_ports()

@@ -8,6 +8,7 @@ from django.apps import AppConfig, apps
 from django.conf import settings
 from django.core.cache import caches
 from django.core.checks import CheckMessage, Error, Info, Warning, register
+from django.core.exceptions import ImproperlyConfigured
 from django.db import models
 from django.urls import NoReverseMatch, Resolver404, resolve, reverse
 from rest_framework.authentication import TokenAuthentication
@@ -108,6 +109,7 @@ def check_upload_settings(
     problems.extend(_api_problems())
     problems.extend(_sign_in_problems())
     problems.extend(_throttle_problems())
+    problems.extend(_attach_problems())
     return problems
 
 
@@ -308,4 +310,20 @@ def _throttle_problems() -> list[CheckMessage]:
                 id="uploads.W005",
             )
         )
+    return problems
+
+
+def _attach_problems() -> list[CheckMessage]:
+    """Report allowed networks or ports for fetching attached URLs that cannot be read."""
+    problems: list[CheckMessage] = []
+    networks_hint = "Write networks as CIDR strings with no host bits set, like '10.20.0.0/16'."
+    ports_hint = "Write ports as numbers from 1 to 65535, like 443."
+    for read, hint in (
+        (conf.attach_allowed_networks, networks_hint),
+        (conf.attach_allowed_ports, ports_hint),
+    ):
+        try:
+            read()
+        except ImproperlyConfigured as error:
+            problems.append(Error(str(error), hint=hint, id="uploads.E022"))
     return problems

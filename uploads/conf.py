@@ -1,5 +1,6 @@
 """The app's settings with their defaults, read at call time so `override_settings` works."""
 
+import ipaddress
 from dataclasses import dataclass, field
 from datetime import timedelta
 from fnmatch import fnmatchcase
@@ -7,6 +8,7 @@ from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
 from uploads import media_types, protocol
@@ -114,6 +116,10 @@ DEFAULTS: dict[str, Any] = {
     "UPLOAD_POSTER_SIZE": 1280,
     "UPLOAD_THUMBNAIL_SIZE": 320,
     "UPLOAD_DERIVED_FORMAT": "webp",
+    # What `uploads.attach()` may fetch a URL from besides the public internet (CIDR strings, e.g.
+    # an internal media host's network), and on which ports: every other address is refused.
+    "UPLOAD_ATTACH_ALLOWED_NETWORKS": [],
+    "UPLOAD_ATTACH_ALLOWED_PORTS": [443],
 }
 
 
@@ -368,3 +374,39 @@ def tasks_backend() -> str:
 def derived_prefix() -> str:
     """Return the prefix of server-made files (posters, thumbnails), which no browser can write."""
     return str(get("UPLOAD_DERIVED_PREFIX"))
+
+
+def attach_allowed_networks() -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    """Return the non-public networks `uploads.attach()` may still fetch from
+    (UPLOAD_ATTACH_ALLOWED_NETWORKS); raise ImproperlyConfigured if one is not a network."""
+    networks = []
+    for item in _items("UPLOAD_ATTACH_ALLOWED_NETWORKS"):
+        try:
+            # strict: "10.0.0.1/8" is more likely a typo than a way to write 10.0.0.0/8.
+            networks.append(ipaddress.ip_network(item))
+        except ValueError as error:
+            raise ImproperlyConfigured(f"UPLOAD_ATTACH_ALLOWED_NETWORKS: {error}") from error
+    return networks
+
+
+def attach_allowed_ports() -> list[int]:
+    """Return the ports `uploads.attach()` may fetch a URL from (UPLOAD_ATTACH_ALLOWED_PORTS);
+    raise ImproperlyConfigured if one is not a TCP port."""
+    ports = []
+    for item in _items("UPLOAD_ATTACH_ALLOWED_PORTS"):
+        if not (item.isascii() and item.isdigit()) or not 1 <= int(item) <= 65535:
+            raise ImproperlyConfigured(f"UPLOAD_ATTACH_ALLOWED_PORTS: {item!r} is not a TCP port.")
+        ports.append(int(item))
+    return ports
+
+
+def _items(name: str) -> list[str]:
+    """Return a list setting's items as text (numbers too), accepting a comma-separated string."""
+    value = get(name)
+    if isinstance(value, str):
+        value = value.split(",")
+    try:
+        items = [str(item).strip() for item in value]
+    except TypeError as error:
+        raise ImproperlyConfigured(f"{name} must be a list, not {value!r}.") from error
+    return [item for item in items if item]
