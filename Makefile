@@ -58,9 +58,9 @@ install: $(STAMP)
 
 run: $(STAMP)
 ifeq ($(wildcard .env),)
-	$(LOCAL_DEFAULTS) $(PY) manage.py runlocal --demo
+	$(LOCAL_DEFAULTS) $(PY) manage.py runlocal --demo --seed seed_demo
 else
-	$(PY) manage.py runlocal --demo
+	$(PY) manage.py runlocal --demo --seed seed_demo
 endif
 
 # Production: settings from the environment or .env (SECRET_KEY, DATABASE_URL, ALLOWED_HOSTS, the

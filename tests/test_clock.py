@@ -322,10 +322,10 @@ def test_on_rgw_a_corrected_link_ends_on_time_where_the_skewed_clocks_lives_on(
     shift_app_clock(monkeypatch, 600)
     assert storage.access_problem() == ""  # RGW's answer measures the offset
     assert clock.offset() == pytest.approx(-600, abs=2)
-    corrected = storage.presign_download(key="media/clock.txt", filename="c.txt", expires_in=2)
+    corrected = storage.presign_get(key="media/clock.txt", disposition="attachment", expires_in=2)
     with monkeypatch.context() as uncorrected:
         uncorrected.setattr(clock, "_base", None)  # what the server's clock alone signs
-        skewed = storage.presign_download(key="media/clock.txt", filename="c.txt", expires_in=2)
+        skewed = storage.presign_get(key="media/clock.txt", disposition="attachment", expires_in=2)
     assert requests.get(corrected, timeout=10).status_code == 200
     time.sleep(5)
     assert requests.get(corrected, timeout=10).status_code == 403  # 2 s by RGW's clock

@@ -82,26 +82,31 @@ def test_fast_presigned_urls_are_botocores_byte_for_byte(configuration):
                 )
                 == expected
             )
-        for disposition in [
-            'attachment; filename="clip.mp4"',
-            "attachment; filename*=utf-8''F%C3%AAte%20d%27%C3%A9t%C3%A9.mov",
+        for disposition, served_type in [
+            ('attachment; filename="clip.mp4"', ""),
+            ("attachment; filename*=utf-8''F%C3%AAte%20d%27%C3%A9t%C3%A9.mov", ""),
+            ('inline; filename="notes.txt"', "text/plain; charset=utf-8"),
+            ("attachment; filename*=utf-8''%C3%A9t%C3%A9.csv", "text/csv; charset=utf-8"),
         ]:
+            overrides = {"ResponseContentType": served_type} if served_type else {}
             expected = client.generate_presigned_url(
                 "get_object",
                 Params={
                     "Bucket": "my-bucket",
                     "Key": key,
                     "ResponseContentDisposition": disposition,
+                    **overrides,
                 },
                 ExpiresIn=300,
             )
+            served = [("response-content-type", served_type)] if served_type else []
             assert (
                 signing.presigned_url(
                     endpoint,
                     credentials,
                     method="GET",
                     key=key,
-                    params=[("response-content-disposition", disposition)],
+                    params=[("response-content-disposition", disposition), *served],
                     headers={},
                     expires_in=300,
                     amz_date=amz_date(expected),
@@ -187,6 +192,76 @@ def test_the_storage_calls_sign_with_the_fast_signer_once_it_matched(
     assert query["partNumber"] == "2" and query["X-Amz-SignedHeaders"] == "content-length;host"
     assert "response-content-disposition=attachment" in download
     assert form["fields"]["key"] == "incoming/k.mp4"
+
+
+@pytest.mark.parametrize("configuration", CONFIGURATIONS)
+def test_a_content_type_override_is_learnt_apart_and_signed_as_botocore_signs_it(
+    configuration, monkeypatch, shortcuts
+):
+    from datetime import UTC, datetime
+
+    import botocore.auth
+
+    from uploads.storage import clock
+
+    monkeypatch.setattr(signing, "_learnt", {})
+    # One instant for both signers, so their URLs can be compared whole.
+    instant = datetime(2026, 11, 29, 13, 20, 0, tzinfo=UTC)
+    monkeypatch.setattr(botocore.auth, "get_current_datetime", lambda: instant)
+    monkeypatch.setattr(clock, "now", instant.timestamp)
+    client = s3_client(*configuration)
+    calls = counting_botocore(client, monkeypatch)
+    served_type = "text/csv; charset=utf-8"
+
+    def sign(content_type: str) -> str:
+        return signing.download_url(
+            client,
+            bucket="my-bucket",
+            key="media/ünï.csv",
+            disposition='inline; filename="a.csv"',
+            expires_in=60,
+            content_type=content_type,
+        )
+
+    plain, typed = sign(""), sign(served_type)
+    assert calls == ["generate_presigned_url"] * 2, "one probe per shape, with and without a type"
+    learnt = [known for known in signing._learnt.values() if known.client is client]
+    assert len(learnt) == 2 and all(known.endpoint is not None for known in learnt)
+    calls.clear()
+    assert (sign(""), sign(served_type)) == (plain, typed) and calls == []
+
+    def botocore_url(**overrides: str) -> str:
+        url: str = client.generate_presigned_url(
+            "get_object",
+            Params={
+                "Bucket": "my-bucket",
+                "Key": "media/ünï.csv",
+                "ResponseContentDisposition": 'inline; filename="a.csv"',
+                **overrides,
+            },
+            ExpiresIn=60,
+        )
+        return url
+
+    assert plain == botocore_url()
+    assert typed == botocore_url(ResponseContentType=served_type)
+    assert dict(parse_qsl(urlsplit(typed).query))["response-content-type"] == served_type
+    assert "response-content-type" not in plain
+
+
+def test_a_content_type_override_is_kept_when_botocore_signs(settings):
+    settings.UPLOAD_SPEED_SHORTCUTS = False
+    url = signing.download_url(
+        s3_client(*CONFIGURATIONS[0]),
+        bucket="my-bucket",
+        key="media/k.txt",
+        disposition="attachment",
+        expires_in=60,
+        content_type="text/plain; charset=utf-8",
+    )
+    query = dict(parse_qsl(urlsplit(url).query))
+    assert query["response-content-type"] == "text/plain; charset=utf-8"
+    assert query["response-content-disposition"] == "attachment"
 
 
 def test_an_unsigned_client_is_left_to_botocore():

@@ -183,6 +183,22 @@ def test_a_document_is_inline_only_where_its_field_says(content_type, filename, 
 
 
 @pytest.mark.parametrize(
+    ("content_type", "served"),
+    [
+        ("text/plain", "text/plain; charset=utf-8"),
+        ("Text/CSV", "text/csv; charset=utf-8"),
+        ("image/png", None),  # S3 serves the stored type
+        ("application/pdf", None),
+        ("text/html", None),  # not in the type table: never served as anything but stored
+    ],
+)
+def test_text_is_served_as_utf_8_whether_shown_or_downloaded(content_type, served):
+    media_file = record(content_type, "notes")
+    for url in (media_file.url(), media_file.url(inline=True)):
+        assert query(url).get("response-content-type") == served
+
+
+@pytest.mark.parametrize(
     ("filename", "expected"),
     [
         ("report.png", 'attachment; filename="report.png"'),

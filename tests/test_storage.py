@@ -126,18 +126,18 @@ def test_client_is_built_once_per_configuration():
 
 
 @pytest.mark.parametrize(
-    ("filename", "expected"),
+    "disposition",
     [
-        ("clip.mp4", 'attachment; filename="clip.mp4"'),
-        ("vidéo été.mp4", "attachment; filename*=utf-8''vid%C3%A9o%20%C3%A9t%C3%A9.mp4"),
-        ('say "hi".mp4', 'attachment; filename="say \\"hi\\".mp4"'),
+        'attachment; filename="clip.mp4"',
+        "attachment; filename*=utf-8''vid%C3%A9o%20%C3%A9t%C3%A9.mp4",
+        'attachment; filename="say \\"hi\\".mp4"',
     ],
 )
-def test_download_url_names_the_original_file(filename, expected, settings):
+def test_a_get_link_carries_its_disposition(disposition, settings):
     settings.CONTENT_UPLOAD_BUCKET = "media-bucket"
-    url = storage.presign_download(key=KEY, filename=filename, expires_in=300)
+    url = storage.presign_get(key=KEY, disposition=disposition, expires_in=300)
     query = parse_qs(urlsplit(url).query)
-    assert query["response-content-disposition"] == [expected]
+    assert query["response-content-disposition"] == [disposition]
     assert query["X-Amz-Expires"] == ["300"]
     assert urlsplit(url).path == f"/media-bucket/{KEY}"
 

@@ -50,6 +50,17 @@ def kind(media_file: "MediaFile") -> str:
     return _bare_type(media_file.content_type).partition("/")[0]
 
 
+def served_type(media_file: "MediaFile") -> str:
+    """The Content-Type a link asks S3 to serve instead of the stored one, or "" to keep it: text
+    (`text/plain`, `text/csv`) is served `; charset=utf-8`, so no browser guesses its charset."""
+    bare = _bare_type(media_file.content_type)
+    media_type = media_types.MEDIA_TYPES.get(bare)
+    # Text types are the table's TEXT family: completion checks them as UTF-8 (documents.py).
+    if media_type is None or media_types.TEXT not in media_type.families:
+        return ""
+    return f"{bare}; charset=utf-8"
+
+
 def shows_inline(media_file: "MediaFile") -> bool:
     """Tell whether the file may be shown in the page: media that can't run script (never SVG),
     and a document only where its field lists the type in `inline_types` (limits.py)."""
@@ -114,7 +125,8 @@ def url(
     any other type stays an attachment. `expires` (seconds or a timedelta) defaults to
     UPLOAD_DOWNLOAD_EXPIRES and is capped at UPLOAD_DOWNLOAD_MAX_EXPIRES and SigV4's 7 days.
     `filename` names the download; its extension follows the verified type (`x.html` of a PNG
-    is `x.png`). Raises storage.ClockSkewed when the server's clock is too far off S3's.
+    is `x.png`). Plain text and CSV are served with `charset=utf-8` (`served_type`). Raises
+    storage.ClockSkewed when the server's clock is too far off S3's.
     """
     if media_file.status != media_file.Status.UPLOADED or not media_file.key:
         return None
@@ -122,6 +134,7 @@ def url(
         key=media_file.key,
         disposition=disposition(media_file, inline=inline, filename=filename),
         expires_in=lifetime(expires),
+        content_type=served_type(media_file),
     )
 
 

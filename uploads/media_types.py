@@ -215,6 +215,16 @@ def extension_for(content_type: str) -> str:
 _PYTHONS_TYPES = mimetypes.MimeTypes()
 
 
+def type_for_name(filename: str) -> str:
+    """Return the type a file's name says (".mp4" → "video/mp4"): the table's extensions first,
+    then Python's own table; "" when the name says none."""
+    extension = "." + filename.rpartition(".")[2].lower() if "." in filename else ""
+    ours = [name for name, row in MEDIA_TYPES.items() if extension and row.extension == extension]
+    if ours:
+        return ours[0]
+    return (_PYTHONS_TYPES.guess_type(f"name{extension}")[0] or "") if extension else ""
+
+
 def download_name(filename: str, content_type: str) -> str:
     """Return the name a download is offered under: the stem as given, with an extension that
     says the verified type (`x.html` of a PNG is `x.png`), so no name misleads about the bytes."""

@@ -21,9 +21,9 @@ from uploads import (
     completion,
     conf,
     deletions,
+    handles,
     idempotency,
     keys,
-    media_types,
     multipart,
     quotas,
     storage,
@@ -89,6 +89,7 @@ def create_upload(
     idempotency_key: str = "",
     looked_up: idempotency.Lookup | None = None,
     first_part_count: int | None = None,
+    check_quota: bool = True,
 ) -> CreatedUpload:
     """Make a pending record with its deadline and authorize exactly its key, type and size.
 
@@ -96,7 +97,8 @@ def create_upload(
     if it declared something else); `looked_up` is what the caller already found of that key.
     Quotas are checked, and the space reserved, under a short lock on the owner's row, before
     any S3 call. A multipart answer carries `first_part_count` signed part URLs (default: two
-    rounds of parallel parts).
+    rounds of parallel parts). `check_quota=False` (a file the server itself attaches, when
+    told to) neither checks nor takes the owner's lock.
     """
     digest = idempotency.fingerprint(
         filename=filename, content_type=content_type, size=size, field=field
@@ -108,7 +110,7 @@ def create_upload(
             return _replay(found.recent, digest)
     media_file = _new_record(owner, filename, content_type, size)
     media_file.field = field
-    quota = quotas.enabled()
+    quota = check_quota and quotas.enabled()
     # With quotas, the space is reserved (the record saved) before any S3 call. Without, nothing
     # needs the record before S3 answers: a multipart upload starts first and its record is saved
     # once, with the upload id (and none is left behind if S3 fails).
@@ -366,13 +368,9 @@ def finish_upload(
 
 
 def download_url(media_file: MediaFile) -> str | None:
-    """Return a short-lived download link for an uploaded record, else None."""
-    if media_file.status != MediaFile.Status.UPLOADED:
-        return None
-    filename = media_types.download_name(media_file.filename, media_file.content_type)
-    return storage.presign_download(
-        key=media_file.key, filename=filename, expires_in=conf.download_expires()
-    )
+    """Return a short-lived download link for an uploaded record, else None (the file handle's
+    default link: an attachment named after the upload, text served as UTF-8)."""
+    return handles.url(media_file)
 
 
 def derived_url(media_file: MediaFile, kind: str) -> str | None:

@@ -1,6 +1,7 @@
 """Working with attached files in a team's project: a page using `{% media_tag %}` and
-`{% media_url %}`, a link served inline by the bucket, and `open()` reading a range of a large
-object with one ranged GET, counted where S3 receives it.
+`{% media_url %}`, a handout's links served by the bucket as they ask (a PDF inline only where its
+field says, text as UTF-8; on RGW too: test_strict_working_with_files.py), and `open()` reading a
+range of a large object with one ranged GET, counted where S3 receives it.
 
 Run with DJANGO_SETTINGS_MODULE=tests.sampleproject.settings (`make test` does)."""
 
@@ -13,7 +14,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 from rest_framework.test import APIClient
 
-from tests.sampleproject.library.models import Lesson
+from tests.sampleproject.library.models import Handout, Lesson
 from tests.sampleproject.s3_proxy import counting_proxy
 from tests.support.media import media_bytes
 from tests.support.s3 import Bucket, post_to_s3
@@ -25,6 +26,8 @@ pytestmark = [pytest.mark.functional, pytest.mark.django_db]
 
 VIDEO = "library.lesson.video"
 THUMBNAIL = "library.lesson.thumbnail"
+NOTES = "library.handout.notes"
+WORKSHEET = "library.handout.worksheet"
 
 
 def upload(
@@ -41,6 +44,58 @@ def upload(
     if complete:
         assert api.post(f"/api/media/{created['id']}/complete/").status_code == 200
     return MediaFile.objects.get(pk=created["id"])
+
+
+def attached(user: User, body: bytes, content_type: str, filename: str, field: str) -> MediaFile:
+    """An uploaded record made for a handout's field, its bytes stored in the configured bucket."""
+    return uploaded_media_file(
+        owner=user,
+        content_type=content_type,
+        filename=filename,
+        body=body,
+        field=field,
+        store=True,
+    )
+
+
+def served_as_asked(user: User, bucket: Bucket) -> None:
+    """Check on this bucket's S3 (the local one or RGW) that a handout's links are served as
+    `url()` asks: a PDF inline only on the field that lists it in inline_types, text as UTF-8."""
+    pdf = media_bytes("application/pdf", 4096)
+    text = "Tides: the Moon pulls the sea twice a day. Marées, Gezeiten, 潮汐 ☾\n".encode()
+    shown = Handout.objects.create(
+        notes=attached(user, pdf, "application/pdf", "tides.pdf", NOTES),
+        worksheet=attached(user, pdf, "application/pdf", "worksheet.pdf", WORKSHEET),
+    )
+    read = Handout.objects.create(notes=attached(user, text, "text/plain", "tides.txt", NOTES))
+    shown.refresh_from_db()
+    read.refresh_from_db()
+
+    notes = requests.get(str(shown.notes.url(inline=True)), timeout=10)
+    assert notes.status_code == 200
+    assert notes.headers["Content-Disposition"].startswith("inline")
+    assert notes.headers["Content-Disposition"] == 'inline; filename="tides.pdf"'
+    assert notes.headers["Content-Type"] == "application/pdf"
+    assert notes.content == pdf
+
+    # The same PDF on a field without inline_types: asked inline, still a download.
+    worksheet = requests.get(str(shown.worksheet.url(inline=True)), timeout=10)
+    assert worksheet.status_code == 200
+    assert worksheet.headers["Content-Disposition"] == 'attachment; filename="worksheet.pdf"'
+    assert worksheet.content == pdf
+
+    # The object is stored as bare text/plain: the charset comes from the link alone.
+    stored_type = bucket.client.head_object(Bucket=bucket.name, Key=read.notes.key)["ContentType"]
+    assert stored_type == "text/plain"
+    for link, disposition in [
+        (read.notes.url(inline=True), 'inline; filename="tides.txt"'),
+        (read.notes.url(), 'attachment; filename="tides.txt"'),
+    ]:
+        served = requests.get(str(link), timeout=10)
+        assert served.status_code == 200
+        assert served.headers["Content-Disposition"] == disposition
+        assert served.headers["Content-Type"] == "text/plain; charset=utf-8"
+        assert served.content == text
 
 
 def page_elements(html: str) -> dict[str, list[dict[str, str | None]]]:
@@ -98,15 +153,8 @@ def test_the_lesson_page_shows_nothing_of_a_file_still_pending(
     assert "None" not in html
 
 
-def test_an_inline_link_is_served_inline_by_the_bucket(api: APIClient, bucket: Bucket) -> None:
-    # PDFs come with the document types (issue 21, "Documents per field"): until a field can take
-    # one, an image shows the bucket honouring the inline disposition the link asks for.
-    image = upload(api, "cover.png", "image/png", field=THUMBNAIL)
-    shown = requests.get(str(image.url(inline=True)), timeout=10)
-    assert shown.status_code == 200
-    assert shown.headers["Content-Disposition"] == 'inline; filename="cover.png"'
-    saved = requests.get(str(image.url()), timeout=10)
-    assert saved.headers["Content-Disposition"] == 'attachment; filename="cover.png"'
+def test_a_handout_is_served_as_its_links_ask_by_the_local_s3(user: User, bucket: Bucket) -> None:
+    served_as_asked(user, bucket)
 
 
 def test_open_reads_100_bytes_10_mb_into_a_200_mb_object_with_one_ranged_get(

@@ -420,7 +420,8 @@ paxos propose interval = 0.1
 osd crush update on start = false
 osd class update on start = false
 osd objectstore = memstore
-memstore device bytes = 4294967296
+# Room for the 5 GiB + 1 attach test (memstore takes memory only for what is stored).
+memstore device bytes = 8589934592
 
 [mon.a]
 mon data = {wd}/mon.a

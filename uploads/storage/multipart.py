@@ -1,4 +1,5 @@
-"""S3 multipart upload calls: start, sign a part, list parts, assemble, abort, list open uploads."""
+"""S3 multipart upload calls: start, sign or send a part, list parts, assemble, abort, list open
+uploads."""
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -57,6 +58,15 @@ def presign_upload_parts(
             )
             for number, size in parts
         ]
+
+
+def upload_part(*, key: str, upload_id: str, part_number: int, body: bytes) -> str:
+    """Send one part with the server's credentials (a file attached from code); return its ETag."""
+    with translate_errors("UploadPart"):
+        response = get_client(slow=True).upload_part(
+            Bucket=conf.bucket(), Key=key, UploadId=upload_id, PartNumber=part_number, Body=body
+        )
+    return str(response["ETag"])
 
 
 def list_parts(*, key: str, upload_id: str) -> list[PartInfo]:

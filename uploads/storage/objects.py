@@ -3,12 +3,11 @@
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import IO, Any
 from urllib.parse import urlsplit
 
 from botocore.exceptions import ClientError
 from django.utils import timezone
-from django.utils.http import content_disposition_header
 
 from uploads import conf
 from uploads.storage import signing
@@ -72,9 +71,10 @@ def presign_put(*, key: str, content_type: str, expires_in: int) -> str:
         )
 
 
-def presign_get(*, key: str, disposition: str, expires_in: int) -> str:
+def presign_get(*, key: str, disposition: str, expires_in: int, content_type: str = "") -> str:
     """Sign a short-lived GET of the object served with this Content-Disposition header value
-    (`attachment; filename="clip.mp4"`, `inline`…); the caller decides which is safe."""
+    (`attachment; filename="clip.mp4"`, `inline`…) and, when given, this Content-Type instead of
+    the stored one (`text/plain; charset=utf-8`); the caller decides which is safe."""
     with translate_errors("presign GET"):
         return signing.download_url(
             get_client(),
@@ -82,14 +82,8 @@ def presign_get(*, key: str, disposition: str, expires_in: int) -> str:
             key=key,
             disposition=disposition,
             expires_in=expires_in,
+            content_type=content_type,
         )
-
-
-def presign_download(*, key: str, filename: str, expires_in: int) -> str:
-    """Sign a short-lived GET whose download is named after the original filename."""
-    # RFC 6266 header with an ASCII fallback and a UTF-8 filename* for other names.
-    disposition = content_disposition_header(as_attachment=True, filename=filename)
-    return presign_get(key=key, disposition=disposition or "attachment", expires_in=expires_in)
 
 
 def presign_inline(*, key: str, expires_in: int) -> str:
@@ -188,6 +182,16 @@ def put_object(*, key: str, body: bytes, content_type: str) -> None:
     """Store a small object the server made (a poster, a thumbnail)."""
     with translate_errors("PUT object"):
         get_client().put_object(Bucket=conf.bucket(), Key=key, Body=body, ContentType=content_type)
+
+
+def put_file(*, key: str, body: IO[bytes], size: int, content_type: str) -> str:
+    """Store exactly `size` bytes read from `body` with the server's credentials (a file attached
+    from code); return the object's ETag."""
+    with translate_errors("PUT object"):
+        response = get_client(slow=True).put_object(
+            Bucket=conf.bucket(), Key=key, Body=body, ContentLength=size, ContentType=content_type
+        )
+    return str(response.get("ETag", "")).strip('"')
 
 
 def copy_object(*, source_key: str, target_key: str, if_match: str) -> str:

@@ -296,13 +296,16 @@ def _presigned_url(
     fast: Callable[..., str],
     args: tuple[Any, ...],
     expires_in: int,
+    shape: str = "",
 ) -> str:
     """Presign `operation` for `key` with the fast signer once it has reproduced botocore's probe
     for this client and bucket, else with botocore. `params(key, *args)` are botocore's Params,
-    `fast(endpoint, credentials, key, amz_date, *args, expires_in)` the same URL made here."""
+    `fast(endpoint, credentials, key, amz_date, *args, expires_in)` the same URL made here; the
+    probe is signed with their defaults, and `shape` names what those defaults stand for (which
+    parameters are present), so each shape is learnt and checked on its own."""
     known = (
         _learn(
-            operation,
+            f"{operation}:{shape}" if shape else operation,
             client,
             bucket,
             lambda: _Learnt(client, _probe_url(client, operation, bucket, params, fast)),
@@ -372,12 +375,26 @@ def upload_part_url(
 
 
 def download_url(
-    client: "S3Client", *, bucket: str, key: str, disposition: str, expires_in: int
+    client: "S3Client",
+    *,
+    bucket: str,
+    key: str,
+    disposition: str,
+    expires_in: int,
+    content_type: str = "",
 ) -> str:
-    """A presigned GetObject URL with a Content-Disposition override (botocore's, byte for byte)."""
+    """A presigned GetObject URL with a Content-Disposition override and, when given, a
+    Content-Type override (botocore's, byte for byte)."""
+    # The probe has the request's shape: botocore adds `response-content-type` only when asked,
+    # so a URL with it and one without are learnt (and checked against botocore) apart.
+    probe_type = "text/plain; charset=utf-8" if content_type else ""
 
-    def params(object_key: str, value: str = "attachment") -> dict[str, Any]:
-        return {"Key": object_key, "ResponseContentDisposition": value}
+    def params(
+        object_key: str, value: str = "attachment", served_type: str = probe_type
+    ) -> dict[str, Any]:
+        # botocore writes the query in the order of these Params: the fast signer follows it.
+        overrides = {"ResponseContentType": served_type} if served_type else {}
+        return {"Key": object_key, "ResponseContentDisposition": value, **overrides}
 
     def fast(
         endpoint: Endpoint,
@@ -385,21 +402,31 @@ def download_url(
         object_key: str,
         amz_date: str,
         value: str = "attachment",
+        served_type: str = probe_type,
         expires: int = 77,
     ) -> str:
+        overrides = [("response-content-type", served_type)] if served_type else []
         return presigned_url(
             endpoint,
             credentials,
             method="GET",
             key=object_key,
-            params=[("response-content-disposition", value)],
+            params=[("response-content-disposition", value), *overrides],
             headers={},
             expires_in=expires,
             amz_date=amz_date,
         )
 
     return _presigned_url(
-        "get_object", client, bucket, key, params, fast, (disposition,), expires_in
+        "get_object",
+        client,
+        bucket,
+        key,
+        params,
+        fast,
+        (disposition, content_type),
+        expires_in,
+        shape="content-type" if content_type else "",
     )
 
 

@@ -1,4 +1,5 @@
-"""Two MediaFileFields on one model: a video-only field up to 1 MiB, and an image-only one."""
+"""A lesson's two MediaFileFields (a video-only field up to 1 MiB, and an image-only one), and a
+handout's documents: notes read in the browser tab, and a worksheet that always downloads."""
 
 from django.db import models
 
@@ -24,3 +25,18 @@ class Lesson(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class Handout(models.Model):
+    """A lesson's handout: notes shown in the tab, and a PDF worksheet to download and fill in."""
+
+    lesson = models.ForeignKey(Lesson, on_delete=models.CASCADE, null=True, blank=True)
+    notes = MediaFileField(
+        allowed_types=["application/pdf", "text/plain"],
+        inline_types=["application/pdf", "text/plain"],  # read in the tab, as the README shows
+    )
+    # The same PDFs, but no inline_types: a link to it is always an attachment.
+    worksheet = MediaFileField(allowed_types=["application/pdf"], null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"Handout {self.pk}"

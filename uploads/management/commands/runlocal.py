@@ -44,6 +44,11 @@ class Command(BaseCommand):
             help="where the local S3's log goes (default: ./var/mediaupload)",
         )
         parser.add_argument(
+            "--seed",
+            metavar="COMMAND",
+            help="a management command to run once the bucket is ready (the project's seed data)",
+        )
+        parser.add_argument(
             "--demo",
             action="store_true",
             help=f"create a {DEMO_USERNAME}/{DEMO_PASSWORD} superuser if there is none (never in "
@@ -72,6 +77,8 @@ class Command(BaseCommand):
             call_command("configure_bucket", *[f"--origin={origin}" for origin in origins])
             if options["demo"]:
                 self._ensure_demo_user()
+            if options["seed"]:
+                call_command(options["seed"])
             stop_sweeping = self._start_sweeping()
             worker = self._start_worker(data_dir)
             self.stdout.write(self.style.SUCCESS(self._banner(host or "127.0.0.1", port, options)))
