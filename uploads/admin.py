@@ -20,6 +20,7 @@ from uploads import services, storage
 from uploads.analysis.reasons import MESSAGES
 from uploads.errors import UploadConflict
 from uploads.integration.fields import MediaFileField
+from uploads.integration.lists import MediaFilesField
 from uploads.models import MediaFile
 from uploads.web.client_config import client_config
 from uploads.web.pages import media_facts
@@ -100,9 +101,14 @@ def media_preview(field_name: str, *, description: str | None = None) -> Callabl
 def _unwrapped_upload_widgets(
     original: Callable[..., Any],
 ) -> Callable[..., Any]:
-    """Keep the admin from wrapping upload widgets in its add/change/delete related-object links."""
+    """Keep the admin from wrapping upload widgets in its add/change/delete related-object links,
+    and from leaving out a MediaFilesField."""
 
     def formfield_for_dbfield(self: Any, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if isinstance(db_field, MediaFilesField):
+            # The admin leaves out a many-to-many whose through model it did not create (it can't
+            # fill extra columns); this field writes its positions itself, and has no select.
+            return db_field.formfield(**kwargs)
         formfield = original(self, db_field, request, **kwargs)
         # Those links expect a <select> of records: the add popup would put a bare record id in
         # the field, which it rightly refuses. The widget has its own upload, replace and clear.

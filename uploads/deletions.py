@@ -30,7 +30,7 @@ def users_of(record: MediaFile) -> list[str]:
     return [
         declared.field_id
         for declared in registry.declared_fields()
-        if declared.model._base_manager.filter(**{declared.attname: record.pk}).exists()
+        if declared.holding([record.pk])
     ]
 
 

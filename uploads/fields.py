@@ -1,5 +1,7 @@
-"""Public path of `MediaFileField`: host projects import it, and their migrations name it."""
+"""Public path of `MediaFileField` and `MediaFilesField`: host projects import them, and their
+migrations name them."""
 
 from uploads.integration.fields import MediaFileField
+from uploads.integration.lists import MediaFilesField
 
-__all__ = ["MediaFileField"]
+__all__ = ["MediaFileField", "MediaFilesField"]

@@ -1,6 +1,7 @@
 """What may be uploaded: the site's limits, narrowed per model field. One home for these rules."""
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
 from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, Any
 
@@ -50,6 +51,30 @@ class Limits:
     verify_content: bool = True
     # Documents (PDF, plain text) shown in the page rather than downloaded; media always may be.
     inline_types: tuple[str, ...] = ()
+
+    @classmethod
+    def of_field(
+        cls,
+        *,
+        allowed_types: Sequence[str] | None = None,
+        inline_types: Sequence[str] = (),
+        **options: Any,
+    ) -> "Limits":
+        """Build a model field's limits from its keyword options (types lower-cased)."""
+        return cls(
+            allowed_types=tuple(pattern.lower() for pattern in allowed_types or ()) or None,
+            inline_types=tuple(name.lower() for name in inline_types),
+            **options,
+        )
+
+    def field_options(self) -> dict[str, Any]:
+        """Return the options that differ from the defaults, lists as lists: what a field's
+        `deconstruct` writes into a migration (as the field was written)."""
+        return {
+            option.name: list(value) if isinstance(value, tuple) else value
+            for option in fields(self)
+            if (value := getattr(self, option.name)) != option.default
+        }
 
     def checks_content(self) -> bool:
         """Tell whether an upload's first bytes are checked against its declared type."""

@@ -1,5 +1,6 @@
-"""Public path of `MediaFileRelatedField`, the DRF field for API clients attaching their uploads."""
+"""Public path of `MediaFileRelatedField` and `MediaFilesRelatedField`, the DRF fields for API
+clients attaching their uploads."""
 
-from uploads.integration.rest import MediaFileRelatedField
+from uploads.integration.rest import MediaFileRelatedField, MediaFilesRelatedField
 
-__all__ = ["MediaFileRelatedField"]
+__all__ = ["MediaFileRelatedField", "MediaFilesRelatedField"]

@@ -1,17 +1,19 @@
-"""Two models as a team would write them, each taking uploads through MediaFileField."""
+"""Two models as a team would write them, taking uploads through MediaFileField and, for several
+files in order, MediaFilesField."""
 
 from django.db import models
 
-from uploads.fields import MediaFileField
+from uploads.fields import MediaFileField, MediaFilesField
 
 
 class Show(models.Model):
-    """A series of episodes, with its own poster and a wide banner (at least 1000 pixels wide:
-    checked once the server has analysed the picture)."""
+    """A series of episodes, with its own poster, a wide banner (at least 1000 pixels wide:
+    checked once the server has analysed the picture) and a gallery of up to five pictures."""
 
     title = models.CharField(max_length=200)
     poster = MediaFileField(allowed_types=["image/*"], null=True, blank=True)
     banner = MediaFileField(allowed_types=["image/*"], min_width=1000, null=True, blank=True)
+    gallery = MediaFilesField(allowed_types=["image/*"], max_files=5, blank=True)
 
     def __str__(self) -> str:
         return self.title

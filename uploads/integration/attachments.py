@@ -18,14 +18,14 @@ logger = logging.getLogger(__name__)
 def unattached(*, grace: timedelta) -> list[MediaFile]:
     """Return finished field uploads no declared field holds, untouched for longer than `grace`.
 
-    A record is touched when it is uploaded and when an object lets go of it (replaced, cleared).
+    A record is touched when it is uploaded and when an object lets go of it (replaced, cleared,
+    removed from a list).
     """
     candidates = MediaFile.objects.exclude(field="").exclude(status=MediaFile.Status.PENDING)
     candidates = candidates.filter(updated_at__lt=timezone.now() - grace)
     ids = set(candidates.values_list("pk", flat=True))
     for declared in registry.declared_fields():
-        held = declared.model._default_manager.filter(**{f"{declared.attname}__in": ids})
-        ids -= set(held.values_list(declared.attname, flat=True))
+        ids -= declared.holding(ids)
     return list(MediaFile.objects.filter(pk__in=ids).order_by("updated_at"))
 
 

@@ -9,7 +9,6 @@ field (`app_label.model.field`) so its limits apply before anything is signed.
 """
 
 from collections.abc import Sequence
-from dataclasses import fields
 from typing import Any
 
 from django.apps import apps as global_apps
@@ -19,9 +18,6 @@ from django.utils import timezone
 
 from uploads.integration import registry
 from uploads.limits import Limits
-
-# The field's options that are Limits, with their defaults.
-_LIMIT_DEFAULTS = {field.name: field.default for field in fields(Limits)}
 
 
 class MediaFileField(models.ForeignKey):  # type: ignore[type-arg]
@@ -51,8 +47,8 @@ class MediaFileField(models.ForeignKey):  # type: ignore[type-arg]
         kwargs.setdefault("on_delete", models.PROTECT)
         # Two such fields on one model must not clash on MediaFile's reverse accessors.
         kwargs.setdefault("related_name", "+")
-        self.limits = Limits(
-            allowed_types=tuple(pattern.lower() for pattern in allowed_types or ()) or None,
+        self.limits = Limits.of_field(
+            allowed_types=allowed_types,
             max_bytes=max_bytes,
             max_duration=max_duration,
             min_width=min_width,
@@ -60,7 +56,7 @@ class MediaFileField(models.ForeignKey):  # type: ignore[type-arg]
             min_height=min_height,
             max_height=max_height,
             verify_content=verify_content,
-            inline_types=tuple(name.lower() for name in inline_types),
+            inline_types=inline_types,
         )
         super().__init__(*args, **kwargs)
 
@@ -94,11 +90,7 @@ class MediaFileField(models.ForeignKey):  # type: ignore[type-arg]
         """Describe the field for migrations, with its limits and without the fixed target."""
         name, _, args, kwargs = super().deconstruct()
         kwargs.pop("to", None)
-        # Only what differs from the defaults, lists as lists (as the field was written).
-        for option, default in _LIMIT_DEFAULTS.items():
-            value = getattr(self.limits, option)
-            if value != default:
-                kwargs[option] = list(value) if isinstance(value, tuple) else value
+        kwargs.update(self.limits.field_options())
         return name, "uploads.fields.MediaFileField", args, kwargs
 
     def formfield(self, **kwargs: Any) -> Any:

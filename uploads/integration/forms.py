@@ -4,6 +4,7 @@ bucket and shows only a record the same rule lets through."""
 
 import json
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,8 +49,8 @@ class MediaFileWidget(forms.Widget):
 
     def get_context(self, name: str, value: Any, attrs: dict[str, Any] | None) -> dict[str, Any]:
         """Add the record the value may show (for its preview) and the uploader's settings."""
-        bound = value if isinstance(value, BoundValue) else BoundValue(_text(value), current="")
-        record = _shown(bound.value, current=bound.current, field_id=self.field_id)
+        bound = value if isinstance(value, BoundValue) else BoundValue(text_of(value), current="")
+        record = shown(bound.value, current=bound.current, field_id=self.field_id)
         # A value that may not be shown is not echoed either: re-submitting it could only fail.
         context = super().get_context(name, bound.value if record else "", attrs)
         config = client_config(registry.limits_for(self.field_id), field=self.field_id)
@@ -69,7 +70,7 @@ class MediaFileWidget(forms.Widget):
         return f"{id_}_file" if id_ else id_
 
 
-def _shown(value: str, *, current: str, field_id: str) -> MediaFile | None:
+def shown(value: str, *, current: str, field_id: str) -> MediaFile | None:
     """Return the record a form value may show: the one its object holds now, or the signed-in
     user's own upload named by a value signed for them and this field; None for anything else."""
     if not value:
@@ -91,17 +92,17 @@ def _own_upload(value: str, *, user: Any, field_id: str) -> MediaFile | None:
     return MediaFile.objects.filter(pk=record_id, owner=user).first()
 
 
-def _text(value: Any) -> str:
+def text_of(value: Any) -> str:
     """Return a value as the text its input holds."""
     if isinstance(value, MediaFile):
         return str(value.pk)
     return "" if value is None else str(value)
 
 
-def _record_id(value: Any) -> str:
+def record_id_of(value: Any) -> str:
     """Return a record id in its canonical form, or '' for anything else."""
     try:
-        return str(uuid.UUID(_text(value)))
+        return str(uuid.UUID(text_of(value)))
     except ValueError:
         return ""
 
@@ -115,7 +116,7 @@ def held_by(instance: object, name: str) -> str | None:
         column = getattr(instance._meta.get_field(name), "attname", None)
     except FieldDoesNotExist:
         return None
-    return _record_id(getattr(instance, column)) if column else None
+    return record_id_of(getattr(instance, column)) if column else None
 
 
 def _current_value(bf: BoundField) -> str:
@@ -126,7 +127,7 @@ def _current_value(bf: BoundField) -> str:
     the initial value its code gives.
     """
     held = held_by(getattr(bf.form, "instance", None), bf.name)
-    return _record_id(bf.initial) if held is None else held
+    return record_id_of(bf.initial) if held is None else held
 
 
 class MediaFileBoundField(BoundField):
@@ -134,7 +135,7 @@ class MediaFileBoundField(BoundField):
 
     def value(self) -> BoundValue:
         """Return the value to render, with the current one it may always show."""
-        return BoundValue(_text(super().value()), current=_current_value(self))
+        return BoundValue(text_of(super().value()), current=_current_value(self))
 
 
 class MediaFileFormField(forms.ModelChoiceField):  # type: ignore[type-arg]
@@ -183,22 +184,26 @@ class MediaFileFormField(forms.ModelChoiceField):  # type: ignore[type-arg]
 
     def _new_upload(self, value: str) -> MediaFile:
         """Check a new value: signed for this user and field, uploaded, within the limits."""
-        user = current_user()
-        if user is None or not user.is_authenticated:
-            raise ValidationError(self.error_messages["no_user"], code="no_user")
-        record = _own_upload(value, user=user, field_id=self.field_id)
-        if record is None:
-            raise ValidationError(self.error_messages["invalid_upload"], code="invalid")
-        if record.status == MediaFile.Status.PENDING:
-            raise ValidationError(self.error_messages["not_uploaded"], code="not_uploaded")
-        if record.status != MediaFile.Status.UPLOADED:
-            reason = record.failure_reason or f"it is {record.status}."
-            raise ValidationError(
-                self.error_messages["failed"], code="failed", params={"reason": reason}
-            )
-        problem = registry.limits_for(self.field_id).attach_problem(record)
-        if problem == CHECKING:
-            raise ValidationError(problem, code="checking")
-        if problem:
-            raise ValidationError(problem, code="limits")
-        return record
+        return new_upload(value, field_id=self.field_id, messages=self.error_messages)
+
+
+def new_upload(value: str, *, field_id: str, messages: Mapping[str, Any]) -> MediaFile:
+    """Return the record a new value names if it is signed for this user and field, uploaded and
+    within the field's limits; else raise the ValidationError saying why (in `messages`)."""
+    user = current_user()
+    if user is None or not user.is_authenticated:
+        raise ValidationError(messages["no_user"], code="no_user")
+    record = _own_upload(value, user=user, field_id=field_id)
+    if record is None:
+        raise ValidationError(messages["invalid_upload"], code="invalid")
+    if record.status == MediaFile.Status.PENDING:
+        raise ValidationError(messages["not_uploaded"], code="not_uploaded")
+    if record.status != MediaFile.Status.UPLOADED:
+        reason = record.failure_reason or f"it is {record.status}."
+        raise ValidationError(messages["failed"], code="failed", params={"reason": reason})
+    problem = registry.limits_for(field_id).attach_problem(record)
+    if problem == CHECKING:
+        raise ValidationError(problem, code="checking")
+    if problem:
+        raise ValidationError(problem, code="limits")
+    return record

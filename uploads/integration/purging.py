@@ -1,6 +1,6 @@
-"""Purge with the owner: when an object whose upload field holds a file is deleted, the file goes
-too, soon after the deletion commits (a background task), if it was uploaded for that field and
-nothing else holds it. `clean_unattached_uploads` stays the safety net.
+"""Purge with the owner: when an object whose upload field (or list) holds a file is deleted, the
+file goes too, soon after the deletion commits (a background task), if it was uploaded for that
+field and nothing else holds it. `clean_unattached_uploads` stays the safety net.
 
 The receivers run on `post_delete`, which Django sends for `Model.delete()` and `QuerySet.delete()`
 alike; having them makes Django collect the objects one by one instead of a fast DELETE. A row
@@ -16,6 +16,7 @@ from django.db import transaction
 
 from uploads import tasks
 from uploads.errors import InUse
+from uploads.integration.registry import DeclaredField
 from uploads.models import MediaFile
 
 logger = logging.getLogger("uploads.purging")
@@ -29,6 +30,19 @@ def after_delete(field_id: str, attname: str) -> Any:
         held = getattr(instance, attname, None)
         if held:
             transaction.on_commit(lambda: tasks.enqueue_purge(field_id, [held]))
+
+    return receiver
+
+
+def before_delete(declared: DeclaredField) -> Any:
+    """Return a pre_delete receiver for one MediaFilesField: it reads the files the object's list
+    holds before the cascade removes its rows, and hands them to the purge task once the deletion
+    commits."""
+
+    def receiver(sender: Any, instance: Any, **kwargs: Any) -> None:
+        held = declared.records_of([instance.pk])
+        if held:
+            transaction.on_commit(lambda: tasks.enqueue_purge(declared.field_id, held))
 
     return receiver
 

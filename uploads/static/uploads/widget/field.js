@@ -96,19 +96,17 @@ export function csrfToken(form, doc) {
 }
 
 /**
- * Bind the widget at `root`; throws (a ConfigError, or naming a missing element) when it cannot work.
+ * The API client and uploader of the widget at `root`, for the field its config names (the one
+ * widget and the list widget upload alike); throws a ConfigError when the config cannot work.
  * @param {HTMLElement} root
+ * @param {HTMLFormElement | null} form
  * @param {WidgetDeps} deps
- * @returns {FieldWidget}
  */
-export function createFieldWidget(root, deps) {
-  const parts = widgetParts(root);
+export function widgetUploader(root, form, deps) {
   const config = readConfig(JSON.parse(root.dataset.config || "null"));
   if (!config.field) throw new ConfigError(["field must name the model field the widget uploads for."]);
-  const doc = root.ownerDocument;
-  const form = parts.input.form ?? /** @type {HTMLFormElement | null} */ (root.closest("form"));
   const { protocol } = config;
-  const token = config.csrfToken || csrfToken(form, doc);
+  const token = config.csrfToken || csrfToken(form, root.ownerDocument);
   const api = createApi({ base: config.api, csrfToken: token, protocol, fetch: deps.fetch, field: config.field });
   const uploader = createUploader({
     config,
@@ -121,6 +119,19 @@ export function createFieldWidget(root, deps) {
     claims: deps.claims,
     queue: deps.queue(config),
   });
+  return { config, api, uploader };
+}
+
+/**
+ * Bind the widget at `root`; throws (a ConfigError, or naming a missing element) when it cannot work.
+ * @param {HTMLElement} root
+ * @param {WidgetDeps} deps
+ * @returns {FieldWidget}
+ */
+export function createFieldWidget(root, deps) {
+  const parts = widgetParts(root);
+  const form = parts.input.form ?? /** @type {HTMLFormElement | null} */ (root.closest("form"));
+  const { api, uploader } = widgetUploader(root, form, deps);
   const guard = form ? formGuard(form) : null;
   const view = createWidgetView(parts, { onAction: (action) => current?.upload.perform(action), onClear: clear, preview: deps.preview });
   const unbindDrops = bindDropZone({ zone: root, input: parts.picker, onFiles: take });

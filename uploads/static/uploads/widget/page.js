@@ -11,6 +11,7 @@ import { ALWAYS_ONLINE } from "../core/connectivity.js";
 import { createQueue } from "../core/queue.js";
 import { retryPolicy } from "../core/retry.js";
 import { createFieldWidget } from "./field.js";
+import { createListWidget } from "./list.js";
 
 /**
  * @import { Clock } from "../core/clock.js"
@@ -47,7 +48,8 @@ export const WIDGET_SELECTOR = "[data-media-widget]";
 
 /** Tell whether a widget is in the inline's template row, which Django clones for each new row. */
 function inTemplateRow(/** @type {HTMLElement} */ root) {
-  // Django renames the inputs of a row it adds (name, id), not the widget's data-name.
+  // Django renames the inputs of a row it adds (name, id), not the widget's data-name; a list
+  // widget's first hidden input is its (disabled) name input.
   const input = /** @type {HTMLInputElement | null} */ (root.querySelector('input[type="hidden"]'));
   return (input?.name || root.dataset.name || "").includes("__prefix__");
 }
@@ -83,7 +85,8 @@ export function bindWidgets(doc, deps) {
   function bind(/** @type {HTMLElement} */ root) {
     if (bound.has(root) || inTemplateRow(root)) return;
     try {
-      bound.set(root, createFieldWidget(root, shared));
+      const create = "list" in root.dataset ? createListWidget : createFieldWidget;
+      bound.set(root, create(root, shared));
     } catch (error) {
       // Said in the widget rather than half-working: the server's settings or template need fixing.
       const status = root.querySelector(".media-widget-status");
