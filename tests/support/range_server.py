@@ -14,6 +14,8 @@ from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from tests.support.http_server import running
+
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)")
 _CHUNK = 64 * 1024
 _SEND_BUFFER = 64 * 1024
@@ -132,11 +134,8 @@ def range_server() -> Iterator[RangeServer]:
     store = RangeServer()
     server = _Server(store)
     store.base_url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
-    thread.start()
-    try:
-        yield store
-    finally:
-        store._stopping.set()
-        server.shutdown()
-        server.server_close()
+    with running(server):
+        try:
+            yield store
+        finally:
+            store._stopping.set()  # before the loop stops: a handler still sending gives up

@@ -25,6 +25,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from tests.support.http_server import running
+
 NAME = "media.test"
 
 
@@ -283,12 +285,8 @@ def tls_server(ca: CertificateAuthority, names: tuple[str, ...] = (NAME,)) -> It
         context.sni_callback = _record_server_name
         server = _Server(site, context)
     site.port = server.server_address[1]
-    thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
-    thread.start()
-    try:
-        yield site
-    finally:
-        site.stopping.set()
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+    with running(server):
+        try:
+            yield site
+        finally:
+            site.stopping.set()  # before the loop stops: a stalled answer gives up

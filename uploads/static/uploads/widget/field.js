@@ -96,8 +96,9 @@ export function csrfToken(form, doc) {
 }
 
 /**
- * The API client and uploader of the widget at `root`, for the field its config names (the one
- * widget and the list widget upload alike); throws a ConfigError when the config cannot work.
+ * The uploader of the widget at `root`, for the field its config names, and how it follows the
+ * field's verdict on a file (the one widget and the list widget alike); throws a ConfigError when
+ * the config cannot work.
  * @param {HTMLElement} root
  * @param {HTMLFormElement | null} form
  * @param {WidgetDeps} deps
@@ -119,7 +120,21 @@ export function widgetUploader(root, form, deps) {
     claims: deps.claims,
     queue: deps.queue(config),
   });
-  return { config, api, uploader };
+  /**
+   * Ask for a record again, less and less often, until the field's verdict is final or the wait
+   * (CHECK) ends; `signal` stops it.
+   * @param {MediaRecord} record
+   * @param {AbortSignal} signal
+   */
+  const followCheck = (record, signal) =>
+    followRecord(record, {
+      get: (stop) => api.get(record.id, stop),
+      waiting: fieldChecking,
+      clock: deps.clock,
+      signal,
+      ...CHECK,
+    });
+  return { uploader, followCheck };
 }
 
 /**
@@ -131,7 +146,7 @@ export function widgetUploader(root, form, deps) {
 export function createFieldWidget(root, deps) {
   const parts = widgetParts(root);
   const form = parts.input.form ?? /** @type {HTMLFormElement | null} */ (root.closest("form"));
-  const { api, uploader } = widgetUploader(root, form, deps);
+  const { uploader, followCheck } = widgetUploader(root, form, deps);
   const guard = form ? formGuard(form) : null;
   const view = createWidgetView(parts, { onAction: (action) => current?.upload.perform(action), onClear: clear, preview: deps.preview });
   const unbindDrops = bindDropZone({ zone: root, input: parts.picker, onFiles: take });
@@ -177,13 +192,7 @@ export function createFieldWidget(root, deps) {
     const controller = new AbortController();
     entry.checking = controller;
     try {
-      const { record: latest, settled } = await followRecord(record, {
-        get: (signal) => api.get(record.id, signal),
-        waiting: fieldChecking,
-        clock: deps.clock,
-        signal: controller.signal,
-        ...CHECK,
-      });
+      const { record: latest, settled } = await followCheck(record, controller.signal);
       if (entry !== current) return;
       if (settled) showCheck(latest);
       else view.check("unsure", SAY.checkLater);

@@ -7,7 +7,7 @@
 // announced), and go with Remove. The server's most-files rule (data-max-files, in its own words,
 // data-too-many) refuses a batch that would pass it before anything is uploaded.
 
-import { fieldChecking, followRecord } from "../core/analysis.js";
+import { fieldChecking } from "../core/analysis.js";
 import { STATES } from "../core/states.js";
 import { bindDropZone } from "../ui/dropzone.js";
 import { onceAFrame } from "../ui/frames.js";
@@ -49,9 +49,6 @@ const SAY = Object.freeze({
   remove: "Remove",
 });
 
-/** How long an item waits for its field's verdict (as the one-file widget). */
-const CHECK = Object.freeze({ first: 500, most: 2000, within: 120_000 });
-
 /**
  * Bind the list widget at `root`; throws (a ConfigError, or naming a missing element) when it cannot work.
  * @param {HTMLElement} root
@@ -75,7 +72,7 @@ export function createListWidget(root, deps) {
   /** @type {HTMLElement} */
   const status = need(".media-widget-status");
   const form = nameInput.form ?? /** @type {HTMLFormElement | null} */ (root.closest("form"));
-  const { api, uploader } = widgetUploader(root, form, deps);
+  const { uploader, followCheck } = widgetUploader(root, form, deps);
   const guard = form ? formGuard(form) : null;
   const rule = readFileCount(root.dataset);
   /** @type {Map<HTMLLIElement, Item>} */
@@ -214,13 +211,7 @@ export function createListWidget(root, deps) {
     const controller = new AbortController();
     item.checking = controller;
     try {
-      const { record: latest, settled } = await followRecord(record, {
-        get: (signal) => api.get(record.id, signal),
-        waiting: fieldChecking,
-        clock: deps.clock,
-        signal: controller.signal,
-        ...CHECK,
-      });
+      const { record: latest, settled } = await followCheck(record, controller.signal);
       if (settled) verdict(item, latest);
       else note(item, "unsure", SAY.checkLater);
     } catch {
