@@ -162,10 +162,13 @@ system-deps:
 # The four tables of bench/README.md, each from one run (about 14 minutes here).
 bench: $(STAMP) system-deps
 	$(UV) pip install --quiet --python $(PY) --group bench
-	$(PY) bench/issuance.py
-	$(PY) bench/bytes.py
-	$(PY) bench/browser.py
-	$(PY) bench/analysis.py
+	set -e; for store in moto rgw; do \
+	  $(PY) bench/issuance.py --s3 $$store; \
+	  $(PY) bench/bytes.py --s3 $$store; \
+	  $(PY) bench/complete.py --s3 $$store; \
+	  $(PY) bench/browser.py --s3 $$store; \
+	  $(PY) bench/analysis.py --s3 $$store; \
+	done
 
 clean:
 	rm -rf $(VENV) .nox node_modules .pytest_cache .mypy_cache .ruff_cache var staticfiles \

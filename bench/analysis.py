@@ -366,27 +366,30 @@ def main() -> None:
     parser.add_argument(
         "--rounds", type=int, default=2, help="rounds over every file; least times kept"
     )
+    servers.add_s3_argument(parser)
     args = parser.parse_args()
     sizes = [int(each) for each in args.sizes_mib.split(",") if each.strip()]
 
-    with servers.workdir("bench-analysis-") as workdir:
+    with (
+        servers.workdir("bench-analysis-") as workdir,
+        servers.s3_server(args.s3, workdir, largest=max(sizes) * MiB) as s3,
+    ):
         database = servers.Database.create(workdir, want_postgres=False)
-        moto = servers.Moto(workdir)
-        env = servers.bench_env(workdir, database, moto.endpoint, LOG_LEVEL="WARNING")
+        env = servers.bench_env(workdir, database, s3, LOG_LEVEL="WARNING")
         try:
             servers.setup_django(env)
-            moto.start()
-            results = run_all(workdir, moto, sizes, args.faststart_mib, args.rounds)
+            s3.start()
+            results = run_all(workdir, s3, sizes, args.faststart_mib, args.rounds)
         finally:
-            moto.stop()
+            s3.stop()
             from django.db import connections
 
             connections.close_all()
-    print_tables(results, args.rounds)
+    print_tables(results, args.rounds, s3.name)
 
 
 def run_all(
-    workdir: Path, moto: servers.Moto, sizes: list[int], faststart_mib: int, rounds: int
+    workdir: Path, s3: servers.S3Server, sizes: list[int], faststart_mib: int, rounds: int
 ) -> list[tuple[Clip, Round]]:
     """Store the files, then measure them, interleaved over the rounds."""
     import boto3
@@ -398,12 +401,12 @@ def run_all(
 
     clips = make_clips(workdir, sizes, faststart_mib)
     patient = Config(read_timeout=300, retries={"max_attempts": 1})
-    direct = boto3.client("s3", endpoint_url=moto.endpoint, config=patient)
+    direct = boto3.client("s3", endpoint_url=s3.endpoint, config=patient)
     owner = User.objects.create_user("bench-analysis")
     store(clips, direct, owner)
     recorder = Recorder()
     measured: dict[str, list[Round]] = {clip.key: [] for clip in clips}
-    with relaying(moto.endpoint) as relay, recorder.installed():
+    with relaying(s3.endpoint) as relay, recorder.installed():
         # The app's every S3 call (presigned GETs included) goes through the relay from here;
         # its S3 client is cached per endpoint.
         settings.AWS_S3_ENDPOINT_URL = relay.url
@@ -411,14 +414,14 @@ def run_all(
         for _ in range(rounds):  # interleaved, so a slow spell of the machine hits every file
             for clip in clips:
                 measured[clip.key].append(measure(clip, relayed, relay, recorder))
-        settings.AWS_S3_ENDPOINT_URL = moto.endpoint
+        settings.AWS_S3_ENDPOINT_URL = s3.endpoint
     return [(clip, best_of(measured[clip.key])) for clip in clips]
 
 
-def print_tables(results: list[tuple[Clip, Round]], rounds: int) -> None:
+def print_tables(results: list[tuple[Clip, Round]], rounds: int, store: str) -> None:
     """Print one row per file, then where each analysis's time went."""
     print(
-        f"\nAnalysis: H.264 + AAC MP4s (640x360 noise, lossless) in moto on 127.0.0.1, every S3 "
+        f"\nAnalysis: H.264 + AAC MP4s (640x360 noise, lossless) in {store} on 127.0.0.1, every S3 "
         f"byte through a counting relay; analyze() (ffprobe + ffmpeg poster via the range proxy) "
         f"against a full GET of the object; SQLite; times and CPU best of {rounds}, bytes the "
         f"most ({time.strftime('%Y-%m-%d')})\n"

@@ -1,9 +1,10 @@
 """Benchmark: the uploader page in headless Chromium, against boto3 and the browser's ceiling.
 
-Run: `.venv/bin/python bench/browser.py [--sizes-mib 256,1024] [--rounds 3] [--parallel 4]`.
-One run starts moto (CORS for the app's origin), the app under gunicorn (2 sync workers, DEBUG
-off, hashed static files, `bench.support.settings`, PostgreSQL when it answers) and Debian's
-Chromium through Playwright, then uploads each file (an MP4: real header, random bytes, on disk):
+Run: `.venv/bin/python bench/browser.py [--sizes-mib 256,1024] [--rounds 3] [--parallel 4]
+[--s3 moto|rgw]`. One run starts the S3 store (moto or Ceph RGW; CORS for the app's origin), the
+app under gunicorn (2 sync workers, DEBUG off, hashed static files, `bench.support.settings`,
+PostgreSQL when it answers) and Debian's Chromium through Playwright, then uploads each file (an
+MP4: real header, random bytes, on disk):
 
 - page: the real uploader at `/upload/`, signed in through the login form; the file is picked in
   its file input (Chromium reads it from disk), until the row says `data-status="uploaded"`
@@ -14,8 +15,9 @@ Chromium through Playwright, then uploads each file (an MP4: real header, random
   time, to part URLs presigned beforehand by boto3, then CompleteMultipartUpload by `fetch`. No app
   code runs: it is the most any page could get from this browser and this S3.
 
-moto and the app are restarted before every upload of 64 MiB or more, so no run pays for the
-memory of another. The table also gives the CPU seconds each party spent during the upload (moto,
+The store is emptied (moto restarted) and the app restarted before every upload of 64 MiB or more,
+so no run pays for the memory of another. The table also gives the CPU seconds each party spent
+during the upload (the store,
 Chromium with Playwright's driver, the app, the boto3 process) and the whole machine's: the
 machine has 2 cores, which they share.
 """
@@ -95,26 +97,26 @@ class SendPhase:
 
 @dataclass
 class Meter:
-    """CPU seconds spent during one upload: by moto, the app, the browser, the boto3 process, and
-    the machine as a whole (all cores), and the wall time."""
+    """CPU seconds spent during one upload: by the S3 store, the app, the browser, the boto3
+    process, and the machine as a whole (all cores), and the wall time."""
 
-    moto: servers.Moto
+    s3: servers.S3Server
     app: servers.App
     figures: dict[str, float] = field(default_factory=dict)
     _start: dict[str, float] = field(default_factory=dict)
 
     def _read(self) -> dict[str, float]:
         tree = servers.children_of()
-        moto_pid = self.moto.process.pid if self.moto.process else -1
+        store_pids = set(self.s3.pids())
         app_pid = self.app.process.pid if self.app.process else -1
         own = resource.getrusage(resource.RUSAGE_CHILDREN)
         busy, total = servers.machine_busy()
         return {
             "wall": time.perf_counter(),
-            "moto": servers.tree_cpu(moto_pid, tree=tree),
+            "s3": sum(servers.tree_cpu(pid, tree=tree) for pid in store_pids),
             "app": servers.tree_cpu(app_pid, tree=tree),
             # Chromium and Playwright's driver: our other descendants.
-            "browser": servers.tree_cpu(os.getpid(), {moto_pid, app_pid}, tree=tree)
+            "browser": servers.tree_cpu(os.getpid(), {*store_pids, app_pid}, tree=tree)
             - servers.cpu_seconds(os.getpid()),
             "boto3": own.ru_utime + own.ru_stime,
             "busy": busy,
@@ -140,26 +142,27 @@ class Bench:
         self,
         workdir: Path,
         env: dict[str, str],
-        moto: servers.Moto,
+        s3: servers.S3Server,
         browser: Any,
         parallel: int = PARALLEL,
         trace: Path | None = None,
     ) -> None:
-        self.workdir, self.env, self.moto, self.browser = workdir, env, moto, browser
+        self.workdir, self.env, self.s3, self.browser = workdir, env, s3, browser
         self.parallel, self.trace = parallel, trace
         self.app: servers.App | None = None
         self.context: Any = None
 
     def restart(self, size: int = 0) -> servers.App:
-        """Restart moto (empty, CORS for the app) and the app on the same ports, before a large
-        upload (so none pays for the memory of another); small ones share them."""
+        """Empty the store (moto: restarted; CORS for the app) and restart the app on the same
+        port, before a large upload (so none pays for the memory of another); small ones share
+        them."""
         if self.app is not None and size < 64 * MiB:
             return self.app
         if self.app is not None:
             self.app.stop()
         port = self.app.port if self.app else servers.free_port()
         app = servers.App(self.env, self.workdir, workers=2, port=port)
-        self.moto.start(origins=[app.url])
+        self.s3.start(origins=[app.url])
         app.start()
         self.app = app
         return app
@@ -195,7 +198,7 @@ class Bench:
                 self.trace.mkdir(parents=True, exist_ok=True)
                 out = self.trace / f"page-{path.stat().st_size // MiB}MiB-{time.time():.0f}.json"
                 self.browser.start_tracing(page=page, path=str(out))
-            meter = Meter(self.moto, app)
+            meter = Meter(self.s3, app)
             meter.start()
             page.set_input_files("#file-input", str(path))
             row = page.locator(".transfer").first
@@ -216,8 +219,8 @@ class Bench:
     def boto3_upload(self, path: Path) -> Meter:
         """Upload with boto3's upload_file from its own process."""
         app = self.restart(path.stat().st_size)
-        command = servers.boto3_command(path, self.moto)
-        meter = Meter(self.moto, app)
+        command = servers.boto3_command(path, self.s3)
+        meter = Meter(self.s3, app)
         meter.start()
         subprocess.run(command, env=self.env, cwd=ROOT, check=True, capture_output=True)
         meter.stop()
@@ -271,7 +274,7 @@ class Bench:
                 "partSize": PART,
                 "parallel": self.parallel,
             }
-            meter = Meter(self.moto, app)
+            meter = Meter(self.s3, app)
             meter.start()
             page.evaluate(CEILING_JS, arguments)
             meter.stop()
@@ -283,7 +286,7 @@ class Bench:
         return meter
 
     def stop(self) -> None:
-        """Stop the app (moto is stopped by the caller)."""
+        """Stop the app (the store is stopped by the caller)."""
         if self.context is not None:
             self.context.close()
         if self.app is not None:
@@ -309,17 +312,18 @@ def main() -> None:
         default=PARALLEL,
         help="parts in flight at once: the page's UPLOAD_PARALLEL_PARTS and the ceiling's",
     )
+    servers.add_s3_argument(parser)
     args = parser.parse_args()
     sizes = [int(text) * MiB for text in args.sizes_mib.split(",") if text.strip()]
 
     from playwright.sync_api import sync_playwright
 
-    with servers.workdir("bench-browser-") as workdir:
+    with (
+        servers.workdir("bench-browser-") as workdir,
+        servers.s3_server(args.s3, workdir, largest=max(sizes)) as s3,
+    ):
         database = servers.Database.create(workdir)
-        moto = servers.Moto(workdir)
-        env = servers.bench_env(
-            workdir, database, moto.endpoint, UPLOAD_PARALLEL_PARTS=str(args.parallel)
-        )
+        env = servers.bench_env(workdir, database, s3, UPLOAD_PARALLEL_PARTS=str(args.parallel))
         best: dict[tuple[str, int], dict[str, float]] = {}
         try:
             servers.setup_django(env)
@@ -331,7 +335,7 @@ def main() -> None:
                 servers.write_media(files[size], size)
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-                bench = Bench(workdir, env, moto, browser, args.parallel, args.trace)
+                bench = Bench(workdir, env, s3, browser, args.parallel, args.trace)
                 try:
                     for _ in range(args.rounds):
                         for size in sizes:
@@ -348,13 +352,13 @@ def main() -> None:
                     bench.stop()
                     browser.close()
         finally:
-            moto.stop()
+            s3.stop()
             from django.db import connections
 
             connections.close_all()
             database.drop()
 
-    print_table(best, sizes, args.rounds, database.vendor, args.parallel)
+    print_table(best, sizes, args.rounds, database.vendor, args.parallel, s3.name)
 
 
 def print_table(
@@ -363,12 +367,14 @@ def print_table(
     rounds: int,
     vendor: str,
     parallel: int,
+    store: str,
 ) -> None:
     """Print MiB/s of each way with the ratios of the page to boto3 and to the ceiling, and the
     CPU seconds each process spent (the machine has few cores: they are shared)."""
     print(
-        f"\nBrowser: headless Chromium (Debian), moto and the app (gunicorn, {vendor}) on "
-        f"127.0.0.1, restarted before each large upload; 16 MiB parts, {parallel} at a time "
+        f"\nBrowser: headless Chromium (Debian), {store} and the app (gunicorn, {vendor}) on "
+        f"127.0.0.1, emptied and restarted before each large upload; 16 MiB parts, {parallel} "
+        f"at a time "
         f"(boto3: 8 MiB, 10); "
         f"best of {rounds} "
         f"({time.strftime('%Y-%m-%d')})\n"
@@ -376,7 +382,7 @@ def print_table(
     print(
         f"{'way':<36} {'MiB':>5} {'wall s':>7} {'MiB/s':>6} {'page / it':>9} {'parts s':>7} "
         f"{'parts: page / it':>16}   CPU s: "
-        f"{'moto':>5} {'browser':>7} {'app':>5} {'boto3':>5} {'machine':>7} {'busy':>5}"
+        f"{'S3':>5} {'browser':>7} {'app':>5} {'boto3':>5} {'machine':>7} {'busy':>5}"
     )
     labels = {
         "page": "page /upload/ (create...complete)",
@@ -397,7 +403,7 @@ def print_table(
             print(
                 f"{labels[name]:<36} {size // MiB:>5} {seconds:>7.1f} "
                 f"{show(per(size / MiB, seconds), '.0f'):>6} "
-                f"{versus:>9} {send:>7} {send_ratio:>16}          {cpu['moto']:>5.1f} "
+                f"{versus:>9} {send:>7} {send_ratio:>16}          {cpu['s3']:>5.1f} "
                 f"{cpu['browser']:>7.1f} "
                 f"{cpu['app']:>5.1f} "
                 f"{cpu['boto3']:>5.1f} {cpu['busy']:>7.1f} "

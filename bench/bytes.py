@@ -1,8 +1,9 @@
 """Benchmark: moving a large file's bytes to S3, and what the Django process pays for it.
 
-Run: `.venv/bin/python bench/bytes.py [--size-mib 1024] [--small-mib 256] [--rounds 2]`.
-One run starts moto and the app under gunicorn (one sync worker, `bench.support.settings`,
-PostgreSQL when it answers), then uploads the same MP4 file three ways, each from its own process:
+Run: `.venv/bin/python bench/bytes.py [--size-mib 1024] [--small-mib 256] [--rounds 2]
+[--s3 moto|rgw]`. One run starts the S3 store (moto, or Ceph RGW) and the app under gunicorn (one
+sync worker, `bench.support.settings`, PostgreSQL when it answers), then uploads the same MP4 file
+three ways, each from its own process:
 
 - ours: our protocol as a client does it: create, parts/ in batches, parts PUT 4 at a time
   straight to S3, complete (verification), with the CLI (`python -m uploads.cli upload
@@ -14,11 +15,11 @@ PostgreSQL when it answers), then uploads the same MP4 file three ways, each fro
 
 For each it reports MiB/s, and the gunicorn worker's CPU seconds (/proc/<pid>/stat, and the
 nanosecond schedstat of its threads) and peak RSS (VmHWM, reset with clear_refs after a warm-up
-upload that goes through the same code) for the upload, per GiB. moto and the app are restarted
-before every upload, so no run pays for the memory of another. Ours and the proxied view also run
-at `--small-mib`, to show whether the worker's memory grows with the file, and to split our CPU
-into what every upload costs and what each GiB adds. The app keeps its database connections
-(`?conn_max_age=600`), as a production deployment would.
+upload that goes through the same code) for the upload, per GiB. The app is restarted, and the
+store emptied (moto restarted), before every upload, so no run pays for the memory of another. Ours
+and the proxied view also run at `--small-mib`, to show whether the worker's memory grows with the
+file, and to split our CPU into what every upload costs and what each GiB adds. The app keeps its
+database connections (`?conn_max_age=600`), as a production deployment would.
 """
 
 import argparse
@@ -64,7 +65,7 @@ class Run:
 
 
 def client_command(
-    kind: str, path: Path, app: servers.App, moto: servers.Moto, cli: bool
+    kind: str, path: Path, app: servers.App, s3: servers.S3Server, cli: bool
 ) -> list[str]:
     """The command line of one upload."""
     if kind == "ours" and cli:
@@ -84,7 +85,7 @@ def client_command(
     if kind == "ours":
         return [sys.executable, "-m", "bench.support.client", "api", str(path), "--server", app.url]
     if kind == "boto3":
-        return servers.boto3_command(path, moto)
+        return servers.boto3_command(path, s3)
     return [sys.executable, "-m", "bench.support.client", "proxied", str(path), "--server", app.url]
 
 
@@ -114,22 +115,23 @@ def measure(
     warm: Path,
     env: dict[str, str],
     workdir: Path,
-    moto: servers.Moto,
+    s3: servers.S3Server,
     token: str,
     cli: bool,
 ) -> Run:
-    """Restart moto and the app, warm the worker up, then upload and read the worker's figures."""
-    moto.start()
+    """Empty the store, restart the app, warm the worker up, then upload and read the worker's
+    figures."""
+    s3.start()
     app = servers.App(env, workdir, workers=1)
     app.start()
     try:
         (pid,) = app.worker_pids()
         if kind != "boto3":
-            run_client(client_command(kind, warm, app, moto, cli), token)  # imports, clients, pools
+            run_client(client_command(kind, warm, app, s3, cli), token)  # imports, clients, pools
         before = servers.memory(pid)["VmRSS"]
         servers.reset_peak(pid)
         cpu = servers.precise_cpu_seconds(pid)
-        seconds = run_client(client_command(kind, path, app, moto, cli), token)
+        seconds = run_client(client_command(kind, path, app, s3, cli), token)
         cpu = servers.precise_cpu_seconds(pid) - cpu
         peak = servers.memory(pid)["VmHWM"]
     finally:
@@ -160,15 +162,18 @@ def main() -> None:
         default="cli",
         help="our protocol's client: the CLI, or the bench's plain requests client",
     )
+    servers.add_s3_argument(parser)
     args = parser.parse_args()
     cli = args.client == "cli"
     ours = "ours (uploads.cli)" if cli else "ours (requests client)"
     sizes = [args.size_mib * MiB, *([args.small_mib * MiB] if args.small_mib else [])]
 
-    with servers.workdir("bench-bytes-") as workdir:
+    with (
+        servers.workdir("bench-bytes-") as workdir,
+        servers.s3_server(args.s3, workdir, largest=max(sizes)) as s3,
+    ):
         database = servers.Database.create(workdir)
-        moto = servers.Moto(workdir)
-        env = servers.bench_env(workdir, database, moto.endpoint)
+        env = servers.bench_env(workdir, database, s3)
         runs: list[Run] = []
         try:
             servers.setup_django(env)
@@ -193,7 +198,7 @@ def main() -> None:
                 for kind, label, size in plan:
                     warm = warm_proxied if kind == "proxied" else warm_direct
                     run = measure(
-                        kind, label, files[size], size, warm, env, workdir, moto, token, cli
+                        kind, label, files[size], size, warm, env, workdir, s3, token, cli
                     )
                     kept = best.get((kind, size))
                     # The fastest transfer, the least CPU, and the highest peak RSS of the rounds.
@@ -211,19 +216,19 @@ def main() -> None:
                     )
             runs = [best[(kind, size)] for kind, _, size in plan]
         finally:
-            moto.stop()
+            s3.stop()
             from django.db import connections
 
             connections.close_all()
             database.drop()
 
-    print_table(runs, database.vendor, sizes, args.rounds)
+    print_table(runs, database.vendor, sizes, args.rounds, s3.name)
 
 
-def print_table(runs: list[Run], vendor: str, sizes: list[int], rounds: int) -> None:
+def print_table(runs: list[Run], vendor: str, sizes: list[int], rounds: int, store: str) -> None:
     """Print one row per upload, then each target with its ratio."""
     print(
-        f"\nBytes: one MP4 to moto on 127.0.0.1 (restarted empty before each upload); "
+        f"\nBytes: one MP4 to {store} on 127.0.0.1 (emptied before each upload); "
         f"the app under "
         f"gunicorn, 1 sync worker, {vendor}; Django figures are that worker's; best of {rounds} "
         f"(peak RSS: the highest) ({time.strftime('%Y-%m-%d')})\n"

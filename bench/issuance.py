@@ -199,17 +199,17 @@ def main() -> None:
         help="also record a py-spy flame graph (SVG) of one app worker for each cell of the first "
         "round, into this directory (pip install py-spy)",
     )
+    servers.add_s3_argument(parser)
     args = parser.parse_args()
     levels = [int(text) for text in args.clients.split(",") if text.strip()]
 
-    with servers.workdir("bench-issuance-") as workdir:
+    with servers.workdir("bench-issuance-") as workdir, servers.s3_server(args.s3, workdir) as s3:
         database = servers.Database.create(workdir)
-        moto = servers.Moto(workdir)
-        env = servers.bench_env(workdir, database, moto.endpoint, conn_max_age=args.conn_max_age)
+        env = servers.bench_env(workdir, database, s3, conn_max_age=args.conn_max_age)
         app = servers.App(env, workdir, workers=args.workers)
         try:
             servers.setup_django(env)
-            moto.start()
+            s3.start()
             token = servers.make_user()
             app.start()
             ops = operations()
@@ -231,13 +231,13 @@ def main() -> None:
             queries = count_queries(token)
         finally:
             app.stop()
-            moto.stop()
+            s3.stop()
             from django.db import connections
 
             connections.close_all()
             database.drop()
 
-    print_tables(args, database.vendor, list(ops), levels, best, queries)
+    print_tables(args, database.vendor, s3.name, list(ops), levels, best, queries)
 
 
 def profile(app: servers.App, args: argparse.Namespace, name: str, level: int) -> Any:
@@ -260,6 +260,7 @@ def profile(app: servers.App, args: argparse.Namespace, name: str, level: int) -
 def print_tables(
     args: argparse.Namespace,
     vendor: str,
+    store: str,
     names: list[str],
     levels: list[int],
     best: dict[tuple[str, int], load.Result],
@@ -267,7 +268,7 @@ def print_tables(
 ) -> None:
     """Print the throughput table (ratios to the baseline and to s3ff) and the query counts."""
     print(
-        f"\nIssuance: gunicorn ({args.workers} sync workers), {vendor}, moto S3 on loopback; "
+        f"\nIssuance: gunicorn ({args.workers} sync workers), {vendor}, {store} on loopback; "
         f"{args.seconds:g} s per cell after {args.warmup:g} s warm-up, best of {args.rounds} "
         f"round(s), connections kept {args.conn_max_age} s ({time.strftime('%Y-%m-%d')})\n"
     )

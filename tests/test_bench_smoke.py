@@ -60,6 +60,30 @@ def test_bytes_bench_prints_its_table():
 
 
 @pytest.mark.functional
+def test_complete_bench_prints_its_table():
+    out = run_bench("complete.py", "--parts", "2", "--rounds", "2")
+    assert "Complete: multipart uploads of 2 parts" in out
+    for row in ("S3 alone: CompleteMultipartUpload", "ours: complete", "ours / S3 alone"):
+        assert row in out
+
+
+@pytest.mark.s3strict
+def test_complete_bench_runs_on_rgw_too():
+    out = run_bench("complete.py", "--s3", "rgw", "--parts", "2", "--rounds", "2")
+    assert "on Ceph RGW" in out and "ours / S3 alone" in out
+
+
+@pytest.mark.s3strict
+def test_bytes_bench_runs_on_rgw_too():
+    out = run_bench(
+        "bytes.py", "--s3", "rgw", "--size-mib", "3", "--small-mib", "0", "--warm-mib", "1"
+    )
+    assert "Bytes: one MP4 to Ceph RGW" in out
+    for row in ("ours (", "boto3 upload_file", "proxied Django view"):
+        assert row in out
+
+
+@pytest.mark.functional
 @pytest.mark.browser
 def test_browser_bench_prints_its_table():
     if not Path(CHROMIUM).exists():
@@ -112,7 +136,7 @@ def test_the_issuance_table_prints_when_a_cell_completed_nothing(capsys):
     best = {(name, level): Result(0, 0.3, []) for name in names for level in (1, 2)}
     best[(names[1], 2)] = Result(3, 0.3, [0.01, 0.02, 0.03])  # one cell did complete some
     args = argparse.Namespace(workers=2, seconds=0.3, warmup=0.1, rounds=1, conn_max_age=600)
-    issuance.print_tables(args, "sqlite", names, [1, 2], best, [("create", 2, "INSERT")])
+    issuance.print_tables(args, "sqlite", "moto", names, [1, 2], best, [("create", 2, "INSERT")])
     out = capsys.readouterr().out
     assert all(name in out for name in names) and "SQL queries per request" in out
     assert "n/a" in out
@@ -127,7 +151,7 @@ def test_the_bytes_table_prints_when_no_cpu_or_time_was_measured(capsys):
         for each in (size, small)
         for variant in ("ours (page protocol)", "boto3 upload_file", "proxied Django view")
     ]
-    bytes_bench.print_table(runs, "sqlite", [size, small], 1)
+    bytes_bench.print_table(runs, "sqlite", [size, small], 1, "moto")
     out = capsys.readouterr().out
     assert "Django CPU per GiB, direct / proxied: n/a" in out and "ours vs boto3" in out
 
@@ -135,10 +159,10 @@ def test_the_bytes_table_prints_when_no_cpu_or_time_was_measured(capsys):
 def test_the_browser_table_prints_when_no_time_was_measured(capsys):
     from bench import browser
 
-    figures = dict.fromkeys(("wall", "moto", "app", "browser", "boto3", "busy", "total"), 0.0)
+    figures = dict.fromkeys(("wall", "s3", "app", "browser", "boto3", "busy", "total"), 0.0)
     best = {
         (name, 3 * browser.MiB): dict(figures, send=0.0) for name in ("page", "boto3", "ceiling")
     }
-    browser.print_table(best, [3 * browser.MiB], 1, "sqlite", 4)
+    browser.print_table(best, [3 * browser.MiB], 1, "sqlite", 4, "moto")
     out = capsys.readouterr().out
     assert "ceiling: bare fetch" in out and "n/a" in out

@@ -1,10 +1,12 @@
-"""Servers the benchmarks start and measure: a database, moto, the app under gunicorn.
+"""Servers the benchmarks start and measure: a database, an S3 store (moto or Ceph RGW), the app
+under gunicorn.
 
 Everything started here is a child process stopped by its own PID (never by name). The app runs
 with `bench.support.settings`; the benchmark process sets Django up with the same settings and
 database, so it can make users and tokens, count queries and look at records.
 """
 
+import argparse
 import os
 import shutil
 import subprocess
@@ -18,6 +20,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Protocol
 
 ROOT = Path(__file__).resolve().parents[2]
 MiB = 1024**2
@@ -78,7 +81,7 @@ class Database:
 
 
 def bench_env(
-    workdir: Path, database: Database, s3_endpoint: str, *, conn_max_age: int = 600, **extra: str
+    workdir: Path, database: Database, s3: "S3Server", *, conn_max_age: int = 600, **extra: str
 ) -> dict[str, str]:
     """The environment of the app servers (and of this process, before Django is set up).
 
@@ -103,10 +106,10 @@ def bench_env(
         "DATABASE_URL": database_url,
         "CACHE_URL": "locmemcache://",
         "CONTENT_UPLOAD_BUCKET": BUCKET,
-        "AWS_ACCESS_KEY_ID": ACCESS_KEY,
-        "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
+        "AWS_ACCESS_KEY_ID": s3.access_key,
+        "AWS_SECRET_ACCESS_KEY": s3.secret_key,
         "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_S3_ENDPOINT_URL": s3_endpoint,
+        "AWS_S3_ENDPOINT_URL": s3.endpoint,
         "UPLOAD_MAX_BYTES": str(5 * 1024**4),
         "STATIC_ROOT": str(workdir / "static"),
         **extra,
@@ -168,22 +171,90 @@ def stop(process: subprocess.Popen[bytes] | None, grace: float = 10.0) -> None:
         stop_process(process, grace=grace)
 
 
-def boto3_command(path: Path, moto: "Moto") -> list[str]:
+def boto3_command(path: Path, s3: "S3Server") -> list[str]:
     """The command that uploads `path` with boto3's upload_file, from a process of its own."""
     return [
         sys.executable,
         *("-m", "bench.support.client", "boto3", str(path)),
-        *("--endpoint", moto.endpoint, "--bucket", BUCKET),
+        *("--endpoint", s3.endpoint, "--bucket", BUCKET),
     ]
+
+
+# ------------------------------------------------------------------ S3 servers
+
+# The stores a bench can run against (`--s3`): moto in server mode, and Ceph's RADOS Gateway (a
+# production S3 implementation, the strict tier's) on a one-OSD cluster kept in memory.
+S3_KINDS = ("moto", "rgw")
+
+
+class S3Server(Protocol):
+    """An S3 store the benches upload to, with the bench bucket."""
+
+    @property
+    def name(self) -> str:
+        """How the tables name the store."""
+
+    @property
+    def endpoint(self) -> str:
+        """The S3 endpoint URL."""
+
+    @property
+    def access_key(self) -> str:
+        """The bench user's access key."""
+
+    @property
+    def secret_key(self) -> str:
+        """The bench user's secret key."""
+
+    def start(self, origins: list[str] | None = None) -> None:
+        """Make the bench bucket empty, with CORS for `origins` (Django must be set up)."""
+
+    def stop(self) -> None:
+        """Give back what the last uploads took (between rounds)."""
+
+    def close(self) -> None:
+        """Stop the store for good."""
+
+    def pids(self) -> list[int]:
+        """The store's processes, for CPU figures."""
+
+
+def add_s3_argument(parser: argparse.ArgumentParser) -> None:
+    """Let a bench choose its store: `--s3 moto` (the default) or `--s3 rgw`."""
+    parser.add_argument(
+        "--s3", choices=S3_KINDS, default="moto", help="the S3 store to upload to (default: moto)"
+    )
+
+
+@contextmanager
+def s3_server(kind: str, workdir: Path, *, largest: int = 0) -> Iterator[S3Server]:
+    """Start the chosen store for a bench run (RGW sized for files of `largest` bytes)."""
+    server: S3Server = Moto(workdir) if kind == "moto" else Rgw.launch(workdir, largest)
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+def _point_django_at(server: S3Server) -> None:
+    """Point this process's app settings at the store."""
+    from django.conf import settings
+
+    settings.AWS_S3_ENDPOINT_URL = server.endpoint
+    settings.AWS_ACCESS_KEY_ID = server.access_key
+    settings.AWS_SECRET_ACCESS_KEY = server.secret_key
 
 
 @dataclass
 class Moto:
-    """moto's S3 in server mode, with the bench bucket and CORS for `origins`."""
+    """moto's S3 in server mode, restarted empty for every start (its memory given back)."""
 
     workdir: Path
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
+    name: str = "moto"
+    access_key: str = ACCESS_KEY
+    secret_key: str = SECRET_KEY
 
     @property
     def endpoint(self) -> str:
@@ -192,21 +263,98 @@ class Moto:
 
     def start(self, origins: list[str] | None = None) -> None:
         """(Re)start moto empty and create the bucket (Django must be set up)."""
-        from django.conf import settings
-
         from uploads import storage
         from uploads.storage import local_s3
 
         stop(self.process)
         log = self.workdir / "moto.log"
         self.process = local_s3.start_moto_server("127.0.0.1", self.port, log_path=log)
-        settings.AWS_S3_ENDPOINT_URL = self.endpoint
+        _point_django_at(self)
         storage.configure_bucket(cors_origins=origins or ["http://127.0.0.1"])
 
     def stop(self) -> None:
         """Stop moto."""
         stop(self.process)
         self.process = None
+
+    def close(self) -> None:
+        """Stop moto."""
+        self.stop()
+
+    def pids(self) -> list[int]:
+        """moto's process."""
+        return [self.process.pid] if self.process else []
+
+
+# RGW for benches: memory for three of the largest file (each start deletes what the last round
+# stored), and a bucket index of 16 shards from the start, so no dynamic reshard (around 100,000
+# objects per shard) lands inside a measurement.
+RGW_BENCH_CONF = """\
+rgw override bucket index max shards = 16
+rgw dynamic resharding = false
+"""
+RGW_MIN_MEMSTORE = 2 * 1024**3
+
+
+@dataclass
+class Rgw:
+    """Ceph's RADOS Gateway on a one-OSD memstore cluster, started once per bench run."""
+
+    cluster: Any
+    name: str = "Ceph RGW"
+
+    @classmethod
+    def launch(cls, workdir: Path, largest: int) -> "Rgw":
+        """Start the cluster (a few seconds) with room for three files of `largest` bytes."""
+        from tests.support.rgw_cluster import missing_binaries, start_rgw_cluster
+
+        missing = missing_binaries()
+        if missing:
+            raise SystemExit(f"Ceph RGW is not installed ({', '.join(missing)}): make system-deps")
+        cluster = start_rgw_cluster(
+            workdir / "rgw",
+            log=lambda *args: None,
+            memstore_bytes=max(RGW_MIN_MEMSTORE, 3 * largest),
+            extra_conf=RGW_BENCH_CONF,
+        )
+        return cls(cluster)
+
+    @property
+    def endpoint(self) -> str:
+        """The S3 endpoint URL."""
+        return str(self.cluster.endpoint)
+
+    @property
+    def access_key(self) -> str:
+        """The bench user's access key."""
+        return str(self.cluster.admin.access_key)
+
+    @property
+    def secret_key(self) -> str:
+        """The bench user's secret key."""
+        return str(self.cluster.admin.secret_key)
+
+    def start(self, origins: list[str] | None = None) -> None:
+        """Empty the bucket (objects and open multipart uploads) and set its CORS."""
+        from uploads import storage
+
+        _point_django_at(self)
+        storage.configure_bucket(cors_origins=origins or ["http://127.0.0.1"])
+        for upload in storage.list_multipart_uploads(""):
+            storage.abort_multipart_upload(key=upload.key, upload_id=upload.upload_id)
+        for stored in list(storage.list_objects("")):
+            storage.delete_object(stored.key)
+
+    def stop(self) -> None:
+        """Nothing: the gateway keeps running, and the next start empties the bucket."""
+
+    def close(self) -> None:
+        """Stop the cluster's daemons."""
+        self.cluster.stop()
+
+    def pids(self) -> list[int]:
+        """The mon, OSD and gateway processes."""
+        return list(self.cluster.pids.values())
 
 
 @dataclass

@@ -82,9 +82,18 @@ class RgwCluster:
     other: RgwUser
     workdir: Path
 
-    def __init__(self, workdir: Path, mon_port: int, rgw_port: int) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        mon_port: int,
+        rgw_port: int,
+        memstore_bytes: int = 8 * 1024**3,
+        extra_conf: str = "",
+    ) -> None:
         """Record where the cluster lives; start_rgw_cluster() starts the daemons."""
         self.workdir = workdir
+        self.memstore_bytes = memstore_bytes
+        self.extra_conf = extra_conf
         self.mon_port = mon_port
         self.rgw_port = rgw_port
         self.endpoint = f"http://127.0.0.1:{rgw_port}"
@@ -195,7 +204,9 @@ class RgwCluster:
         """Bring up mon, OSD and rgw in turn, then add the users; return a timing summary."""
         wd = self.workdir
         fsid = str(uuid.uuid4())
-        self.conf.write_text(_ceph_conf(wd, fsid, self.mon_port, self.rgw_port))
+        self.conf.write_text(
+            _ceph_conf(wd, fsid, self.mon_port, self.rgw_port, self.memstore_bytes, self.extra_conf)
+        )
         t0 = time.monotonic()
 
         # Monitor. Auth is off between daemons, but mkfs still wants a keyring with a mon. key.
@@ -292,9 +303,17 @@ def missing_binaries() -> list[str]:
 
 
 def start_rgw_cluster(
-    workdir: Path, *, attempts: int = 3, log: Callable[[str], object] = print
+    workdir: Path,
+    *,
+    attempts: int = 3,
+    log: Callable[[str], object] = print,
+    memstore_bytes: int = 8 * 1024**3,
+    extra_conf: str = "",
 ) -> RgwCluster:
-    """Start mon, OSD and radosgw under workdir with users "test" and "other"; retry failures."""
+    """Start mon, OSD and radosgw under workdir with users "test" and "other"; retry failures.
+
+    `memstore_bytes` caps the OSD's in-memory store (it takes memory only for what is stored);
+    `extra_conf` lines go into the [global] section (the benches' index sharding, say)."""
     missing = missing_binaries()
     if missing:
         raise RuntimeError(f"Ceph executables not on PATH: {', '.join(missing)}")
@@ -303,7 +322,7 @@ def start_rgw_cluster(
     for attempt in range(1, attempts + 1):
         _reset_workdir(workdir)
         mon_port, rgw_port = _free_ports(2)
-        cluster = RgwCluster(workdir, mon_port, rgw_port)
+        cluster = RgwCluster(workdir, mon_port, rgw_port, memstore_bytes, extra_conf)
         started = time.monotonic()
         try:
             timings = cluster._start()
@@ -360,7 +379,9 @@ def _last_lines(text: str, count: int = 30) -> str:
     return "\n".join(text.rstrip().splitlines()[-count:])
 
 
-def _ceph_conf(wd: Path, fsid: str, mon_port: int, rgw_port: int) -> str:
+def _ceph_conf(
+    wd: Path, fsid: str, mon_port: int, rgw_port: int, memstore_bytes: int, extra_conf: str
+) -> str:
     """ceph.conf for a one-OSD test cluster that keeps every path under wd."""
     return f"""\
 [global]
@@ -420,8 +441,10 @@ paxos propose interval = 0.1
 osd crush update on start = false
 osd class update on start = false
 osd objectstore = memstore
-# Room for the 5 GiB + 1 attach test (memstore takes memory only for what is stored).
-memstore device bytes = 8589934592
+# The tests need room for the 5 GiB + 1 attach test (memstore takes memory only for what is
+# stored).
+memstore device bytes = {memstore_bytes}
+{extra_conf}
 
 [mon.a]
 mon data = {wd}/mon.a
