@@ -9,7 +9,9 @@ three ways, each from its own process:
   straight to S3, complete (verification), with the CLI (`python -m uploads.cli upload
   --no-resume`), or with `--client requests` the bench's plain `requests` client
   (`bench/support/client.py`);
-- boto3: `upload_file` straight to the bucket (no checksums, like our parts; Django not involved);
+- boto3: `upload_file` straight to the bucket (no checksums, like our parts; Django not involved),
+  with its defaults (8 MiB parts, 10 threads) and like for like (the CLI's 4 threads, the server's
+  part size);
 - proxied: the typical approach the app replaces: the file PUT to a Django view (bench-only) that
   streams it on to S3 with boto3's managed upload.
 
@@ -40,12 +42,16 @@ from bench.support.figures import per, ratio, show  # noqa: E402
 
 MiB = 1024**2
 GiB = 1024**3
+# Parts our clients send at once; boto3's like-for-like run uses as many threads.
+CLI_PARALLEL = 4
 
 
 @dataclass(frozen=True)
 class Run:
-    """One upload: who sent it, how big, how long, what the Django worker spent."""
+    """One upload: who sent it (kind: ours, boto3, boto3-like, proxied), how big, how long, what
+    the Django worker spent."""
 
+    kind: str
     variant: str
     size: int
     seconds: float
@@ -80,12 +86,16 @@ def client_command(
             "--json",
             "--no-resume",
             "--parallel",
-            "4",
+            str(CLI_PARALLEL),
         ]
     if kind == "ours":
         return [sys.executable, "-m", "bench.support.client", "api", str(path), "--server", app.url]
     if kind == "boto3":
         return servers.boto3_command(path, s3)
+    if kind == "boto3-like":
+        from uploads import conf
+
+        return servers.boto3_command(path, s3, threads=CLI_PARALLEL, part_size=conf.part_size())
     return [sys.executable, "-m", "bench.support.client", "proxied", str(path), "--server", app.url]
 
 
@@ -126,7 +136,7 @@ def measure(
     app.start()
     try:
         (pid,) = app.worker_pids()
-        if kind != "boto3":
+        if not kind.startswith("boto3"):
             run_client(client_command(kind, warm, app, s3, cli), token)  # imports, clients, pools
         before = servers.memory(pid)["VmRSS"]
         servers.reset_peak(pid)
@@ -136,7 +146,7 @@ def measure(
         peak = servers.memory(pid)["VmHWM"]
     finally:
         app.stop()
-    return Run(label, size, seconds, cpu, before, peak)
+    return Run(kind, label, size, seconds, cpu, before, peak)
 
 
 def main() -> None:
@@ -189,6 +199,7 @@ def main() -> None:
             plan = [
                 ("ours", ours, sizes[0]),
                 ("boto3", "boto3 upload_file", sizes[0]),
+                ("boto3-like", "boto3, 4 x server parts", sizes[0]),
                 ("proxied", "proxied Django view", sizes[0]),
             ]
             for size in sizes[1:]:
@@ -206,6 +217,7 @@ def main() -> None:
                         run
                         if kept is None
                         else Run(
+                            kind,
                             label,
                             size,
                             min(run.seconds, kept.seconds),
@@ -238,7 +250,7 @@ def print_table(runs: list[Run], vendor: str, sizes: list[int], rounds: int, sto
         f"{'CPU s/GiB':>9} {'RSS before':>10} {'peak RSS':>9}"
     )
     for run in runs:
-        django = run.variant != "boto3 upload_file"
+        django = not run.kind.startswith("boto3")
         cpu = f"{run.django_cpu:>12.2f}" if django else f"{'-':>12}"
         per_gib = f"{show(run.cpu_per_gib, '.3f'):>9}" if django else f"{'-':>9}"
         print(
@@ -246,14 +258,17 @@ def print_table(runs: list[Run], vendor: str, sizes: list[int], rounds: int, sto
             f"{show(run.mib_per_s, '.0f'):>6} {cpu} {per_gib} {run.rss_before / MiB:>6.0f} MiB "
             f"{run.rss_peak / MiB:>5.0f} MiB"
         )
-    by = {(run.variant.split(" ")[0], run.size): run for run in runs}
+    by = {(run.kind, run.size): run for run in runs}
     big = sizes[0]
     ours_big, proxied_big = by[("ours", big)], by[("proxied", big)]
+    like = by.get(("boto3-like", big))
+    like_for_like = ratio(ours_big.mib_per_s, like.mib_per_s) if like else "n/a"
     # Figures a busy machine or a tiny size can leave at zero (no CPU tick seen) print as n/a.
     share = show(per(ours_big.cpu_per_gib, proxied_big.cpu_per_gib), ".2%")
     print(
         f"\nDjango CPU per GiB, direct / proxied: {share} (target <= 1%)"
-        f"\nours vs boto3 upload_file: {ratio(ours_big.mib_per_s, by[('boto3', big)].mib_per_s)};"
+        f"\nours vs boto3 upload_file: {ratio(ours_big.mib_per_s, by[('boto3', big)].mib_per_s)}"
+        f" (defaults), {like_for_like} (like for like: {CLI_PARALLEL} threads, the server's parts);"
         f" vs proxied: {ratio(ours_big.mib_per_s, proxied_big.mib_per_s)}"
     )
     if len(sizes) > 1 and sizes[1] != big:

@@ -147,9 +147,13 @@ def test_the_bytes_table_prints_when_no_cpu_or_time_was_measured(capsys):
 
     size, small = 3 * bytes_bench.MiB, 1 * bytes_bench.MiB
     runs = [
-        bytes_bench.Run(variant, each, 0.0, 0.0, 0, 0)
+        bytes_bench.Run(kind, variant, each, 0.0, 0.0, 0, 0)
         for each in (size, small)
-        for variant in ("ours (page protocol)", "boto3 upload_file", "proxied Django view")
+        for kind, variant in (
+            ("ours", "ours (page protocol)"),
+            ("boto3", "boto3 upload_file"),
+            ("proxied", "proxied Django view"),
+        )
     ]
     bytes_bench.print_table(runs, "sqlite", [size, small], 1, "moto")
     out = capsys.readouterr().out

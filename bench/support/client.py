@@ -3,7 +3,8 @@
 - `api`: our protocol as a plain client does it (create, parts/ in batches as the page asks for
   them, parts PUT `parallel` at a time from the file, complete), with `requests`; `bytes.py`
   uses it with `--client requests` (by default it runs the CLI).
-- `boto3`: boto3's `upload_file` straight to the bucket (8 MiB parts, 10 threads).
+- `boto3`: boto3's `upload_file` straight to the bucket (its defaults: 8 MiB parts, 10 threads;
+  or `--parallel` threads and `--part-size` parts).
 - `proxied`: the file PUT, streamed from disk, to the bench's proxying Django view.
 
 Run: `python -m bench.support.client KIND FILE ...` (see `main`); prints one JSON line.
@@ -89,10 +90,17 @@ def send_parts(
 
 
 def boto3_upload(
-    endpoint: str, bucket: str, path: Path, content_type: str, checksums: str
+    endpoint: str,
+    bucket: str,
+    path: Path,
+    content_type: str,
+    checksums: str,
+    threads: int = 0,
+    part_size: int = 0,
 ) -> dict[str, Any]:
-    """Upload with boto3's upload_file (its defaults: 8 MiB parts, 10 threads)."""
+    """Upload with boto3's upload_file: its defaults (8 MiB parts, 10 threads), or these."""
     import boto3
+    from boto3.s3.transfer import TransferConfig
     from botocore.config import Config
 
     client = boto3.client(
@@ -108,7 +116,14 @@ def boto3_upload(
         ),
     )
     key = f"boto3/{path.name}"
-    client.upload_file(str(path), bucket, key, ExtraArgs={"ContentType": content_type})
+    transfer = (
+        TransferConfig(max_concurrency=threads, multipart_chunksize=part_size)
+        if threads
+        else TransferConfig()
+    )
+    client.upload_file(
+        str(path), bucket, key, ExtraArgs={"ContentType": content_type}, Config=transfer
+    )
     return {"key": key, "size": client.head_object(Bucket=bucket, Key=key)["ContentLength"]}
 
 
@@ -138,16 +153,23 @@ def main() -> None:
     parser.add_argument("--endpoint", default="")
     parser.add_argument("--bucket", default="bench")
     parser.add_argument("--content-type", default="video/mp4")
-    parser.add_argument("--parallel", type=int, default=4)
+    parser.add_argument("--parallel", type=int, default=0, help="api: 4 by default; boto3: its")
+    parser.add_argument("--part-size", type=int, default=0, help="boto3: its default unless set")
     parser.add_argument("--checksums", default="when_required")
     args = parser.parse_args()
     token = os.environ.get("MEDIAUPLOAD_TOKEN", "")
     started = time.perf_counter()
     if args.kind == "api":
-        result = api_upload(args.server, token, args.file, args.content_type, args.parallel)
+        result = api_upload(args.server, token, args.file, args.content_type, args.parallel or 4)
     elif args.kind == "boto3":
         result = boto3_upload(
-            args.endpoint, args.bucket, args.file, args.content_type, args.checksums
+            args.endpoint,
+            args.bucket,
+            args.file,
+            args.content_type,
+            args.checksums,
+            args.parallel,
+            args.part_size,
         )
     else:
         result = proxied_upload(args.server, token, args.file, args.content_type)

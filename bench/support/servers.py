@@ -171,12 +171,15 @@ def stop(process: subprocess.Popen[bytes] | None, grace: float = 10.0) -> None:
         stop_process(process, grace=grace)
 
 
-def boto3_command(path: Path, s3: "S3Server") -> list[str]:
-    """The command that uploads `path` with boto3's upload_file, from a process of its own."""
+def boto3_command(path: Path, s3: "S3Server", *, threads: int = 0, part_size: int = 0) -> list[str]:
+    """The command that uploads `path` with boto3's upload_file, from a process of its own: with
+    boto3's defaults (8 MiB parts, 10 threads), or with `threads` and `part_size` (like for like
+    with our clients: their parallel parts and the server's part size)."""
     return [
         sys.executable,
         *("-m", "bench.support.client", "boto3", str(path)),
         *("--endpoint", s3.endpoint, "--bucket", BUCKET),
+        *(("--parallel", str(threads), "--part-size", str(part_size)) if threads else ()),
     ]
 
 
@@ -287,8 +290,8 @@ class Moto:
 
 
 # RGW for benches: memory for three of the largest file (each start deletes what the last round
-# stored), and a bucket index of 16 shards from the start, so no dynamic reshard (around 100,000
-# objects per shard) lands inside a measurement.
+# stored, and has the garbage collector free it at once), and a bucket index of 16 shards from
+# the start, so no dynamic reshard (around 100,000 objects per shard) lands inside a measurement.
 RGW_BENCH_CONF = """\
 rgw override bucket index max shards = 16
 rgw dynamic resharding = false
@@ -344,6 +347,7 @@ class Rgw:
             storage.abort_multipart_upload(key=upload.key, upload_id=upload.upload_id)
         for stored in list(storage.list_objects("")):
             storage.delete_object(stored.key)
+        self.cluster.collect_garbage()
 
     def stop(self) -> None:
         """Nothing: the gateway keeps running, and the next start empties the bucket."""

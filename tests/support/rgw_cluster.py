@@ -127,6 +127,14 @@ class RgwCluster:
                     proc.wait(timeout=STOP_TIMEOUT)
         atexit.unregister(self.stop)
 
+    def collect_garbage(self) -> None:
+        """Free now what deleted objects held: RGW leaves their data to a garbage collector that
+        waits hours by default, and a memstore OSD would fill up meanwhile."""
+        try:
+            self._run(["radosgw-admin", "gc", "process", "--include-all"], timeout=120)
+        except _StartFailed as error:
+            raise RuntimeError(str(error)) from error
+
     def _env(self) -> dict[str, str]:
         """Environment for every ceph process: our ceph.conf, no inherited CEPH_ARGS and such."""
         env = {k: v for k, v in os.environ.items() if not k.startswith("CEPH_")}
