@@ -159,7 +159,7 @@ system-deps:
 	  echo "Missing Debian packages:$$missing (the tiers that need them will skip; CI=true fails them)"; \
 	fi
 
-# The four tables of bench/README.md, each from one run (about 14 minutes here).
+# The tables of bench/README.md: every bench against moto, then against Ceph RGW (about 25 minutes).
 bench: $(STAMP) system-deps
 	$(UV) pip install --quiet --python $(PY) --group bench
 	set -e; for store in moto rgw; do \

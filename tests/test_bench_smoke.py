@@ -54,7 +54,7 @@ def test_issuance_bench_prints_its_tables():
 def test_bytes_bench_prints_its_table():
     out = run_bench("bytes.py", "--size-mib", "3", "--small-mib", "0", "--warm-mib", "1")
     assert "Bytes: one MP4" in out
-    for row in ("ours (", "boto3 upload_file", "proxied Django view"):
+    for row in ("ours (", "boto3 upload_file", "boto3, 4 x server parts", "proxied Django view"):
         assert row in out
     assert "Django CPU per GiB, direct / proxied" in out
 
