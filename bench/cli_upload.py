@@ -1,11 +1,12 @@
-"""Benchmark: the command-line uploader against boto3's upload_file, one file, one local moto S3.
+"""Benchmark: the command-line uploader against boto3's upload_file, one file, one local S3.
 
-Run: `.venv/bin/python bench/cli_upload.py [--size-mib 1024] [--parallel 4]`.
-The script starts moto and the app (`manage.py runserver`, SQLite in a temp dir), then uploads the
-same MP4 file twice, each from its own process: (a) `python -m uploads.cli upload` through the
-app (create, signed parts, complete with verification), (b) boto3's `upload_file` straight to the
-bucket. It prints MiB/s for each, their ratio, and the uploader's peak RSS at smaller sizes too,
-to show its memory does not grow with the file. `--size-mib 16` makes a smoke run of a few seconds.
+Run: `.venv/bin/python bench/cli_upload.py [--size-mib 1024] [--parallel 4] [--s3 moto|rgw]`.
+The script starts the S3 store (moto, or Ceph RGW) and the app (`manage.py runserver`, SQLite in
+a temp dir), then uploads the same MP4 file twice, each from its own process: (a) `python -m
+uploads.cli upload` through the app (create, signed parts, complete with verification), (b)
+boto3's `upload_file` straight to the bucket. It prints MiB/s for each, their ratio, and the
+uploader's peak RSS at smaller sizes too, to show its memory does not grow with the file.
+`--size-mib 16` makes a smoke run of a few seconds.
 """
 
 import argparse
@@ -45,14 +46,13 @@ import django  # noqa: E402
 
 django.setup()
 
-from django.conf import settings  # noqa: E402
 from django.contrib.auth.models import User  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from rest_framework.authtoken.models import Token  # noqa: E402
 
+from bench.support import servers as bench_servers  # noqa: E402
 from bench.support.figures import per, ratio, show  # noqa: E402
 from bench.support.servers import write_media  # noqa: E402
-from uploads import storage  # noqa: E402
 from uploads.models import MediaFile  # noqa: E402
 from uploads.storage import local_s3  # noqa: E402
 
@@ -60,6 +60,7 @@ MiB = 1024**2
 
 BOTO3_UPLOAD = textwrap.dedent(
     """
+    import os
     import sys
     import boto3
     from botocore.config import Config
@@ -69,8 +70,8 @@ BOTO3_UPLOAD = textwrap.dedent(
         "s3",
         endpoint_url=endpoint,
         region_name="us-east-1",
-        aws_access_key_id="bench",
-        aws_secret_access_key="bench-secret",
+        aws_access_key_id=os.environ["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=os.environ["AWS_SECRET_ACCESS_KEY"],
         config=Config(
             signature_version="s3v4",
             s3={"addressing_style": "path"},
@@ -174,36 +175,32 @@ def start_app(port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
 
 
 class Servers:
-    """moto and the app on fixed ports; moto is restarted empty before every upload."""
+    """The store and the app; the store is emptied (moto restarted) before every upload."""
 
-    def __init__(self) -> None:
-        self.s3_port, self.app_port = local_s3.free_port(), local_s3.free_port()
-        self.endpoint = f"http://127.0.0.1:{self.s3_port}"
+    def __init__(self, s3: bench_servers.S3Server) -> None:
+        self.s3 = s3
+        self.app_port = local_s3.free_port()
+        self.endpoint = s3.endpoint
         self.server = f"http://127.0.0.1:{self.app_port}"
-        self._moto: subprocess.Popen[bytes] | None = None
         self._app: subprocess.Popen[bytes] | None = None
 
     def fresh_s3(self) -> None:
-        """(Re)start moto with an empty bucket: no run pays for the memory of the one before."""
-        if self._moto is not None:
-            local_s3.stop_process(self._moto)
-        log = WORKDIR / "moto.log"
-        self._moto = local_s3.start_moto_server("127.0.0.1", self.s3_port, log_path=log)
-        storage.configure_bucket(cors_origins=["http://127.0.0.1"])
+        """Empty the bucket: no run pays for the memory of the one before."""
+        self.s3.start()
 
     def start_app(self) -> None:
         """Start the app."""
         self._app = start_app(self.app_port, dict(os.environ))
 
     def stop(self) -> None:
-        """Stop what was started."""
-        for process in (self._app, self._moto):
-            if process is not None:
-                local_s3.stop_process(process)
+        """Stop the app (the store stops with its context)."""
+        if self._app is not None:
+            local_s3.stop_process(self._app)
+        self.s3.stop()
 
 
 def cli_upload(path: Path, size: int, servers: Servers, token: str, parallel: int) -> Run:
-    """Upload the file with the command-line uploader, through the app, to an empty moto."""
+    """Upload the file with the command-line uploader, through the app, to an empty bucket."""
     servers.fresh_s3()
     env = {**os.environ, "MEDIAUPLOAD_TOKEN": token}
     command = [sys.executable, "-m", "uploads.cli", "upload", str(path), "--server"]
@@ -219,7 +216,7 @@ def cli_upload(path: Path, size: int, servers: Servers, token: str, parallel: in
 
 
 def boto3_upload(path: Path, size: int, servers: Servers, checksums: str) -> Run:
-    """Upload the file with boto3's upload_file (8 MiB parts, 10 threads) to an empty moto."""
+    """Upload the file with boto3's upload_file (8 MiB parts, 10 threads) to an empty bucket."""
     servers.fresh_s3()
     command = [sys.executable, "-c", BOTO3_UPLOAD, servers.endpoint, BUCKET, str(path)]
     seconds, rss, _ = timed_process([*command, "bench/boto3.mp4", checksums], dict(os.environ))
@@ -241,6 +238,7 @@ def main() -> None:
         default="",
         help="comma list of further sizes for the RSS check (default: size/16 and size/4)",
     )
+    bench_servers.add_s3_argument(parser)
     args = parser.parse_args()
     size = args.size_mib * MiB
     extra = [int(text) for text in args.rss_sizes_mib.split(",") if text.strip()] or [
@@ -248,15 +246,21 @@ def main() -> None:
         max(1, args.size_mib // 4),
     ]
 
-    servers = Servers()
+    with bench_servers.s3_server(args.s3, WORKDIR, largest=size) as s3:
+        measure(args, size, extra, Servers(s3))
+
+
+def measure(args: argparse.Namespace, size: int, extra: list[int], servers: Servers) -> None:
+    """Upload each way, interleaved, then the uploader alone at smaller sizes; print the table."""
     os.environ.update(
         {
             "AWS_S3_ENDPOINT_URL": servers.endpoint,
+            "AWS_ACCESS_KEY_ID": servers.s3.access_key,
+            "AWS_SECRET_ACCESS_KEY": servers.s3.secret_key,
             "UPLOAD_PART_SIZE": str(args.part_mib * MiB),
             "UPLOAD_MULTIPART_THRESHOLD": str(args.threshold_mib * MiB),
         }
     )
-    settings.AWS_S3_ENDPOINT_URL = servers.endpoint
     call_command("migrate", verbosity=0)
     user, _ = User.objects.get_or_create(username="bench")
     token = Token.objects.get_or_create(user=user)[0].key
@@ -282,7 +286,8 @@ def main() -> None:
 
     best = {who: min(trials, key=lambda run: run.seconds) for who, trials in runs.items()}
     print(
-        f"\n{args.size_mib} MiB MP4 to moto on 127.0.0.1 (restarted empty before each upload), "
+        f"\n{args.size_mib} MiB MP4 to {servers.s3.name} on 127.0.0.1 (emptied before each "
+        f"upload), "
         f"best of {args.rounds}; the app cuts parts of {args.part_mib} MiB above "
         f"{args.threshold_mib} MiB; every upload from its own process\n"
     )

@@ -1,6 +1,7 @@
-"""Benchmark: one large file to a local moto S3, single POST against multipart at 1, 4 and 8 parts.
+"""Benchmark: one large file to a local S3, single POST against multipart at 1, 4 and 8 parts.
 
-Run: `.venv/bin/python bench/multipart_upload.py [--size-mib 1024] [--part-mib 16]`.
+Run: `.venv/bin/python bench/multipart_upload.py [--size-mib 1024] [--part-mib 16]
+[--s3 moto|rgw]`.
 Every variant runs in the same process against the same server, so ratios are comparable on a
 noisy machine; absolute times depend on the machine.
 """
@@ -25,7 +26,7 @@ os.environ.update(
         "SECRET_KEY": "bench-only",
         "DATABASE_URL": f"sqlite:///{WORKDIR / 'bench.sqlite3'}",
         "CONTENT_UPLOAD_BUCKET": "bench",
-        "AWS_ACCESS_KEY_ID": "bench",
+        "AWS_ACCESS_KEY_ID": "bench",  # moto's; RGW's are set in the settings when it starts
         "AWS_SECRET_ACCESS_KEY": "bench-secret",
         "UPLOAD_MAX_BYTES": str(5 * 1024**4),
     }
@@ -39,11 +40,11 @@ from django.conf import settings  # noqa: E402
 from django.contrib.auth.models import User  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 
+from bench.support import servers  # noqa: E402
 from bench.support.figures import per, ratio, show  # noqa: E402
 from tests.support.media import media_bytes  # noqa: E402
 from uploads import services, storage  # noqa: E402
 from uploads.models import MediaFile  # noqa: E402
-from uploads.storage import local_s3  # noqa: E402
 
 MiB = 1024**2
 
@@ -97,16 +98,32 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--size-mib", type=int, default=1024)
     parser.add_argument("--part-mib", type=int, default=16)
+    servers.add_s3_argument(parser)
     args = parser.parse_args()
     size = args.size_mib * MiB
 
     call_command("migrate", verbosity=0)
     user, _ = User.objects.get_or_create(username="bench")
-    port = local_s3.free_port()
-    settings.AWS_S3_ENDPOINT_URL = f"http://127.0.0.1:{port}"
-    server = local_s3.start_moto_server("127.0.0.1", port, log_path=WORKDIR / "moto.log")
+    with servers.s3_server(args.s3, WORKDIR, largest=size) as s3:
+        rows = measure(user, s3, size, args.part_mib)
+    shutil.rmtree(WORKDIR, ignore_errors=True)  # the file and the database
+
+    baseline = rows[0][3]
+    print(f"\n{args.size_mib} MiB to {s3.name} on 127.0.0.1, parts of {args.part_mib} MiB\n")
+    print(f"{'variant':<14} {'parts':>6} {'parallel':>8} {'wall s':>8} {'MiB/s':>8} {'vs POST':>8}")
+    for name, parts, parallel, seconds in rows:
+        print(
+            f"{name:<14} {parts:>6} {parallel:>8} {seconds:>8.1f} "
+            f"{show(per(args.size_mib, seconds), '.0f'):>8} {ratio(baseline, seconds):>8}"
+        )
+
+
+def measure(
+    user: User, s3: servers.S3Server, size: int, part_mib: int
+) -> list[tuple[str, int, int, float]]:
+    """Upload the file as one POST, then in parts 1, 4 and 8 at a time; return the rows."""
+    s3.start()
     try:
-        storage.configure_bucket(cors_origins=["http://127.0.0.1"])
         path = WORKDIR / "bench.mp4"
         # A real MP4 header, then random bytes: the server checks what the bytes are.
         path.write_bytes(media_bytes("video/mp4", size))
@@ -119,22 +136,13 @@ def main() -> None:
         storage.delete_object(record.key)  # moto keeps objects in RAM: free them between runs
         for parallel in (1, 4, 8):
             started = time.perf_counter()
-            record, parts = upload_multipart(user, path, size, args.part_mib * MiB, parallel)
+            record, parts = upload_multipart(user, path, size, part_mib * MiB, parallel)
             rows.append((f"multipart x{parallel}", parts, parallel, time.perf_counter() - started))
             assert record.status == MediaFile.Status.UPLOADED, record.failure_reason
             storage.delete_object(record.key)
     finally:
-        local_s3.stop_process(server)
-        shutil.rmtree(WORKDIR, ignore_errors=True)  # the file, the database and moto's log
-
-    baseline = rows[0][3]
-    print(f"\n{args.size_mib} MiB to moto on 127.0.0.1, parts of {args.part_mib} MiB\n")
-    print(f"{'variant':<14} {'parts':>6} {'parallel':>8} {'wall s':>8} {'MiB/s':>8} {'vs POST':>8}")
-    for name, parts, parallel, seconds in rows:
-        print(
-            f"{name:<14} {parts:>6} {parallel:>8} {seconds:>8.1f} "
-            f"{show(per(args.size_mib, seconds), '.0f'):>8} {ratio(baseline, seconds):>8}"
-        )
+        s3.stop()
+    return rows
 
 
 if __name__ == "__main__":
