@@ -289,9 +289,11 @@ class Moto:
         return [self.process.pid] if self.process else []
 
 
-# RGW for benches: memory for three of the largest file (each start deletes what the last round
-# stored, and has the garbage collector free it at once), and a bucket index of 16 shards from
-# the start, so no dynamic reshard (around 100,000 objects per shard) lands inside a measurement.
+# RGW for benches: memory for four of the largest file (a POST upload is held twice until its
+# scratch copy goes, and a nearly full OSD stops taking writes without an error: the request just
+# waits); each start deletes what the last round stored and has the garbage collector free it at
+# once. A bucket index of 16 shards from the start, so no dynamic reshard (around 100,000 objects
+# per shard) lands inside a measurement.
 RGW_BENCH_CONF = """\
 rgw override bucket index max shards = 16
 rgw dynamic resharding = false
@@ -317,7 +319,7 @@ class Rgw:
         cluster = start_rgw_cluster(
             workdir / "rgw",
             log=lambda *args: None,
-            memstore_bytes=max(RGW_MIN_MEMSTORE, 3 * largest),
+            memstore_bytes=max(RGW_MIN_MEMSTORE, 4 * largest),
             extra_conf=RGW_BENCH_CONF,
         )
         return cls(cluster)
