@@ -187,7 +187,7 @@ def _spool(file: BinaryIO, spool: Any, limits: Limits) -> int:
 
 def _display_name(filename: str, content_type: str) -> str:
     """The record's filename: the one given or found, else "file" with the type's extension."""
-    name = filename.replace("\\", "/").rpartition("/")[2].strip()
+    name = media_types.clean_filename(filename)
     return name or f"file{media_types.extension_for(content_type.lower())}"
 
 

@@ -92,12 +92,6 @@ def _seconds(value: int | float | str | timedelta) -> int:
     return math.ceil(float(value))
 
 
-def _clean_name(filename: str) -> str:
-    """The last path component, without control characters (never part of a header)."""
-    name = filename.replace("\\", "/").rpartition("/")[2]
-    return "".join(character for character in name if character.isprintable()).strip()
-
-
 def disposition(
     media_file: "MediaFile", *, inline: bool = False, filename: str | None = None
 ) -> str:
@@ -105,7 +99,9 @@ def disposition(
     script, else `attachment`; named `filename` (the upload's own name by default) with the
     extension of the verified type, quoted per RFC 6266 (a UTF-8 `filename*` for non-ASCII)."""
     shown = inline and shows_inline(media_file)
-    name = _clean_name(filename or "") or _clean_name(media_file.filename)
+    name = media_types.clean_filename(filename or "") or media_types.clean_filename(
+        media_file.filename
+    )
     name = media_types.download_name(name, media_file.content_type) if name else ""
     header = content_disposition_header(as_attachment=not shown, filename=name) if name else None
     return header or ("inline" if shown else "attachment")

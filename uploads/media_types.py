@@ -215,6 +215,13 @@ def extension_for(content_type: str) -> str:
 _PYTHONS_TYPES = mimetypes.MimeTypes()
 
 
+def clean_filename(filename: str) -> str:
+    """The last path component of a name, without control characters (a name is display text,
+    and may end up in a header)."""
+    name = filename.replace("\\", "/").rpartition("/")[2]
+    return "".join(character for character in name if character.isprintable()).strip()
+
+
 def type_for_name(filename: str) -> str:
     """Return the type a file's name says (".mp4" → "video/mp4"): the table's extensions first,
     then Python's own table; "" when the name says none."""
