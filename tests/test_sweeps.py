@@ -3,6 +3,7 @@
 import io
 import threading
 import uuid
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
@@ -308,3 +309,157 @@ def test_concurrent_sweeps_settle_each_record_once(api, bucket, monkeypatch):
     assert sorted(expirations) == sorted(ids)
     assert sum(tally.get("expired", 0) for tally in tallies) == len(ids)
     assert set(MediaFile.objects.values_list("status", flat=True)) == {"expired"}
+
+
+# ---------------------------------------------------------------- at scale: pages and leases
+
+
+def uploaded(user, media_id: uuid.UUID, extension: str = ".mp4") -> MediaFile:
+    """An uploaded record serving media/<id><extension> (its object is the caller's business)."""
+    return MediaFile.objects.create(
+        id=media_id,
+        key=f"media/{media_id}{extension}",
+        owner=user,
+        filename=f"clip{extension}",
+        content_type="video/mp4",
+        size=3,
+        status=MediaFile.Status.UPLOADED,
+        expires_at=timezone.now(),
+    )
+
+
+@pytest.fixture
+def s3_calls(bucket) -> Iterator[dict[str, int]]:
+    """Count the app's S3 calls by operation while the test runs."""
+    from uploads import storage
+
+    calls: dict[str, int] = {}
+
+    def count(model: Any, **_: Any) -> None:
+        calls[model.name] = calls.get(model.name, 0) + 1
+
+    events = storage.get_client().meta.events
+    events.register("before-call.s3", count, unique_id="test-sweeps-count")
+    yield calls
+    events.unregister("before-call.s3", unique_id="test-sweeps-count")
+
+
+@pytest.fixture
+def tiny_pages(monkeypatch):
+    """Listings of 3 entries a page, so a handful of objects spans several pages."""
+    from uploads.storage import objects
+
+    monkeypatch.setattr(objects, "LIST_PAGE_SIZE", 3)
+
+
+@pytest.mark.django_db
+def test_reconcile_checks_records_against_a_listing_page_by_page(user, bucket, tiny_pages):
+    ids = sorted(uuid.uuid4() for _ in range(12))
+    for media_id in ids:
+        uploaded(user, media_id)
+    missing = {ids[2], ids[3], ids[8], ids[11]}  # inside a page, at page ends, the very last
+    for media_id in ids:
+        if media_id not in missing:
+            bucket.put(f"media/{media_id}.mp4", b"abc", "video/mp4")
+    # A second object of one id, listed right after its record's own (maybe on the next page).
+    bucket.put(f"media/{ids[5]}.webm", b"abc", "video/webm")
+    bucket.put("media/zz-not-ours.txt", b"abc", "text/plain")
+
+    printed = run("reconcile_uploads", "--grace", "0")
+
+    reported = {line for line in printed.splitlines() if "has no object" in line}
+    assert reported == {
+        f"REPORT uploaded record {media_id} has no object at media/{media_id}.mp4"
+        for media_id in missing
+    }
+    assert f"REPORT media object media/{ids[5]}.webm belongs to no record" in printed
+    assert "REPORT media object media/zz-not-ours.txt belongs to no record" in printed
+
+
+@pytest.mark.django_db
+def test_reconcile_reports_every_uploaded_record_of_an_empty_bucket(user, bucket, tiny_pages):
+    ids = [uuid.uuid4() for _ in range(5)]
+    for media_id in ids:
+        uploaded(user, media_id)
+    printed = run("reconcile_uploads", "--grace", "0")
+    assert printed.count("has no object") == 5
+
+
+@pytest.mark.django_db
+def test_reconcile_deletes_stray_scratch_objects_a_page_per_call(bucket, tiny_pages, s3_calls):
+    strays = [f"incoming/{uuid.uuid4()}.mp4" for _ in range(7)]
+    for key in strays:
+        bucket.put(key, b"nobody's", "video/mp4")
+    s3_calls.clear()
+
+    printed = run("reconcile_uploads", "--grace", "0")
+
+    assert printed.count("deleted stray scratch object") == 7
+    assert bucket.keys() == []
+    assert s3_calls["DeleteObjects"] == 3  # pages of 3, 3 and 1
+    assert "DeleteObject" not in s3_calls
+
+
+@pytest.mark.django_db
+def test_a_second_reconcile_leaves_the_bucket_walk_to_the_one_walking_it(bucket):
+    from uploads import leases
+
+    stray = f"incoming/{uuid.uuid4()}.mp4"
+    bucket.put(stray, b"nobody's", "video/mp4")
+    with leases.held("reconcile") as lease:
+        assert lease is not None
+        printed = run("reconcile_uploads", "--grace", "0")
+        assert "another reconcile run is walking the bucket" in printed
+        assert "its lease runs to" in printed
+        assert bucket.keys() == [stray]
+        with leases.held("reconcile") as second:
+            assert second is None
+    assert "deleted stray scratch object" in run("reconcile_uploads", "--grace", "0")
+
+
+@pytest.mark.django_db
+def test_a_stalled_walk_loses_its_lease_to_the_next_run(bucket):
+    from uploads import leases
+    from uploads.models import SweepLease
+
+    with leases.held("expire") as first:
+        assert first is not None
+        SweepLease.objects.update(until=timezone.now() - timedelta(seconds=1))  # it stalled
+        with leases.held("expire") as second:
+            assert second is not None
+            with pytest.raises(leases.LeaseLost):
+                first.renew()
+            second.renew()
+    assert not SweepLease.objects.exists()
+
+
+@pytest.mark.db
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_reconciles_do_nothing_twice(api, bucket, small_parts):
+    arrived = [send(api, media_bytes("video/mp4", 2048))["id"] for _ in range(4)]
+    strays = [f"incoming/{uuid.uuid4()}.mp4" for _ in range(5)]
+    for key in strays:
+        bucket.put(key, b"nobody's", "video/mp4")
+    orphans = [f"media/{uuid.uuid4()}.mp4" for _ in range(3)]
+    for key in orphans:
+        bucket.client.create_multipart_upload(Bucket=bucket.name, Key=key)
+    start = threading.Barrier(3)
+
+    def sweep(_: int) -> dict[str, int]:
+        try:
+            start.wait()
+            return sweeps.reconcile(grace=timedelta(0), say=lambda line: None).counts
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(3) as pool:
+        tallies = list(pool.map(sweep, range(3)))
+
+    def total(kind: str) -> int:
+        return sum(tally.get(kind, 0) for tally in tallies)
+
+    assert (total("completed"), total("deleted"), total("aborted")) == (4, 5, 3)
+    assert not any(tally.get("errors") for tally in tallies)
+    assert set(MediaFile.objects.values_list("status", flat=True)) == {"uploaded"}
+    assert sorted(bucket.keys()) == sorted(f"media/{media_id}.mp4" for media_id in arrived)
+    assert open_uploads(bucket) == []

@@ -68,7 +68,11 @@ def claim(record: MediaFile, *, wait: float = API_WAIT_SECONDS) -> Claim:
 
 
 def claim_batch(pks: Iterable[uuid.UUID]) -> list[Claim]:
-    """Claim whichever of these pending records are free now; held ones are skipped, not awaited."""
+    """Claim whichever of these pending records are free now; held ones are skipped, not awaited.
+
+    The batch shares one token (each record is still settled or released on its own, by id and
+    token), so a claim costs one SELECT … FOR UPDATE and one UPDATE, whatever the batch's size.
+    """
     with transaction.atomic():
         # skip_locked: several cron machines sweeping at once each take different rows (PostgreSQL;
         # SQLite serialises the whole transaction instead).
@@ -77,15 +81,15 @@ def claim_batch(pks: Iterable[uuid.UUID]) -> list[Claim]:
             .filter(_free(), pk__in=list(pks), status=MediaFile.Status.PENDING)
             .order_by("created_at")
         )
-        return [Claim(record, _take(record)) for record in records]
-
-
-def _take(record: MediaFile) -> uuid.UUID:
-    """Write a fresh claim on a row locked by the caller's transaction."""
-    record.claim_token = uuid.uuid4()
-    record.claimed_until = timezone.now() + LEASE
-    record.save(update_fields=["claim_token", "claimed_until"])
-    return record.claim_token
+        if not records:
+            return []
+        token, until = uuid.uuid4(), timezone.now() + LEASE
+        MediaFile.objects.filter(pk__in=[record.pk for record in records]).update(
+            claim_token=token, claimed_until=until
+        )
+        for record in records:
+            record.claim_token, record.claimed_until = token, until
+        return [Claim(record, token) for record in records]
 
 
 def release(held: Claim) -> None:

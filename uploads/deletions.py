@@ -7,6 +7,7 @@ stays and `reconcile_uploads` carries it out later.
 """
 
 import logging
+from collections.abc import Iterable
 from contextlib import suppress
 from datetime import timedelta
 
@@ -96,6 +97,6 @@ def retry_stale() -> tuple[int, int]:
     return len(stale) - left, left
 
 
-def pending_keys() -> set[str]:
-    """Return every key waiting to be deleted (sweeps must not report them as orphans)."""
-    return set(PendingDeletion.objects.values_list("key", flat=True))
+def pending_among(keys: Iterable[str]) -> set[str]:
+    """Return which of these keys wait to be deleted (sweeps must not report them as orphans)."""
+    return set(PendingDeletion.objects.filter(key__in=list(keys)).values_list("key", flat=True))

@@ -334,3 +334,18 @@ class ThrottleCount(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+
+class SweepLease(models.Model):
+    """Which sweep is walking the bucket now: two started at once never act on a listing twice.
+
+    Held while a sweep lists and acts on the bucket (renewed after each page, so a crashed sweep's
+    lease runs out within minutes); records themselves are shared out by claims, not by this.
+    """
+
+    name = models.CharField(max_length=50, primary_key=True, help_text="The sweep, e.g. reconcile.")
+    holder = models.UUIDField(help_text="The run that holds it.")
+    until = models.DateTimeField(help_text="After this another run may take it over.")
+
+    def __str__(self) -> str:
+        return f"{self.name} until {self.until:%Y-%m-%d %H:%M:%S}"

@@ -2,18 +2,33 @@
 
 Safe on several machines at once: records are claimed a batch at a time (skipping rows another
 sweep holds), their S3 work runs unlocked, and each is settled by an UPDATE that applies only while
-its claim holds. Running a sweep twice does nothing the first run did not.
+its claim holds. The bucket is walked by one run at a time (a lease per sweep, see leases.py).
+Running a sweep twice does nothing the first run did not.
+
+Memory stays flat in the number of records and objects: records are read a batch at a time, and
+the bucket a listing page at a time, each page checked against its records with one query.
 """
 
 import logging
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from django.db.models import QuerySet
 from django.utils import timezone
 
-from uploads import claims, completion, conf, deletions, idempotency, keys, services, storage
+from uploads import (
+    claims,
+    completion,
+    conf,
+    deletions,
+    idempotency,
+    keys,
+    leases,
+    services,
+    storage,
+)
 from uploads.analysis import sweep as analysis_sweep
 from uploads.errors import UploadNotReceived
 from uploads.events import notifications as events
@@ -43,34 +58,45 @@ class Tally:
         return ", ".join(f"{kind} {n}" for kind, n in self.counts.items()) or "nothing to do"
 
 
-def _claimed_batches(pks: list[uuid.UUID]) -> Iterator[claims.Claim]:
-    """Claim these records a batch at a time, skipping the ones another worker holds."""
-    for start in range(0, len(pks), BATCH_SIZE):
-        yield from claims.claim_batch(pks[start : start + BATCH_SIZE])
+def _batches(records: "QuerySet[MediaFile]") -> Iterator[list[uuid.UUID]]:
+    """Yield the ids of these records a batch at a time, in id order, never all of them at once.
+
+    Each batch is read after the one before was dealt with (keyset pagination), so records settled
+    meanwhile drop out of the query and the ones left pending are not visited twice.
+    """
+    after: uuid.UUID | None = None
+    while True:
+        page = records.order_by("pk") if after is None else records.filter(pk__gt=after)
+        pks = list(page.order_by("pk").values_list("pk", flat=True)[:BATCH_SIZE])
+        if not pks:
+            return
+        yield pks
+        after = pks[-1]
 
 
 def _inspected(
-    pks: list[uuid.UUID], say: Say, tally: Tally
+    records: "QuerySet[MediaFile]", say: Say, tally: Tally
 ) -> Iterator[tuple[claims.Claim, completion.Outcome | None]]:
     """Claim these records a batch at a time and check each one's object.
 
     Yields each claim with its outcome, None (claim still held) when the file has not arrived. A
     record S3 could not be asked about is released, reported, and left for the next run.
     """
-    for held in _claimed_batches(pks):
-        try:
-            outcome = completion.inspect(held.record)
-        except UploadNotReceived:
-            outcome = None
-        except storage.StorageError as error:
-            claims.release(held)
-            say(f"ERROR {held.record.pk}: {error}")
-            tally.add("errors")
-            continue
-        except BaseException:
-            claims.release(held)
-            raise
-        yield held, outcome
+    for pks in _batches(records):
+        for held in claims.claim_batch(pks):
+            try:
+                outcome = completion.inspect(held.record)
+            except UploadNotReceived:
+                outcome = None
+            except storage.StorageError as error:
+                claims.release(held)
+                say(f"ERROR {held.record.pk}: {error}")
+                tally.add("errors")
+                continue
+            except BaseException:
+                claims.release(held)
+                raise
+            yield held, outcome
 
 
 def _report_settled(record: MediaFile, say: Say, tally: Tally) -> None:
@@ -86,16 +112,32 @@ def _report_settled(record: MediaFile, say: Say, tally: Tally) -> None:
 def reconcile(*, grace: timedelta = DEFAULT_GRACE, say: Say = logger.info) -> Tally:
     """Settle pending records whose files arrived, clean stray uploads, report what is missing."""
     tally = Tally()
-    _complete_arrived(say, tally)
-    _promote_legacy(say, tally)
-    _carry_out_deletions(say, tally)
+    # From the start: what another run settles while this one works is that run's to tidy.
     cutoff = timezone.now() - grace
-    scratch = list(storage.list_objects(conf.key_prefix()))
-    _delete_stray_scratch(scratch, cutoff, say, tally)
-    _abort_orphan_multipart(cutoff, say, tally)
-    _report_media(scratch, cutoff, say, tally)
-    analysis_sweep.report_derived(cutoff, say, tally.add)
+    _complete_arrived(say, tally)
+    with leases.held("reconcile") as lease:
+        if lease is None:
+            _left_to_another("reconcile", say, tally)
+            return tally
+        try:
+            _promote_legacy(say, tally)
+            _carry_out_deletions(say, tally)
+            _delete_stray_scratch(lease, cutoff, say, tally)
+            _abort_orphan_multipart(lease, cutoff, say, tally)
+            _report_media(lease, cutoff, say, tally)
+            analysis_sweep.report_derived(lease.pages, cutoff, say, tally.add)
+        except leases.LeaseLost as lost:
+            say(f"ERROR {lost}: stopped walking the bucket")
+            tally.add("errors")
     return tally
+
+
+def _left_to_another(name: str, say: Say, tally: Tally) -> None:
+    """Say that another run of this sweep is walking the bucket, and leave that part to it."""
+    until = leases.holder_until(name)
+    when = f" (its lease runs to {until:%H:%M:%S} UTC)" if until else ""
+    say(f"another {name} run is walking the bucket{when}: that part is left to it")
+    tally.add("left to another run")
 
 
 def _carry_out_deletions(say: Say, tally: Tally) -> None:
@@ -111,11 +153,7 @@ def _carry_out_deletions(say: Say, tally: Tally) -> None:
 
 def _complete_arrived(say: Say, tally: Tally) -> None:
     """Complete (or fail) every pending record whose whole file is in the bucket."""
-    pending = list(
-        MediaFile.objects.filter(status=MediaFile.Status.PENDING)
-        .order_by("created_at")
-        .values_list("pk", flat=True)
-    )
+    pending = MediaFile.objects.filter(status=MediaFile.Status.PENDING)
     for held, outcome in _inspected(pending, say, tally):
         if outcome is None:
             claims.release(held)
@@ -151,63 +189,119 @@ def _promote_legacy(say: Say, tally: Tally) -> None:
             tally.add("moved")
 
 
-def _delete_stray_scratch(
-    objects: list[storage.StoredObject], cutoff: datetime, say: Say, tally: Tally
-) -> None:
+def _delete_stray_scratch(lease: leases.Lease, cutoff: datetime, say: Say, tally: Tally) -> None:
     """Delete scratch objects older than the grace period that no pending upload wants."""
-    old = [item for item in objects if item.last_modified < cutoff]
-    records = _records_by_id(item.key for item in old)
-    for item in old:
-        media_id = keys.media_id_of(item.key)
-        if events.is_stray(item.key, records.get(media_id) if media_id else None):
-            storage.delete_object(item.key)
-            say(f"deleted stray scratch object {item.key}")
-            tally.add("deleted")
+    for page in lease.pages(storage.list_object_pages(conf.key_prefix())):
+        old = [item for item in page if item.last_modified < cutoff]
+        records = _records_by_id(item.key for item in old)
+        stray = [item.key for item in old if _is_stray(item.key, records, cutoff)]
+        refused = storage.delete_objects(stray)  # one call per page
+        for key in stray:
+            if key in refused:
+                say(f"ERROR {key}: not deleted: {refused[key]}")
+                tally.add("errors")
+            else:
+                say(f"deleted stray scratch object {key}")
+                tally.add("deleted")
 
 
-def _abort_orphan_multipart(cutoff: datetime, say: Say, tally: Tally) -> None:
+def _is_stray(key: str, records: dict[uuid.UUID, MediaFile], cutoff: datetime) -> bool:
+    """Tell whether a scratch object is stray, and its record (if any) settled before the cutoff:
+    a promotion deletes its own scratch copy right after settling, and is left to do so."""
+    record = _record_for(records, key)
+    return events.is_stray(key, record) and (record is None or record.updated_at < cutoff)
+
+
+def _abort_orphan_multipart(lease: leases.Lease, cutoff: datetime, say: Say, tally: Tally) -> None:
     """Abort multipart uploads older than the grace period that belong to no pending record."""
     for prefix in (conf.media_prefix(), conf.key_prefix()):
-        uploads = [
-            item for item in storage.list_multipart_uploads(prefix) if item.initiated < cutoff
-        ]
-        records = _records_by_id(item.key for item in uploads)
-        for item in uploads:
-            media_id = keys.media_id_of(item.key)
-            record = records.get(media_id) if media_id else None
-            live = (
-                record is not None
-                and record.status == MediaFile.Status.PENDING
-                and record.upload_id == item.upload_id
-            )
-            if not live:
-                storage.abort_multipart_upload(key=item.key, upload_id=item.upload_id)
-                say(f"aborted orphan multipart upload of {item.key}")
-                tally.add("aborted")
+        for page in lease.pages(storage.list_multipart_upload_pages(prefix)):
+            old = [item for item in page if item.initiated < cutoff]
+            records = _records_by_id(item.key for item in old)
+            for item in old:
+                record = _record_for(records, item.key)
+                live = (
+                    record is not None
+                    and record.status == MediaFile.Status.PENDING
+                    and record.upload_id == item.upload_id
+                )
+                if not live:
+                    storage.abort_multipart_upload(key=item.key, upload_id=item.upload_id)
+                    say(f"aborted orphan multipart upload of {item.key}")
+                    tally.add("aborted")
 
 
-def _report_media(
-    scratch: list[storage.StoredObject], cutoff: datetime, say: Say, tally: Tally
-) -> None:
-    """Report (never delete) media objects no record serves and uploaded records without objects."""
-    media = list(storage.list_objects(conf.media_prefix()))
-    records = _records_by_id(item.key for item in media)
-    being_deleted = deletions.pending_keys()
-    for item in media:
-        media_id = keys.media_id_of(item.key)
-        record = records.get(media_id) if media_id else None
-        serves = record is not None and record.key == item.key
-        in_flight = record is not None and record.status == MediaFile.Status.PENDING
-        orphan = not serves and not in_flight and item.key not in being_deleted
-        if orphan and item.last_modified < cutoff:
-            say(f"REPORT media object {item.key} belongs to no record (not deleted)")
-            tally.add("reported")
-    stored = {item.key for item in media} | {item.key for item in scratch}
-    uploaded = MediaFile.objects.filter(status=MediaFile.Status.UPLOADED).values_list("pk", "key")
-    for pk, key in uploaded.iterator():
-        if key not in stored:
+def _report_media(lease: leases.Lease, cutoff: datetime, say: Say, tally: Tally) -> None:
+    """Report (never delete) media objects no record serves and uploaded records without objects.
+
+    One walk of the media listing does both: a listing comes in key order, which under the prefix
+    is record id order, so the uploaded records whose ids fall between one page's and the next's
+    can only have their objects on that page (`_Walk`).
+    """
+    walk = _Walk()
+    for page in lease.pages(storage.list_object_pages(conf.media_prefix())):
+        records = _records_by_id(item.key for item in page)
+        being_deleted = deletions.pending_among(item.key for item in page)
+        for item in page:
+            record = _record_for(records, item.key)
+            serves = record is not None and record.key == item.key
+            in_flight = record is not None and record.status == MediaFile.Status.PENDING
+            orphan = not serves and not in_flight and item.key not in being_deleted
+            if orphan and item.last_modified < cutoff:
+                say(f"REPORT media object {item.key} belongs to no record (not deleted)")
+                tally.add("reported")
+        for pk, key in walk.without_objects(page):
             say(f"REPORT uploaded record {pk} has no object at {key}")
             tally.add("reported")
+    for pk, key in walk.without_objects(None):
+        say(f"REPORT uploaded record {pk} has no object at {key}")
+        tally.add("reported")
+
+
+@dataclass
+class _Walk:
+    """Finds uploaded records whose media key the listing lacks, a listing page at a time.
+
+    Records are read by id range: the page's ids bound the range, except the last id, whose
+    objects may go on into the next page (its keys are carried over). Only ids and keys are kept.
+    """
+
+    since: uuid.UUID | None = None  # the range's start, inclusive (None: from the first id)
+    carried: set[str] = field(default_factory=set)  # keys listed under `since` so far
+
+    def without_objects(
+        self, page: list[storage.StoredObject] | None
+    ) -> Iterator[tuple[uuid.UUID, str]]:
+        """Yield (id, key) of each uploaded record in this page's range whose key isn't listed;
+        None for the end of the listing (the range then runs to the last record)."""
+        records = MediaFile.objects.filter(
+            status=MediaFile.Status.UPLOADED, key__startswith=conf.media_prefix()
+        )
+        if self.since is not None:
+            records = records.filter(pk__gte=self.since)
+        listed = set(self.carried)
+        if page is not None:
+            ids = [keys.media_id_of(item.key) for item in page]
+            known = [media_id for media_id in ids if media_id is not None]
+            if not known:
+                return  # nothing of ours on this page: its keys can't be a record's
+            until = known[-1]  # listing order: the page's largest id
+            records = records.filter(pk__lt=until)
+            listed |= {item.key for item in page}
+            pairs = zip(page, ids, strict=True)
+            last_keys = {item.key for item, media_id in pairs if media_id == until}
+            # The last id's objects may go on into the next page: its records wait for it.
+            self.carried = (self.carried if until == self.since else set()) | last_keys
+            self.since = until
+        for pk, key in records.values_list("pk", "key").iterator(chunk_size=2000):
+            if key not in listed:
+                yield pk, key
+
+
+def _record_for(records: dict[uuid.UUID, MediaFile], key: str) -> MediaFile | None:
+    """Return the record this key was built for, among these (None for a key of no record)."""
+    media_id = keys.media_id_of(key)
+    return records.get(media_id) if media_id else None
 
 
 def _release_holds(say: Say, tally: Tally) -> None:
@@ -225,9 +319,11 @@ def _release_holds(say: Say, tally: Tally) -> None:
         tally.add("released")
 
 
-def _records_by_id(object_keys: Iterator[str] | list[str]) -> dict[uuid.UUID, MediaFile]:
+def _records_by_id(object_keys: Iterable[str]) -> dict[uuid.UUID, MediaFile]:
     """Return the records the keys were built for, by id (keys of no record are left out)."""
     ids = {media_id for key in object_keys if (media_id := keys.media_id_of(key))}
+    if not ids:
+        return {}
     return {record.pk: record for record in MediaFile.objects.filter(pk__in=ids)}
 
 
@@ -237,10 +333,8 @@ def expire(*, grace: timedelta = DEFAULT_GRACE, say: Say = logger.info) -> Tally
     tally = Tally()
     # A POST policy still writes until S3's clock passes the deadline: wait out the skew first.
     overdue_before = timezone.now() - grace - conf.clock_skew()
-    overdue = list(
-        MediaFile.objects.filter(status=MediaFile.Status.PENDING, expires_at__lt=overdue_before)
-        .order_by("expires_at")
-        .values_list("pk", flat=True)
+    overdue = MediaFile.objects.filter(
+        status=MediaFile.Status.PENDING, expires_at__lt=overdue_before
     )
     for held, outcome in _inspected(overdue, say, tally):
         if outcome is not None:
@@ -255,11 +349,15 @@ def expire(*, grace: timedelta = DEFAULT_GRACE, say: Say = logger.info) -> Tally
         if record is not None:
             say(f"expired {record.pk} ({record.filename}): deadline {held.record.expires_at}")
             tally.add("expired")
-    _release_holds(say, tally)
-    forgotten = idempotency.forget_old()
-    if forgotten:
-        say(f"forgot {forgotten} idempotency keys older than a day")
-        tally.counts["forgotten keys"] = forgotten
-    sns_deliveries.forget_old()  # MessageIds whose messages are refused as stale anyway
-    analysis_sweep.requeue_lost(say, tally.add)
+    with leases.held("expire") as lease:
+        if lease is None:
+            _left_to_another("expire", say, tally)
+            return tally
+        _release_holds(say, tally)
+        forgotten = idempotency.forget_old()
+        if forgotten:
+            say(f"forgot {forgotten} idempotency keys older than a day")
+            tally.counts["forgotten keys"] = forgotten
+        sns_deliveries.forget_old()  # MessageIds whose messages are refused as stale anyway
+        analysis_sweep.requeue_lost(say, tally.add)
     return tally

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from uploads import conf
-from uploads.storage import signing
+from uploads.storage import objects, signing
 from uploads.storage.client import ObjectNotFound, get_client, translate_errors
 
 
@@ -119,18 +119,30 @@ def abort_multipart_upload(*, key: str, upload_id: str) -> None:
         pass
 
 
-def list_multipart_uploads(prefix: str) -> Iterator[OpenUpload]:
-    """Yield every open multipart upload under the prefix."""
+def list_multipart_upload_pages(prefix: str) -> Iterator[list[OpenUpload]]:
+    """Yield the open multipart uploads under the prefix a page (up to 1,000) at a time."""
     with translate_errors("ListMultipartUploads"):
         pages = (
             get_client()
             .get_paginator("list_multipart_uploads")
-            .paginate(Bucket=conf.bucket(), Prefix=prefix)
+            .paginate(
+                Bucket=conf.bucket(),
+                Prefix=prefix,
+                PaginationConfig={"PageSize": objects.LIST_PAGE_SIZE},
+            )
         )
         for page in pages:
-            for item in page.get("Uploads", []):
-                yield OpenUpload(
+            yield [
+                OpenUpload(
                     key=str(item["Key"]),
                     upload_id=str(item["UploadId"]),
                     initiated=item["Initiated"],
                 )
+                for item in page.get("Uploads", [])
+            ]
+
+
+def list_multipart_uploads(prefix: str) -> Iterator[OpenUpload]:
+    """Yield every open multipart upload under the prefix."""
+    for page in list_multipart_upload_pages(prefix):
+        yield from page

@@ -214,18 +214,56 @@ def delete_object(key: str) -> None:
         get_client().delete_object(Bucket=conf.bucket(), Key=key)
 
 
-def list_objects(prefix: str) -> Iterator[StoredObject]:
-    """Yield every object under the prefix, a page of up to 1,000 at a time."""
+# S3's limit on the keys of one DeleteObjects request, and on a listing page's entries.
+DELETE_BATCH = 1000
+LIST_PAGE_SIZE = 1000
+
+
+def delete_objects(keys: list[str]) -> dict[str, str]:
+    """Delete up to 1,000 objects in one call; return S3's reason for each key it did not delete.
+
+    A missing key counts as deleted, as with a single DELETE.
+    """
+    if not keys:
+        return {}
+    if len(keys) > DELETE_BATCH:
+        raise ValueError(f"DeleteObjects takes at most {DELETE_BATCH} keys, not {len(keys)}")
+    with translate_errors("DeleteObjects"):
+        answer = get_client().delete_objects(
+            Bucket=conf.bucket(),
+            Delete={"Objects": [{"Key": key} for key in keys], "Quiet": True},
+        )
+    return {
+        str(error.get("Key", "")): f"{error.get('Code', '')} {error.get('Message', '')}".strip()
+        for error in answer.get("Errors", [])
+    }
+
+
+def list_object_pages(prefix: str) -> Iterator[list[StoredObject]]:
+    """Yield the objects under the prefix a page (up to 1,000, in key order) at a time.
+
+    Sweeps act on one page before asking for the next, so their memory stays flat in bucket size.
+    """
     with translate_errors("ListObjectsV2"):
         pages = (
             get_client()
             .get_paginator("list_objects_v2")
-            .paginate(Bucket=conf.bucket(), Prefix=prefix)
+            .paginate(
+                Bucket=conf.bucket(), Prefix=prefix, PaginationConfig={"PageSize": LIST_PAGE_SIZE}
+            )
         )
         for page in pages:
-            for item in page.get("Contents", []):
-                yield StoredObject(
+            yield [
+                StoredObject(
                     key=str(item["Key"]),
                     size=int(item.get("Size", 0)),
                     last_modified=item["LastModified"],
                 )
+                for item in page.get("Contents", [])
+            ]
+
+
+def list_objects(prefix: str) -> Iterator[StoredObject]:
+    """Yield every object under the prefix, in key order."""
+    for page in list_object_pages(prefix):
+        yield from page
