@@ -114,8 +114,10 @@ def reconcile(*, grace: timedelta = DEFAULT_GRACE, say: Say = logger.info) -> Ta
     tally = Tally()
     # From the start: what another run settles while this one works is that run's to tidy.
     cutoff = timezone.now() - grace
-    _complete_arrived(say, tally)
+    # Taken first, so that of two runs started together only one walks the bucket (the other
+    # shares the records' work, then stops); a run started after it ends walks it again.
     with leases.held("reconcile") as lease:
+        _complete_arrived(say, tally)
         if lease is None:
             _left_to_another("reconcile", say, tally)
             return tally
@@ -336,6 +338,23 @@ def expire(*, grace: timedelta = DEFAULT_GRACE, say: Say = logger.info) -> Tally
     overdue = MediaFile.objects.filter(
         status=MediaFile.Status.PENDING, expires_at__lt=overdue_before
     )
+    with leases.held("expire") as lease:  # first, as in reconcile
+        _expire_overdue(overdue, say, tally)
+        if lease is None:
+            _left_to_another("expire", say, tally)
+            return tally
+        _release_holds(say, tally)
+        forgotten = idempotency.forget_old()
+        if forgotten:
+            say(f"forgot {forgotten} idempotency keys older than a day")
+            tally.counts["forgotten keys"] = forgotten
+        sns_deliveries.forget_old()  # MessageIds whose messages are refused as stale anyway
+        analysis_sweep.requeue_lost(say, tally.add)
+    return tally
+
+
+def _expire_overdue(overdue: "QuerySet[MediaFile]", say: Say, tally: Tally) -> None:
+    """Complete the overdue records whose files arrived; expire the rest."""
     for held, outcome in _inspected(overdue, say, tally):
         if outcome is not None:
             _report_settled(completion.settle(held, outcome, via="expire"), say, tally)
@@ -349,15 +368,3 @@ def expire(*, grace: timedelta = DEFAULT_GRACE, say: Say = logger.info) -> Tally
         if record is not None:
             say(f"expired {record.pk} ({record.filename}): deadline {held.record.expires_at}")
             tally.add("expired")
-    with leases.held("expire") as lease:
-        if lease is None:
-            _left_to_another("expire", say, tally)
-            return tally
-        _release_holds(say, tally)
-        forgotten = idempotency.forget_old()
-        if forgotten:
-            say(f"forgot {forgotten} idempotency keys older than a day")
-            tally.counts["forgotten keys"] = forgotten
-        sns_deliveries.forget_old()  # MessageIds whose messages are refused as stale anyway
-        analysis_sweep.requeue_lost(say, tally.add)
-    return tally
