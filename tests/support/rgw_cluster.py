@@ -463,7 +463,7 @@ osd data = {wd}/osd.0
 pid file = {wd}/run/$name.pid
 
 [client.rgw.a]
-rgw frontends = beast endpoint=127.0.0.1:{rgw_port}
+rgw frontends = beast endpoint=127.0.0.1:{rgw_port} tcp_nodelay=1
 rgw data = {wd}/rgw
 rgw dns name = localhost
 pid file = {wd}/run/$name.pid
