@@ -34,7 +34,7 @@ UNIT_TIER := not functional and not db and not browser and not s3strict and not 
 LINTS := check-ruff check-mypy check-js-types check-js-format
 
 .PHONY: install lock run serve worker test test-matrix test-python test-unit test-sample test-postgres \
-	test-strict test-package test-js check lint $(LINTS) format system-deps bench clean
+	test-strict test-package test-js check lint $(LINTS) format system-deps bench bench-scale clean
 
 # Exactly the versions of requirements/newest.txt (every extra, the demo's, test and dev tools),
 # then the project itself, editable.
@@ -169,6 +169,12 @@ bench: $(STAMP) system-deps
 	  $(PY) bench/browser.py --s3 $$store; \
 	  $(PY) bench/analysis.py --s3 $$store; \
 	done
+
+# At scale (bench/README.md): 50 users at once on one app node and on two, against moto and Ceph
+# RGW; the sweeps over 10,000 and 100,000 records and objects on RGW (about 15 minutes).
+bench-scale: $(STAMP) system-deps
+	set -e; for store in moto rgw; do $(PY) bench/load.py --s3 $$store; done
+	$(PY) bench/sweeps.py --s3 rgw
 
 clean:
 	rm -rf $(VENV) .nox node_modules .pytest_cache .mypy_cache .ruff_cache var staticfiles \
