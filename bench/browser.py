@@ -426,7 +426,7 @@ def print_table(
                 f"{show(per(cpu['busy'], cpu['total']), '.0%'):>5}"
             )
     print(
-        "\n(targets: page >= 0.90x boto3 and >= 0.80x the ceiling; 'parts s': the parts alone, "
+        "\n(targets: page >= 0.90x boto3 and >= 0.90x the ceiling; 'parts s': the parts alone, "
         "without the create before them and S3's assembly and the checks after)"
     )
 

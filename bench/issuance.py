@@ -1,11 +1,15 @@
 """Benchmark: issuing upload authorizations, under gunicorn on PostgreSQL, side by side.
 
-Run: `.venv/bin/python bench/issuance.py [--clients 1,4,16] [--seconds 4] [--rounds 3]`.
+Run: `.venv/bin/python bench/issuance.py [--clients 1,4,16] [--seconds 4] [--rounds 3]
+[--cache locmem|redis]`.
 One run starts moto, a fresh PostgreSQL database (SQLite if none answers) and the app under
 gunicorn (2 sync workers, as `make serve`) with `bench.support.settings`: throttles raised out of
 reach, quotas off, database connections kept (`?conn_max_age=600`, as a production deployment
-sets it; `--conn-max-age 0` for one per request). Closed-loop clients, each with its own
-connection per request and a token, then time, at each concurrency level:
+sets it; `--conn-max-age 0` for one per request). Throttle counts go where the product puts them
+for the app's cache: with `--cache locmem` (the default, `make serve`'s) in the app's table, with
+`--cache redis` (database 14 on 127.0.0.1:6379, emptied first) in Redis; the table's header says
+which. Closed-loop clients, each with its own connection per request and a token, then time, at
+each concurrency level:
 
 - baseline: `POST /bench/baseline-create/` (bench/support/views.py), the same authentication,
   throttle, validation, quota check (as create makes it) and one INSERT, without the upload logic
@@ -40,6 +44,8 @@ MiB = 1024**2
 SMALL = 1 * MiB
 LARGE = 200 * MiB
 FIRST_PARTS = 8  # 2 x UPLOAD_PARALLEL_PARTS (4 by default)
+# Redis database of this bench's throttle counts with --cache redis (load.py uses 13).
+REDIS_DB = 14
 S3FF_FIELD = "bench.S3ffUpload.blob"
 
 
@@ -199,13 +205,27 @@ def main() -> None:
         help="also record a py-spy flame graph (SVG) of one app worker for each cell of the first "
         "round, into this directory (pip install py-spy)",
     )
+    parser.add_argument(
+        "--cache",
+        choices=("locmem", "redis"),
+        default="locmem",
+        help="the app's cache: local memory (throttle counts in the app's table, as `make serve` "
+        f"has it) or Redis (database {REDIS_DB}, emptied first; it holds the counts then)",
+    )
     servers.add_s3_argument(parser)
     args = parser.parse_args()
     levels = [int(text) for text in args.clients.split(",") if text.strip()]
+    cache_url = "locmemcache://"
+    if args.cache == "redis":
+        cache_url, why_not = servers.redis_cache_url(REDIS_DB)
+        if not cache_url:
+            raise SystemExit(f"--cache redis: {why_not}")
 
     with servers.workdir("bench-issuance-") as workdir, servers.s3_server(args.s3, workdir) as s3:
         database = servers.Database.create(workdir)
-        env = servers.bench_env(workdir, database, s3, conn_max_age=args.conn_max_age)
+        env = servers.bench_env(
+            workdir, database, s3, conn_max_age=args.conn_max_age, CACHE_URL=cache_url
+        )
         app = servers.App(env, workdir, workers=args.workers)
         try:
             servers.setup_django(env)
@@ -237,7 +257,8 @@ def main() -> None:
             connections.close_all()
             database.drop()
 
-    print_tables(args, database.vendor, s3.name, list(ops), levels, best, queries)
+    counts = servers.throttle_store(cache_url)
+    print_tables(args, database.vendor, s3.name, list(ops), levels, best, queries, counts)
 
 
 def profile(app: servers.App, args: argparse.Namespace, name: str, level: int) -> Any:
@@ -265,13 +286,16 @@ def print_tables(
     levels: list[int],
     best: dict[tuple[str, int], load.Result],
     queries: list[tuple[str, int, str]],
+    counts: str = "",
 ) -> None:
-    """Print the throughput table (ratios to the baseline and to s3ff) and the query counts."""
+    """Print the throughput table (ratios to the baseline and to s3ff) and the query counts;
+    `counts` names where the app kept its throttle counts."""
     print(
         f"\nIssuance: gunicorn ({args.workers} sync workers), {vendor}, {store} on loopback; "
         f"{args.seconds:g} s per cell after {args.warmup:g} s warm-up, best of {args.rounds} "
-        f"round(s), connections kept {args.conn_max_age} s ({time.strftime('%Y-%m-%d')})\n"
+        f"round(s), connections kept {args.conn_max_age} s ({time.strftime('%Y-%m-%d')})"
     )
+    print(f"throttle counts: {counts}\n" if counts else "")
     print(
         f"{'operation':<34} {'clients':>7} {'ops/s':>7} {'p50 ms':>7} {'p99 ms':>7} "
         f"{'vs baseline':>11} {'vs s3ff':>8}"

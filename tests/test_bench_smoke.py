@@ -170,3 +170,87 @@ def test_the_browser_table_prints_when_no_time_was_measured(capsys):
     browser.print_table(best, [3 * browser.MiB], 1, "sqlite", 4, "moto")
     out = capsys.readouterr().out
     assert "ceiling: bare fetch" in out and "n/a" in out
+
+
+# ---------------------------------------------------------------- the load bench
+
+
+@pytest.mark.functional
+def test_load_bench_prints_its_tables():
+    # One node (Redis, then the app's table) and two; the rows say which store counted.
+    out = run_bench(
+        "load.py",
+        *("--clients", "4", "--seconds", "1", "--warmup", "0.3", "--baseline-seconds", "0.5"),
+        *("--nodes", "1,2"),
+        timeout=120,
+    )
+    assert "Load: 4 clients" in out
+    for nodes in (1, 2):
+        assert re.search(rf"^ +{nodes} (Redis|table) ", out, re.M), f"{nodes} node(s)"
+    for part in ("Latency in ms", "Errors, whole run", "Throttle counts, by row"):
+        assert part in out
+    assert "the app's table (uploads_throttlecount)" in out
+
+
+def test_the_load_table_prints_when_a_row_measured_nothing(capsys):
+    from bench import load as load_bench
+    from bench.support.load import Tally
+
+    empty = Tally(0, 0.5, [])
+    row = load_bench.Row(1, "locmemcache://", "table", empty, empty, 0.0, 0.0, 0.0, "", [])
+    args = argparse.Namespace(
+        clients=4, size_kib=64, workers=2, seconds=1.0, warmup=0.3, baseline_seconds=0.5
+    )
+    load_bench.print_tables(args, [row], "moto", "sqlite", (0.0, 0.0, 0.0), [])
+    out = capsys.readouterr().out
+    assert "n/a" in out and "Throttle counts, by row" in out
+
+
+def test_the_load_generator_counts_failures_by_step_and_goes_on():
+    import asyncio
+
+    from bench.support import load
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = (await reader.readuntil(b"\r\n\r\n")).decode()
+        length = int(head.lower().split("content-length:")[1].split("\r\n")[0])
+        body = await reader.readexactly(length)
+        if head.startswith("POST /form"):
+            # A chunked answer, echoing the file part's bytes the multipart body carried.
+            found = body.split(b"\r\n\r\n", 3)[-1].rsplit(b"\r\n--", 1)[0]
+            writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+            writer.write(b"%x\r\n%s\r\n0\r\n\r\n" % (len(found), found))
+        else:
+            writer.write(b"HTTP/1.1 429 Too Many Requests\r\nContent-Length: 2\r\n\r\n{}")
+        await writer.drain()
+        writer.close()
+
+    async def scenario() -> tuple[bytes, load.Tally]:
+        server = await asyncio.start_server(serve, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        async with server:
+            answer = await load.post_form(
+                f"http://127.0.0.1:{port}/form", {"key": "a"}, "a.bin", b"data", "video/mp4"
+            )
+
+            async def refused(client: load.Client, steps: load.Steps) -> None:
+                await steps.call("create", client.request("POST", "/api/media/"))
+
+            tally = await load._run_counted(
+                [load.Client("127.0.0.1", port, "token")], refused, 0.0, 0.2
+            )
+        return answer.content, tally
+
+    content, tally = asyncio.run(scenario())
+    assert content == b"data"
+    assert tally.operations == 0 and tally.errors[("create", "429")] >= 2
+    assert tally.errors_of("create") == sum(tally.errors.values())
+
+
+@pytest.mark.s3strict
+def test_sweeps_bench_checks_what_each_sweep_did_on_rgw():
+    # The bench itself exits 1 when a sweep did more or less than its mix asked for, alone or
+    # beside another run of it.
+    out = run_bench("sweeps.py", "--s3", "rgw", "--items", "100,200", "--concurrent", "100")
+    assert "Sweeps: " in out and "Ceph RGW" in out and "Growth from 100 to 200 items" in out
+    assert "nothing twice (checked)" in out

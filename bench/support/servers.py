@@ -30,6 +30,8 @@ POSTGRES_ADMIN_URL = os.environ.get(
     "BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres"
 )
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+# The Redis server a bench may count throttles in (a database number is added per bench).
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379")
 
 
 def free_port() -> int:
@@ -116,6 +118,36 @@ def bench_env(
     }
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     return env
+
+
+def redis_cache_url(db: int) -> tuple[str, str]:
+    """A CACHE_URL on Redis database `db`, emptied first; or ("", why not) when Redis (or the
+    `redis` package) is missing."""
+    try:
+        import redis
+    except ImportError:
+        return "", "the redis package is not installed"
+    url = f"{REDIS_URL}/{db}"
+    try:
+        with redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=10) as server:
+            server.flushdb()  # counts left by an earlier run would throttle this one
+    except redis.RedisError as error:
+        return "", f"Redis at {url} did not answer ({error})"
+    return url, ""
+
+
+def throttle_store(cache_url: str) -> str:
+    """Where the app counts throttles with this CACHE_URL, by the product's own rule
+    (`uploads.api.rate_limits.store`, no UPLOAD_THROTTLE_CACHE): a shared cache, else its table."""
+    from django.core.cache import CacheHandler
+    from environ import Env
+
+    from uploads.api import rate_limits
+
+    cache = CacheHandler({"default": Env.cache_url_config(cache_url)})["default"]
+    if rate_limits.is_shared(cache):
+        return f"{type(cache).__name__} ({cache_url})"
+    return "the app's table (uploads_throttlecount)"
 
 
 def setup_django(env: dict[str, str]) -> None:
@@ -347,8 +379,8 @@ class Rgw:
         storage.configure_bucket(cors_origins=origins or ["http://127.0.0.1"])
         for upload in storage.list_multipart_uploads(""):
             storage.abort_multipart_upload(key=upload.key, upload_id=upload.upload_id)
-        for stored in list(storage.list_objects("")):
-            storage.delete_object(stored.key)
+        for page in list(storage.list_object_pages("")):  # listed whole: deleting moves the pages
+            storage.delete_objects([stored.key for stored in page])
         self.cluster.collect_garbage()
 
     def stop(self) -> None:
