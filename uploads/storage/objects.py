@@ -261,9 +261,3 @@ def list_object_pages(prefix: str) -> Iterator[list[StoredObject]]:
                 )
                 for item in page.get("Contents", [])
             ]
-
-
-def list_objects(prefix: str) -> Iterator[StoredObject]:
-    """Yield every object under the prefix, in key order."""
-    for page in list_object_pages(prefix):
-        yield from page
