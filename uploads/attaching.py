@@ -195,7 +195,7 @@ def _declared_type(given: str | None, said: str, filename: str) -> str:
     """The type to declare: the one given, else what the source said (a response, an
     UploadedFile) unless it says nothing useful, else what the name says."""
     for candidate in (given, said):
-        bare = (candidate or "").partition(";")[0].strip().lower()
+        bare = media_types.bare_type(candidate)
         if bare and bare != "application/octet-stream":
             return bare
     guessed = media_types.type_for_name(filename)

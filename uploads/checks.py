@@ -98,7 +98,7 @@ def check_upload_settings(
     if registry.field_ids() and "uploads.middleware.CurrentUser" not in settings.MIDDLEWARE:
         problems.append(
             Warning(
-                "MediaFileField forms cannot tell who submits them.",
+                "MediaFileField and MediaFilesField forms cannot tell who submits them.",
                 hint="Add 'uploads.middleware.CurrentUser' to MIDDLEWARE, after "
                 "AuthenticationMiddleware; until then they refuse new files.",
                 id="uploads.W002",

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import IO, Any, BinaryIO, Final
 from urllib.parse import SplitResult, quote, unquote, urljoin, urlsplit
 
-from uploads import conf
+from uploads import conf, media_types
 
 TIMEOUT_SECONDS: Final = 30.0
 MAX_REDIRECTS: Final = 3
@@ -305,7 +305,7 @@ def _download(hop: _Hop, response: http.client.HTTPResponse, max_bytes: int) -> 
         file=file,
         size=size,
         filename=unquote(urlsplit(hop.url).path.rpartition("/")[2]),
-        content_type=_media_type(response.getheader("Content-Type")),
+        content_type=media_types.bare_type(response.getheader("Content-Type")),
     )
 
 
@@ -323,11 +323,6 @@ def _copy(response: http.client.HTTPResponse, file: IO[bytes], max_bytes: int, u
     if response.length:
         raise FetchRefused(f"{_shown(url)}: the answer ended before its declared length")
     return size
-
-
-def _media_type(header: str | None) -> str:
-    """Return a Content-Type without its parameters, lower-cased; '' when there is none."""
-    return (header or "").partition(";")[0].strip().lower()
 
 
 @contextmanager

@@ -40,20 +40,15 @@ class FileNotUploaded(ValueError):
 # ------------------------------------------------------------------ kinds
 
 
-def _bare_type(content_type: str) -> str:
-    """The type without parameters, lower-cased: `Text/Plain; charset=utf-8` is `text/plain`."""
-    return content_type.partition(";")[0].strip().lower()
-
-
 def kind(media_file: "MediaFile") -> str:
     """The top-level type of the record's content type: "image", "video", "audio", "text"…"""
-    return _bare_type(media_file.content_type).partition("/")[0]
+    return media_types.bare_type(media_file.content_type).partition("/")[0]
 
 
 def served_type(media_file: "MediaFile") -> str:
     """The Content-Type a link asks S3 to serve instead of the stored one, or "" to keep it: text
     (`text/plain`, `text/csv`) is served `; charset=utf-8`, so no browser guesses its charset."""
-    bare = _bare_type(media_file.content_type)
+    bare = media_types.bare_type(media_file.content_type)
     media_type = media_types.MEDIA_TYPES.get(bare)
     # Text types are the table's TEXT family: completion checks them as UTF-8 (documents.py).
     if media_type is None or media_types.TEXT not in media_type.families:
@@ -65,7 +60,7 @@ def shows_inline(media_file: "MediaFile") -> bool:
     """Tell whether the file may be shown in the page: media that can't run script (never SVG),
     and a document only where its field lists the type in `inline_types` (limits.py)."""
     limits = registry.limits_of(media_file.field)
-    return limits.shows_inline(_bare_type(media_file.content_type))
+    return limits.shows_inline(media_types.bare_type(media_file.content_type))
 
 
 # ------------------------------------------------------------------ links

@@ -205,6 +205,12 @@ _MPEG_SAMPLE_RATES: Mapping[int, tuple[int, int, int]] = MappingProxyType(
 )
 
 
+def bare_type(content_type: str | None) -> str:
+    """The type without parameters, lower-cased (`Text/Plain; charset=utf-8` is `text/plain`);
+    '' for none."""
+    return (content_type or "").partition(";")[0].strip().lower()
+
+
 def extension_for(content_type: str) -> str:
     """Return the key extension for a content type (".mp4"), or "" for a type not in the table."""
     media_type = MEDIA_TYPES.get(content_type)

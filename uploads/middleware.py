@@ -27,7 +27,7 @@ _current_user: contextvars.ContextVar[Any] = contextvars.ContextVar("uploads_cur
 
 
 class CurrentUser:
-    """Let MediaFileField forms know who submits them: an upload may only be attached by its owner.
+    """Let upload fields' forms know who submits them: an upload may only be attached by its owner.
 
     Place it after AuthenticationMiddleware.
     """
