@@ -9,6 +9,7 @@ import re
 import shutil
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -241,7 +242,9 @@ def test_the_load_generator_counts_failures_by_step_and_goes_on():
             )
         return answer.content, tally
 
-    content, tally = asyncio.run(scenario())
+    # A thread of its own: after the browser tests, Playwright's loop runs in this one.
+    with ThreadPoolExecutor(1) as pool:
+        content, tally = pool.submit(asyncio.run, scenario()).result()
     assert content == b"data"
     assert tally.operations == 0 and tally.errors[("create", "429")] >= 2
     assert tally.errors_of("create") == sum(tally.errors.values())
