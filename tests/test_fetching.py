@@ -342,6 +342,29 @@ def test_a_body_longer_than_its_length_is_read_only_to_that_length(server):
         assert fetched.file.read() == b"z" * 10
 
 
+@pytest.mark.parametrize("framing", ["length", "chunked"])
+def test_a_body_dribbled_out_slower_than_the_least_throughput_is_refused(
+    server, temporary_files, settings, monkeypatch, framing
+):
+    monkeypatch.setattr(fetching, "SLOW_START_SECONDS", 0.3)
+    settings.UPLOAD_MIN_THROUGHPUT = 100_000  # bytes/s; the server sends 1 KiB every 0.2 s
+    server.answers["/slow"] = Answer(body=b"s" * 20_000, pace=0.2, framing=framing)
+    started = time.monotonic()
+    message = refused(server.url("/slow"), max_bytes=MiB)
+    assert "slower than UPLOAD_MIN_THROUGHPUT (100000 bytes/s)" in message
+    assert time.monotonic() - started < 2  # the whole body would take 4 s
+    assert temporary_files[0].closed
+
+
+def test_a_slow_body_that_keeps_the_least_throughput_is_taken(server, settings, monkeypatch):
+    monkeypatch.setattr(fetching, "SLOW_START_SECONDS", 0.3)
+    settings.UPLOAD_MIN_THROUGHPUT = 1_000  # bytes/s: the server's ~5 KB/s keeps up
+    server.answers["/slow"] = Answer(body=b"s" * 4_000, pace=0.2)
+    fetched = fetch(server.url("/slow"), max_bytes=MiB)
+    with fetched.file:
+        assert fetched.file.read() == b"s" * 4_000
+
+
 def test_a_body_shorter_than_its_length_is_refused(server, temporary_files):
     server.answers["/short"] = Answer(body=b"z" * 10, content_length=5000)
     assert "ended before its declared length" in refused(server.url("/short"))

@@ -13,6 +13,7 @@ import re
 import socket
 import ssl
 import tempfile
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,6 +23,9 @@ from urllib.parse import SplitResult, quote, unquote, urljoin, urlsplit
 from uploads import conf, media_types
 
 TIMEOUT_SECONDS: Final = 30.0
+# After this long, a body must have come at UPLOAD_MIN_THROUGHPUT on average: each read's timeout
+# alone would let a server dribble a byte every 29 s and hold the attach for ever.
+SLOW_START_SECONDS = 30.0
 MAX_REDIRECTS: Final = 3
 _REDIRECTS: Final = frozenset({301, 302, 303, 307, 308})
 _CHUNK_BYTES: Final = 64 * 1024
@@ -311,18 +315,30 @@ def _download(hop: _Hop, response: http.client.HTTPResponse, max_bytes: int) -> 
 
 def _copy(response: http.client.HTTPResponse, file: IO[bytes], max_bytes: int, url: str) -> int:
     """Copy the body into the file; refuse it once it passes max_bytes (whatever it declared)."""
-    size = 0
-    # Up to one byte past the limit, to tell "exactly at the limit" from "over it".
-    while chunk := response.read(min(_CHUNK_BYTES, max_bytes + 1 - size)):
+    size, started = 0, time.monotonic()
+    # Up to one byte past the limit, to tell "exactly at the limit" from "over it"; read1 answers
+    # what one receive brings, so a dribbling server is caught between its bytes.
+    while chunk := response.read1(min(_CHUNK_BYTES, max_bytes + 1 - size)):
         size += len(chunk)
         if size > max_bytes:
             raise FetchRefused(f"{_shown(url)}: the file is more than {max_bytes} bytes")
         file.write(chunk)
+        _keep_pace(size, time.monotonic() - started, url)
     # http.client's read(amt) answers b"" at a premature end instead of raising: what is left of
     # the declared length says whether the body came whole.
     if response.length:
         raise FetchRefused(f"{_shown(url)}: the answer ended before its declared length")
     return size
+
+
+def _keep_pace(size: int, seconds: float, url: str) -> None:
+    """Refuse a body that, past its slow start, comes slower than UPLOAD_MIN_THROUGHPUT."""
+    least = conf.min_throughput()
+    if seconds > SLOW_START_SECONDS and size < least * seconds:
+        raise FetchRefused(
+            f"{_shown(url)}: the file came at {size / seconds:.0f} bytes/s over {seconds:.0f} s, "
+            f"slower than UPLOAD_MIN_THROUGHPUT ({least} bytes/s)"
+        )
 
 
 @contextmanager

@@ -43,6 +43,8 @@ class Answer:
     content_length: int | None = None
     # Seconds to wait before answering at all (a stalled server).
     delay: float = 0.0
+    # Seconds to wait between the body's 1 KiB pieces (a dribbling server).
+    pace: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -225,6 +227,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _send_body(self, answer: Answer) -> None:
         """Write the body in small pieces, framed as the answer says."""
         for start in range(0, len(answer.body), 1024):
+            if start and answer.pace and self.server.site.stopping.wait(answer.pace):
+                return  # the server is stopping: nobody reads the rest
             piece = answer.body[start : start + 1024]
             if answer.framing == "chunked":
                 piece = b"%x\r\n%s\r\n" % (len(piece), piece)
