@@ -182,6 +182,11 @@ class Run:
     tally: dict[str, int]
 
     @property
+    def did(self) -> str:
+        """What it did, as one line ("completed 10, deleted 10")."""
+        return ", ".join(f"{kind} {count}" for kind, count in self.tally.items()) or "nothing"
+
+    @property
     def s3_total(self) -> int:
         """Every S3 call it made."""
         return sum(self.s3_calls.values())
@@ -349,11 +354,10 @@ def print_tables(
         f"{'peak MiB':>8} {'S3 calls':>8} {'S3/item':>7} {'queries':>7} {'q/item':>6}  did"
     )
     for items, _, run in measured:
-        did = ", ".join(f"{kind} {count}" for kind, count in run.tally.items()) or "nothing"
         print(
             f"{run.sweep:<10} {items:>7} {run.seconds:>7.1f} {run.seconds * 1000 / items:>7.2f} "
             f"{run.rss_before / MiB:>7.0f} {run.rss_peak / MiB:>8.0f} {run.s3_total:>8} "
-            f"{run.s3_total / items:>7.3f} {run.queries:>7} {run.queries / items:>6.3f}  {did}"
+            f"{run.s3_total / items:>7.3f} {run.queries:>7} {run.queries / items:>6.3f}  {run.did}"
         )
     print("\nS3 calls by operation\n")
     for items, _, run in measured:
@@ -380,8 +384,7 @@ def print_tables(
     if concurrent:
         print(f"\nTwo sweeps started at once over {concurrent_items} items\n")
         for run in concurrent:
-            did = ", ".join(f"{kind} {count}" for kind, count in run.tally.items()) or "nothing"
-            print(f"{run.sweep:<10} {run.seconds:>6.1f} s  {did}")
+            print(f"{run.sweep:<10} {run.seconds:>6.1f} s  {run.did}")
         print("\nBetween them each did exactly what the mix wanted, nothing twice (checked).")
 
 

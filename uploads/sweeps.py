@@ -66,7 +66,7 @@ def _batches(records: "QuerySet[MediaFile]") -> Iterator[list[uuid.UUID]]:
     """
     after: uuid.UUID | None = None
     while True:
-        page = records.order_by("pk") if after is None else records.filter(pk__gt=after)
+        page = records if after is None else records.filter(pk__gt=after)
         pks = list(page.order_by("pk").values_list("pk", flat=True)[:BATCH_SIZE])
         if not pks:
             return
@@ -252,10 +252,13 @@ def _report_media(lease: leases.Lease, cutoff: datetime, say: Say, tally: Tally)
             if orphan and item.last_modified < cutoff:
                 say(f"REPORT media object {item.key} belongs to no record (not deleted)")
                 tally.add("reported")
-        for pk, key in walk.without_objects(page):
-            say(f"REPORT uploaded record {pk} has no object at {key}")
-            tally.add("reported")
-    for pk, key in walk.without_objects(None):
+        _report_missing(walk.without_objects(page), say, tally)
+    _report_missing(walk.without_objects(None), say, tally)
+
+
+def _report_missing(records: Iterator[tuple[uuid.UUID, str]], say: Say, tally: Tally) -> None:
+    """Report uploaded records (id, key) whose object the listing lacks."""
+    for pk, key in records:
         say(f"REPORT uploaded record {pk} has no object at {key}")
         tally.add("reported")
 

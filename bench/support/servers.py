@@ -377,8 +377,9 @@ class Rgw:
 
         _point_django_at(self)
         storage.configure_bucket(cors_origins=origins or ["http://127.0.0.1"])
-        for upload in storage.list_multipart_uploads(""):
-            storage.abort_multipart_upload(key=upload.key, upload_id=upload.upload_id)
+        for uploads in list(storage.list_multipart_upload_pages("")):
+            for upload in uploads:
+                storage.abort_multipart_upload(key=upload.key, upload_id=upload.upload_id)
         for page in list(storage.list_object_pages("")):  # listed whole: deleting moves the pages
             storage.delete_objects([stored.key for stored in page])
         self.cluster.collect_garbage()

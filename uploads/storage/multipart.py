@@ -140,9 +140,3 @@ def list_multipart_upload_pages(prefix: str) -> Iterator[list[OpenUpload]]:
                 )
                 for item in page.get("Uploads", [])
             ]
-
-
-def list_multipart_uploads(prefix: str) -> Iterator[OpenUpload]:
-    """Yield every open multipart upload under the prefix."""
-    for page in list_multipart_upload_pages(prefix):
-        yield from page
