@@ -386,6 +386,17 @@ def test_reconcile_reports_every_uploaded_record_of_an_empty_bucket(user, bucket
 
 
 @pytest.mark.django_db
+def test_reconcile_does_not_judge_a_record_uploaded_after_it_started(user, bucket):
+    # Settled by another worker while this sweep walked: the listing may predate its object.
+    late = uploaded(user, uuid.uuid4())
+    MediaFile.objects.filter(pk=late.pk).update(uploaded_at=timezone.now() + timedelta(minutes=1))
+    gone = uploaded(user, uuid.uuid4())
+    printed = run("reconcile_uploads", "--grace", "0")
+    assert f"REPORT uploaded record {gone.pk} has no object" in printed
+    assert str(late.pk) not in printed
+
+
+@pytest.mark.django_db
 def test_reconcile_deletes_stray_scratch_objects_a_page_per_call(bucket, tiny_pages, s3_calls):
     strays = [f"incoming/{uuid.uuid4()}.mp4" for _ in range(7)]
     for key in strays:

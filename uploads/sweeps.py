@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from uploads import (
@@ -240,7 +240,7 @@ def _report_media(lease: leases.Lease, cutoff: datetime, say: Say, tally: Tally)
     is record id order, so the uploaded records whose ids fall between one page's and the next's
     can only have their objects on that page (`_Walk`).
     """
-    walk = _Walk()
+    walk = _Walk(cutoff)
     for page in lease.pages(storage.list_object_pages(conf.media_prefix())):
         records = _records_by_id(item.key for item in page)
         being_deleted = deletions.pending_among(item.key for item in page)
@@ -271,6 +271,7 @@ class _Walk:
     objects may go on into the next page (its keys are carried over). Only ids and keys are kept.
     """
 
+    cutoff: datetime  # records uploaded since are not judged: the listing may predate them
     since: uuid.UUID | None = None  # the range's start, inclusive (None: from the first id)
     carried: set[str] = field(default_factory=set)  # keys listed under `since` so far
 
@@ -280,7 +281,9 @@ class _Walk:
         """Yield (id, key) of each uploaded record in this page's range whose key isn't listed;
         None for the end of the listing (the range then runs to the last record)."""
         records = MediaFile.objects.filter(
-            status=MediaFile.Status.UPLOADED, key__startswith=conf.media_prefix()
+            Q(uploaded_at__isnull=True) | Q(uploaded_at__lt=self.cutoff),
+            status=MediaFile.Status.UPLOADED,
+            key__startswith=conf.media_prefix(),
         )
         if self.since is not None:
             records = records.filter(pk__gte=self.since)
